@@ -1,0 +1,360 @@
+"""The run registry: one folder per training run under `models/`, each describing itself.
+
+    python -m emotion_core runs list
+    python -m emotion_core runs show deployed
+    python -m emotion_core runs deploy vgg_gap-20261121-140000
+
+A run folder holds `config.json` (resolved config), `status.json` (state, epochs, times),
+`history.json` (one row per epoch), `dataset.json` (fingerprint and counts), `model.keras`
+(best epoch; optional: comparison-only runs ship without it), `info.json` (parameters,
+multiply-adds, size, versions), `evaluation/<split>.json` and `MODEL_CARD.md`.
+`deployed.json` in the registry root names the deployed run; it is the only shared pointer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .labels import EMOTIONS
+from .storage import read_json, write_json_atomic
+
+CONFIG_FILE = "config.json"
+STATUS_FILE = "status.json"
+HISTORY_FILE = "history.json"
+DATASET_FILE = "dataset.json"
+INFO_FILE = "info.json"
+MODEL_FILE = "model.keras"
+CHECKPOINT_FILE = "checkpoint.keras"
+EVALUATION_DIR = "evaluation"
+MODEL_CARD_FILE = "MODEL_CARD.md"
+DEPLOYED_FILE = "deployed.json"
+DEPLOYED = "deployed"
+
+
+class RunError(ValueError):
+    """A run that cannot be found or used, with the reason in one line."""
+
+
+def runs_root() -> Path:
+    """The registry folder: `EMOTION_RUNS_DIR`, else `models/` of the project."""
+    return Path(os.environ.get("EMOTION_RUNS_DIR", Path(__file__).resolve().parents[1] / "models"))
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+# --- Writing a run ------------------------------------------------------------------------------
+
+
+def update_status(run_dir: Path, **changes) -> dict:
+    """Merge `changes` into the run's status.json (atomically) and return the new status."""
+    path = Path(run_dir) / STATUS_FILE
+    status = read_json(path) if path.exists() else {}
+    status.update(changes, updated=_now())
+    write_json_atomic(path, status)
+    return status
+
+
+def add_training_seconds(run_dir: Path, seconds: float) -> None:
+    total = read_training_seconds(run_dir) + seconds
+    update_status(run_dir, training_seconds=round(total, 1))
+
+
+def read_training_seconds(run_dir: Path) -> float:
+    path = Path(run_dir) / STATUS_FILE
+    return float(read_json(path).get("training_seconds", 0.0)) if path.exists() else 0.0
+
+
+def save_model_atomic(model, path: Path) -> None:
+    """Save a Keras model so that readers never see a half-written file."""
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".keras")
+    os.close(handle)
+    try:
+        model.save(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def save_evaluation(run_dir: Path, split: str, report: dict) -> None:
+    write_json_atomic(Path(run_dir) / EVALUATION_DIR / f"{split}.json", report)
+
+
+def library_versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {}
+    for package in ("keras", "tensorflow", "jax", "numpy"):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            pass
+    return versions
+
+
+# --- Reading runs ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """What the registry knows of one run folder; `problem` is set when it is broken."""
+
+    name: str
+    path: Path
+    config: dict = field(default_factory=dict)
+    status: dict = field(default_factory=dict)
+    history: list = field(default_factory=list)
+    dataset: dict = field(default_factory=dict)
+    info: dict = field(default_factory=dict)
+    evaluations: dict = field(default_factory=dict)
+    problem: str = ""
+
+    @property
+    def has_weights(self) -> bool:
+        return (self.path / MODEL_FILE).is_file()
+
+    @property
+    def state(self) -> str:
+        if self.problem:
+            return "broken"
+        return self.status.get("state", "unknown")
+
+    @property
+    def model_path(self) -> Path:
+        return self.path / MODEL_FILE
+
+    @property
+    def best_epoch(self) -> dict | None:
+        return max(self.history, key=lambda row: row["val_accuracy"]) if self.history else None
+
+    @property
+    def validation(self) -> dict:
+        return self.evaluations.get("validation", {})
+
+    def summary_row(self) -> dict:
+        """The flat row the runs table and `runs list` show."""
+        best = self.best_epoch or {}
+        validation = self.validation
+        return {
+            "run": self.name,
+            "state": self.state,
+            "architecture": self.config.get("arch"),
+            "optimizer": self.config.get("optimizer"),
+            "batch_size": self.config.get("batch_size"),
+            "color_mode": self.config.get("color_mode") or self.info.get("color_mode"),
+            "augment": self.config.get("augment"),
+            "epochs": len(self.history),
+            "epochs_planned": self.config.get("epochs"),
+            "best_val_accuracy": best.get("val_accuracy"),
+            "best_epoch": best.get("epoch"),
+            "best_val_loss": min((row["val_loss"] for row in self.history), default=None),
+            "val_accuracy": validation.get("accuracy"),
+            "val_macro_f1": validation.get("macro_f1"),
+            "tta": validation.get("tta"),
+            "parameters": self.info.get("parameters"),
+            "multiply_adds": self.info.get("multiply_adds"),
+            "model_mb": round(self.info["model_bytes"] / 2**20, 2) if self.info.get("model_bytes") else None,
+            "training_minutes": round(self.status.get("training_seconds", 0) / 60, 1),
+            "weights": self.has_weights,
+            "problem": self.problem,
+        }
+
+
+def _read_optional(path: Path, default):
+    return read_json(path) if path.exists() else default
+
+
+def load_run(path: Path) -> Run:
+    """Read a run folder; never raises for a broken run, it sets `problem` instead."""
+    path = Path(path)
+    run = Run(name=path.name, path=path)
+    try:
+        run.config = read_json(path / CONFIG_FILE)
+        run.status = _read_optional(path / STATUS_FILE, {})
+        run.history = _read_optional(path / HISTORY_FILE, [])
+        run.dataset = _read_optional(path / DATASET_FILE, {})
+        run.info = _read_optional(path / INFO_FILE, {})
+        evaluation_dir = path / EVALUATION_DIR
+        if evaluation_dir.is_dir():
+            run.evaluations = {f.stem: read_json(f) for f in sorted(evaluation_dir.glob("*.json"))}
+    except FileNotFoundError:
+        run.problem = f"no {CONFIG_FILE}: not a complete run folder"
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as error:
+        run.problem = f"unreadable file: {str(error).splitlines()[0]}"
+    if not run.problem:
+        run.problem = _weights_problem(run)
+    return run
+
+
+def _weights_problem(run: Run) -> str:
+    """A complete run that claims weights must have a model file that looks like one."""
+    model = run.path / MODEL_FILE
+    if not model.exists():
+        return ""  # comparison-only run, or still in its first epoch
+    try:
+        import zipfile
+
+        with zipfile.ZipFile(model) as archive:
+            if "config.json" not in archive.namelist():
+                return f"{MODEL_FILE} is not a Keras model archive"
+    except (zipfile.BadZipFile, OSError) as error:
+        return f"{MODEL_FILE} is corrupt ({error})"
+    return ""
+
+
+def list_runs(root: Path | None = None) -> list[Run]:
+    """Every run folder in the registry, newest first; broken ones included and marked."""
+    root = Path(root) if root else runs_root()
+    if not root.is_dir():
+        return []
+    runs = [load_run(child) for child in root.iterdir()
+            if child.is_dir() and not child.name.startswith((".", "_"))]
+    return sorted(runs, key=lambda run: run.status.get("started", ""), reverse=True)
+
+
+def deployed_name(root: Path | None = None) -> str | None:
+    pointer = (Path(root) if root else runs_root()) / DEPLOYED_FILE
+    try:
+        return read_json(pointer).get("run")
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return None
+
+
+def deployment_record(root: Path | None = None) -> dict:
+    pointer = (Path(root) if root else runs_root()) / DEPLOYED_FILE
+    try:
+        return read_json(pointer)
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def resolve_run(name: str | Path, root: Path | None = None) -> Path:
+    """The folder of a run given `deployed`, a run name, or a path to a run folder."""
+    root = Path(root) if root else runs_root()
+    if str(name) == DEPLOYED:
+        deployed = deployed_name(root)
+        if not deployed:
+            raise RunError(f"No run is deployed yet in {root}; deploy one with `runs deploy RUN`.")
+        name = deployed
+    candidate = Path(name)
+    if candidate.is_dir() and (candidate / CONFIG_FILE).exists():
+        return candidate
+    if (root / str(name)).is_dir():
+        return root / str(name)
+    raise RunError(f"No run named '{name}' in {root}.")
+
+
+def deploy(name: str, root: Path | None = None) -> dict:
+    """Point `deployed` at a run with usable weights; the previous one is remembered."""
+    root = Path(root) if root else runs_root()
+    run = load_run(resolve_run(name, root))
+    if run.problem:
+        raise RunError(f"Cannot deploy {run.name}: it is broken ({run.problem}).")
+    if not run.has_weights:
+        raise RunError(f"Cannot deploy {run.name}: it has no model file (comparison-only run).")
+    if run.state != "complete":
+        raise RunError(f"Cannot deploy {run.name}: it is {run.state}, not complete.")
+    previous = deployment_record(root)
+    history = previous.get("history", [])
+    if previous.get("run"):
+        history = ([{"run": previous["run"], "deployed_at": previous.get("deployed_at")}] + history)[:20]
+    record = {"run": run.name, "deployed_at": _now(), "history": history}
+    write_json_atomic(root / DEPLOYED_FILE, record)
+    return record
+
+
+# --- Model card -----------------------------------------------------------------------------------
+
+
+def write_model_card(run_dir: Path) -> Path:
+    """Generate MODEL_CARD.md from the run's own files: use, data, results, limits."""
+    run = load_run(run_dir)
+    text = model_card_text(run)
+    path = Path(run_dir) / MODEL_CARD_FILE
+    path.write_text(text)
+    return path
+
+
+def model_card_text(run: Run) -> str:
+    config, info, dataset, validation = run.config, run.info, run.dataset, run.validation
+    best = run.best_epoch or {}
+    lines = [
+        f"# Model card: {run.name}",
+        "",
+        f"**Architecture:** `{config.get('arch')}`: {info.get('description', '')}",
+        f"**Parameters:** {info.get('parameters', 0):,}; **multiply-adds per face:** "
+        f"{info.get('multiply_adds', 0) / 1e6:.1f} M; **file:** {info.get('model_bytes', 0) / 2**20:.1f} MB",
+        "",
+        "## Intended use",
+        "Classifying the expression of a single, roughly frontal face crop into one of seven emotions "
+        f"({', '.join(EMOTIONS)}), for exploring and demonstrating facial expression recognition and "
+        "for aggregate analysis of many faces. Not for decisions about individuals (hiring, policing, "
+        "health, education): an expression is not an inner state, and the labels are noisy.",
+        "",
+        "## Training data",
+        f"Data set `{dataset.get('name')}` (fingerprint `{dataset.get('fingerprint')}`): "
+        f"{dataset.get('train_images', 0):,} training images, validation from the "
+        f"{dataset.get('validation_source', '?')} ({dataset.get('validation_images', 0):,} images).",
+        f"Recipe: {config.get('epochs')} epochs, {config.get('optimizer')} lr {config.get('learning_rate')} "
+        f"({config.get('schedule')}), batch {config.get('batch_size')}, augmentation "
+        f"{'on' if config.get('augment') else 'off'}, class weights {config.get('class_weights')}, "
+        f"label smoothing {config.get('label_smoothing')}. Full config in `config.json`.",
+        "",
+        "## Results on the validation split",
+    ]
+    if validation:
+        lines += [
+            f"Accuracy **{validation['accuracy']:.2%}**, macro-F1 **{validation['macro_f1']:.3f}**, "
+            f"macro AUC {validation['roc']['macro_auc']:.3f} on {validation['n']:,} images "
+            f"(flip test-time augmentation {'on' if validation.get('tta') else 'off'}); best epoch "
+            f"{best.get('epoch')} of {len(run.history)}. The test split was not used for any choice.",
+            "",
+            "| class | precision | recall | F1 | support |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for name, scores in validation["per_class"].items():
+            lines.append(f"| {name} | {scores['precision']:.3f} | {scores['recall']:.3f} | "
+                         f"{scores['f1']:.3f} | {scores['support']} |")
+    else:
+        lines.append("Not evaluated yet.")
+    lines += [
+        "",
+        "## Known limits",
+        "- FER2013 is 48x48 grayscale web images, mostly of white adults, posed or exaggerated; "
+        "accuracy on other groups, lighting and real camera photos is lower and was not measured here.",
+        "- Disgust has about 1.5% of the training images; its scores are the least reliable.",
+        "- The data set holds duplicates, some across splits, and some mislabeled or non-face images; "
+        "validation figures carry that noise.",
+        "- Faces are found by OpenCV's Haar cascade: profiles, occlusions and small faces are missed.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def format_runs_table(runs: list[Run], deployed: str | None) -> str:
+    """The plain-text table of `runs list`."""
+    header = f"{'':2}{'run':<38}{'state':<12}{'arch':<24}{'epochs':>8}{'best val':>10}{'val acc':>9}{'F1':>7}{'params':>11}{'weights':>9}"
+    lines = [header]
+    for run in runs:
+        row = run.summary_row()
+        mark = "* " if run.name == deployed else "  "
+        fmt = lambda value, spec: format(value, spec) if value is not None else "-"  # noqa: E731
+        lines.append(
+            f"{mark}{row['run']:<38}{row['state']:<12}{str(row['architecture']):<24}"
+            f"{row['epochs']:>4}/{fmt(row['epochs_planned'], '<3')}{fmt(row['best_val_accuracy'], '>10.4f')}"
+            f"{fmt(row['val_accuracy'], '>9.4f')}{fmt(row['val_macro_f1'], '>7.3f')}"
+            f"{fmt(row['parameters'], '>11,')}{'yes' if row['weights'] else 'no':>9}"
+        )
+        if run.problem:
+            lines.append(f"    broken: {run.problem}")
+    if deployed:
+        lines.append(f"\n* deployed: {deployed}")
+    return "\n".join(lines)

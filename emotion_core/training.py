@@ -1,0 +1,314 @@
+"""Train an architecture on a data set into a self-describing run folder.
+
+    python -m emotion_core train --arch vgg_gap --data data/fer2013 --epochs 60
+    python -m emotion_core train --config recipes/deployed.json
+    python -m emotion_core train --resume vgg_gap-20261121-140000
+
+Every epoch appends to `history.json` and rewrites `checkpoint.keras` (model + optimizer), so
+another process can follow progress and an interrupted run continues with `--resume`. The best
+epoch on validation is kept as `model.keras`; at the end it is evaluated on the validation split
+and the metrics, the model card and the run's facts are written beside it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import signal
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from . import registry
+from .architectures import ARCHITECTURES, build_model, count_multiply_adds
+from .config import TrainConfig, config_from_dict
+from .datasets import Dataset, load_split, open_dataset, stratified_split
+from .evaluation import classification_report
+from .inference import predict_probabilities
+from .labels import EMOTIONS
+from .storage import read_json, write_json_atomic
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+# --- Data ---------------------------------------------------------------------------------------
+
+
+def load_training_data(dataset: Dataset, config: TrainConfig):
+    """(x_train, y_train, x_val, y_val, where validation came from)."""
+    color_mode = config.resolved_color_mode()
+    x_train, y_train = load_split(dataset, "train", config.image_size, color_mode)
+    if "validation" in dataset.items:
+        x_val, y_val = load_split(dataset, "validation", config.image_size, color_mode)
+        return x_train, y_train, x_val, y_val, "validation split"
+    # Never validate on the test split: carve a stratified part of train instead, and say so.
+    kept, held_out = stratified_split(y_train, config.val_fraction, config.seed)
+    source = f"{config.val_fraction:.0%} of train, stratified (seed {config.seed})"
+    return x_train[kept], y_train[kept], x_train[held_out], y_train[held_out], source
+
+
+def class_weights(labels: np.ndarray, method: str, num_classes: int) -> dict | None:
+    """Per-class loss weights with mean 1 over the samples: none, sqrt-inverse or inverse frequency."""
+    if method == "none":
+        return None
+    counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
+    counts = np.maximum(counts, 1)
+    weights = (counts.sum() / counts) ** (0.5 if method == "sqrt" else 1.0)
+    weights /= (weights * counts).sum() / counts.sum()  # keep the loss scale (and so the LR) unchanged
+    return {index: float(w) for index, w in enumerate(weights)}
+
+
+# --- Model and optimisation ----------------------------------------------------------------------
+
+
+def augmentation_layers(config: TrainConfig) -> list:
+    """Random transforms applied to training batches only (inactive at inference)."""
+    if not config.augment:
+        return []
+    augment = [
+        keras.layers.RandomFlip("horizontal"),
+        keras.layers.RandomRotation(10 / 360, fill_mode="reflect"),  # head tilt of up to 10 degrees
+        keras.layers.RandomTranslation(0.1, 0.1, fill_mode="reflect"),  # detector boxes are off by ~10%
+        keras.layers.RandomZoom(0.1, fill_mode="reflect"),
+    ]
+    if config.random_erasing > 0:
+        augment.append(keras.layers.RandomErasing(factor=config.random_erasing, value_range=(0, 255)))
+    return augment
+
+
+def make_optimizer(config: TrainConfig):
+    kwargs = {"learning_rate": config.learning_rate, "weight_decay": config.weight_decay or None}
+    if config.optimizer == "sgd":
+        optimizer = keras.optimizers.SGD(momentum=config.momentum, nesterov=True, **kwargs)
+    elif config.optimizer == "rmsprop":
+        optimizer = keras.optimizers.RMSprop(**kwargs)
+    elif config.optimizer == "adamw":
+        optimizer = keras.optimizers.AdamW(**kwargs)
+    else:
+        optimizer = keras.optimizers.Adam(**kwargs)
+    # Decaying BN scales and biases towards zero only hurts; decay the kernels alone.
+    optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+    return optimizer
+
+
+def learning_rate_at(epoch: int, config: TrainConfig) -> float:
+    """Linear warm-up, then cosine to zero over the remaining epochs (per epoch, resume-safe)."""
+    warmup = min(config.warmup_epochs, config.epochs - 1)
+    if epoch < warmup:
+        return config.learning_rate * (epoch + 1) / (warmup + 1)
+    if config.schedule != "cosine":
+        return config.learning_rate
+    progress = (epoch - warmup) / max(1, config.epochs - warmup)
+    return config.learning_rate * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def build_training_model(config: TrainConfig, input_shape) -> tuple[keras.Model, keras.Model]:
+    """(the model that is saved and served, the same model behind the augmentation layers)."""
+    keras.mixed_precision.set_global_policy(config.resolved_precision())
+    model = build_model(config.arch, input_shape, len(EMOTIONS))
+    trainer = keras.Sequential([keras.Input(input_shape), *augmentation_layers(config), model],
+                               name="trainer")
+    trainer.compile(
+        optimizer=make_optimizer(config),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+        metrics=["accuracy"],
+    )
+    return model, trainer
+
+
+# --- Callbacks that make a run folder followable and resumable ----------------------------------
+
+
+class RunRecorder(keras.callbacks.Callback):
+    """Per epoch: history line, checkpoint, best model, status; all written atomically."""
+
+    def __init__(self, run_dir: Path, model: keras.Model, config: TrainConfig, history: list):
+        super().__init__()
+        self.run_dir, self.served_model, self.config = run_dir, model, config
+        self.history = history
+        self.best = max((row["val_accuracy"] for row in history), default=-1.0)
+        self.epoch_started = time.monotonic()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_started = time.monotonic()
+        registry.update_status(self.run_dir, state="running", epoch=epoch, epochs=self.config.epochs,
+                               pid=os.getpid())
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        row = {
+            "epoch": epoch + 1,
+            "loss": float(logs["loss"]),
+            "accuracy": float(logs["accuracy"]),
+            "val_loss": float(logs["val_loss"]),
+            "val_accuracy": float(logs["val_accuracy"]),
+            "lr": float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)),
+            "seconds": round(time.monotonic() - self.epoch_started, 2),
+        }
+        self.history.append(row)
+        if row["val_accuracy"] > self.best:
+            self.best = row["val_accuracy"]
+            registry.save_model_atomic(self.served_model, self.run_dir / registry.MODEL_FILE)
+        registry.save_model_atomic(self.model, self.run_dir / registry.CHECKPOINT_FILE)
+        # History last: a reader that sees epoch N can rely on its checkpoint existing.
+        write_json_atomic(self.run_dir / registry.HISTORY_FILE, self.history)
+        registry.update_status(self.run_dir, state="running", epoch=epoch + 1, epochs=self.config.epochs)
+
+
+class StopOnSignal(keras.callbacks.Callback):
+    """Turn SIGTERM (cancel) into a clean stop after the current batch, keeping the last epoch."""
+
+    def __init__(self):
+        super().__init__()
+        self.requested = False
+        if hasattr(signal, "SIGTERM"):
+            signal.signal(signal.SIGTERM, self._request)
+
+    def _request(self, *_):
+        self.requested = True
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.requested:
+            self.model.stop_training = True
+
+
+# --- The run --------------------------------------------------------------------------------------
+
+
+def new_run_name(config: TrainConfig) -> str:
+    return config.name or f"{config.arch}-{datetime.now():%Y%m%d-%H%M%S}"
+
+
+def train(config: TrainConfig, runs_dir: Path | None = None, verbose: int | None = None) -> Path:
+    """Train a new run from `config`; returns its folder."""
+    config.validate()
+    runs_dir = Path(runs_dir) if runs_dir else registry.runs_root()
+    run_dir = runs_dir / new_run_name(config)
+    if run_dir.exists():
+        raise FileExistsError(f"run folder {run_dir} already exists; pick another --name")
+    dataset = open_dataset(config.data)
+    run_dir.mkdir(parents=True)
+    write_json_atomic(run_dir / registry.CONFIG_FILE, config.to_dict())
+    registry.update_status(run_dir, state="starting", epoch=0, epochs=config.epochs, started=now_iso())
+    return _fit(run_dir, config, dataset, history=[], checkpoint=None, verbose=verbose)
+
+
+def resume(run: str | Path, verbose: int | None = None, epochs: int | None = None) -> Path:
+    """Continue an interrupted run from its last checkpoint (optionally with more epochs)."""
+    run_dir = registry.resolve_run(run)
+    config = config_from_dict(read_json(run_dir / registry.CONFIG_FILE))
+    if epochs:
+        config.epochs = epochs
+        write_json_atomic(run_dir / registry.CONFIG_FILE, config.validate().to_dict())
+    history_file = run_dir / registry.HISTORY_FILE
+    history = read_json(history_file) if history_file.exists() else []
+    checkpoint = run_dir / registry.CHECKPOINT_FILE
+    if history and not checkpoint.exists():
+        raise FileNotFoundError(f"{run_dir.name} has no checkpoint to resume from")
+    if len(history) >= config.epochs:
+        raise ValueError(f"{run_dir.name} already trained all {config.epochs} epochs; pass --epochs to extend it")
+    dataset = open_dataset(config.data)
+    return _fit(run_dir, config, dataset, history, checkpoint if history else None, verbose)
+
+
+def _fit(run_dir: Path, config: TrainConfig, dataset: Dataset, history: list, checkpoint, verbose) -> Path:
+    keras.utils.set_random_seed(config.seed + len(history))
+    started = time.monotonic()
+    try:
+        x_train, y_train, x_val, y_val, val_source = load_training_data(dataset, config)
+        write_json_atomic(run_dir / registry.DATASET_FILE, {
+            "name": dataset.name, "path": str(dataset.path), "fingerprint": dataset.fingerprint(),
+            "counts": dataset.counts(), "train_images": int(len(y_train)),
+            "validation_images": int(len(y_val)), "validation_source": val_source,
+            "grayscale_source": _is_grayscale_dataset(x_train),
+        })
+        input_shape = x_train.shape[1:]
+        model, trainer = build_training_model(config, input_shape)
+        if checkpoint is not None:
+            keras.mixed_precision.set_global_policy(config.resolved_precision())
+            trainer = keras.models.load_model(checkpoint, safe_mode=True)
+            model = trainer.layers[-1]
+        num_classes = len(EMOTIONS)
+        recorder = RunRecorder(run_dir, model, config, history)
+        stopper = StopOnSignal()
+        callbacks = [recorder, stopper, keras.callbacks.LearningRateScheduler(lambda e, _: learning_rate_at(e, config))]
+        if config.schedule == "plateau":
+            callbacks[-1] = keras.callbacks.ReduceLROnPlateau(factor=0.2, patience=config.plateau_patience, min_lr=1e-6)
+        if config.early_stopping:
+            callbacks.append(keras.callbacks.EarlyStopping("val_accuracy", patience=config.early_stopping))
+        trainer.fit(
+            x_train.astype(np.float32), keras.utils.to_categorical(y_train, num_classes),
+            validation_data=(x_val.astype(np.float32), keras.utils.to_categorical(y_val, num_classes)),
+            epochs=config.epochs, initial_epoch=len(history), batch_size=config.batch_size,
+            class_weight=class_weights(y_train, config.class_weights, num_classes),
+            callbacks=callbacks, verbose=_fit_verbosity(verbose), shuffle=True,
+        )
+    except BaseException as error:  # record why, keep the checkpoint, and let the caller see it
+        reason = "interrupted" if isinstance(error, KeyboardInterrupt) else f"{type(error).__name__}: {error}"
+        registry.update_status(run_dir, state="interrupted" if isinstance(error, KeyboardInterrupt) else "failed",
+                               reason=reason.splitlines()[0], ended=now_iso())
+        raise
+    finally:
+        registry.add_training_seconds(run_dir, time.monotonic() - started)
+
+    if stopper.requested:
+        registry.update_status(run_dir, state="interrupted", reason="cancelled", ended=now_iso())
+        return run_dir
+    finish_run(run_dir, config, x_val, y_val)
+    return run_dir
+
+
+def _fit_verbosity(verbose):
+    if verbose is not None:
+        return verbose
+    return 1 if sys.stdout.isatty() else 2  # a bar on a terminal, one line per epoch in logs
+
+
+def _is_grayscale_dataset(x: np.ndarray) -> bool:
+    sample = x[:: max(1, len(x) // 500)]
+    return bool(sample.shape[-1] == 1 or (np.array_equal(sample[..., 0], sample[..., 1])
+                                          and np.array_equal(sample[..., 1], sample[..., 2])))
+
+
+def export_float32(model_path: Path, config: TrainConfig) -> keras.Model:
+    """Rewrite the served model with float32 compute, so it runs the same on any CPU."""
+    trained = keras.models.load_model(model_path, safe_mode=True)
+    keras.mixed_precision.set_global_policy("float32")
+    model = build_model(config.arch, trained.input_shape[1:], len(EMOTIONS))
+    model.set_weights(trained.get_weights())
+    registry.save_model_atomic(model, model_path)
+    return model
+
+
+def finish_run(run_dir: Path, config: TrainConfig, x_val: np.ndarray, y_val: np.ndarray) -> None:
+    """Evaluate the best epoch on validation and write metrics, facts and the model card."""
+    model = export_float32(run_dir / registry.MODEL_FILE, config)
+    probabilities = predict_probabilities(model, x_val, tta=config.tta)
+    report = classification_report(y_val, probabilities)
+    report.update(split="validation", tta=config.tta, evaluated=now_iso())
+    registry.save_evaluation(run_dir, "validation", report)
+    history = read_json(run_dir / registry.HISTORY_FILE)
+    best = max(history, key=lambda row: row["val_accuracy"])
+    write_json_atomic(run_dir / registry.INFO_FILE, {
+        "architecture": config.arch,
+        "description": ARCHITECTURES[config.arch].description,
+        "parameters": int(model.count_params()),
+        "multiply_adds": count_multiply_adds(model),
+        "input_shape": list(model.input_shape[1:]),
+        "model_bytes": (run_dir / registry.MODEL_FILE).stat().st_size,
+        "best_epoch": best["epoch"],
+        "training_seconds": registry.read_training_seconds(run_dir),
+        "hardware": f"{platform.machine()} {os.cpu_count()} cores, {platform.processor() or platform.system()}",
+        "backend": keras.backend.backend(),
+        "versions": registry.library_versions(),
+    })
+    (run_dir / registry.CHECKPOINT_FILE).unlink(missing_ok=True)  # only needed to resume
+    registry.write_model_card(run_dir)
+    registry.update_status(run_dir, state="complete", ended=now_iso())
