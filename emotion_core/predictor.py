@@ -1,0 +1,109 @@
+"""Faces in, emotions out: the one prediction path shared by the app, the CLI and the benchmarks.
+
+    from emotion_core import Predictor
+    predictor = Predictor.load("deployed")
+    for face in predictor.predict("photo.jpg"):
+        print(face.label, face.box, face.probabilities)
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import registry
+from .faces import FaceBox, FaceDetector, crop_face, prepare_face, whole_image_box
+from .images import load_rgb
+from .inference import predict_probabilities
+from .labels import EMOTIONS
+
+
+@dataclass
+class FacePrediction:
+    """One face: where it is, what the model thinks, and the input the model saw."""
+
+    box: FaceBox
+    probabilities: dict[str, float]
+    model_input: np.ndarray = field(repr=False)  # (size, size, channels) float32 in 0..255
+    whole_image: bool = False  # True when no face was found and the whole image was classified
+
+    @property
+    def label(self) -> str:
+        return max(self.probabilities, key=self.probabilities.get)
+
+    @property
+    def confidence(self) -> float:
+        return self.probabilities[self.label]
+
+    def as_dict(self) -> dict:
+        return {"box": self.box.as_dict(), "label": self.label, "confidence": round(self.confidence, 4),
+                "probabilities": {k: round(v, 4) for k, v in self.probabilities.items()},
+                "whole_image": self.whole_image}
+
+
+class Predictor:
+    """A loaded model plus the face detector and the preprocessing its run was trained with."""
+
+    def __init__(self, model, run_name: str = "", tta: bool = False, grayscale_source: bool = True,
+                 detector: FaceDetector | None = None):
+        self.model = model
+        self.run_name = run_name
+        self.tta = tta
+        self.size = int(model.input_shape[1])
+        self.channels = int(model.input_shape[-1])
+        # A model trained on gray faces fed as RGB (the seeds' RGB nets on FER2013) must see gray
+        # faces at prediction time too, or colour photos would be out of its training distribution.
+        self.grayscale_source = grayscale_source
+        self.detector = detector or FaceDetector()
+        self._lock = threading.Lock()  # one forward pass at a time: Keras models are not re-entrant
+
+    @classmethod
+    def load(cls, run: str | Path = registry.DEPLOYED, root: Path | None = None) -> "Predictor":
+        """The model of `deployed`, a run name, or a run folder, ready to predict."""
+        import keras
+
+        run_dir = registry.resolve_run(run, root)
+        info = registry.load_run(run_dir)
+        if info.problem:
+            raise registry.RunError(f"Run {info.name} is broken: {info.problem}")
+        if not info.has_weights:
+            raise registry.RunError(f"Run {info.name} has no model file (comparison-only run).")
+        model = keras.models.load_model(info.model_path, safe_mode=True)
+        return cls(model, run_name=info.name, tta=bool(info.config.get("tta", False)),
+                   grayscale_source=bool(info.dataset.get("grayscale_source", True)))
+
+    def prepare(self, crop_rgb: np.ndarray) -> np.ndarray:
+        """A face crop as this model's input (size, size, channels) float32 in 0..255."""
+        if self.channels == 1:
+            return prepare_face(crop_rgb, self.size, "grayscale")
+        if self.grayscale_source:
+            return np.repeat(prepare_face(crop_rgb, self.size, "grayscale"), 3, axis=-1)
+        return prepare_face(crop_rgb, self.size, "rgb")
+
+    def classify(self, faces: np.ndarray) -> np.ndarray:
+        """Probabilities (n, 7) for prepared faces (n, size, size, channels)."""
+        with self._lock:
+            return predict_probabilities(self.model, faces, tta=self.tta)
+
+    def predict(self, image, whole_image_fallback: bool = False) -> list[FacePrediction]:
+        """Every face found in `image` (path, bytes, PIL image or HxWx3 uint8 RGB array).
+
+        With `whole_image_fallback`, an image without a detected face is classified as one face
+        (marked `whole_image`), which suits photos that are already face crops.
+        """
+        rgb = load_rgb(image)
+        boxes = self.detector.detect(rgb)
+        whole_image = not boxes and whole_image_fallback
+        if whole_image:
+            boxes = [whole_image_box(rgb)]
+        if not boxes:
+            return []
+        inputs = np.stack([self.prepare(crop_face(rgb, box)) for box in boxes])
+        probabilities = self.classify(inputs)
+        return [
+            FacePrediction(box, {name: float(p) for name, p in zip(EMOTIONS, row)}, face_input, whole_image)
+            for box, row, face_input in zip(boxes, probabilities, inputs)
+        ]

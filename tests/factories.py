@@ -1,0 +1,58 @@
+"""Real runs for tests, trained once per test session on a generated data set and copied.
+
+Training even a tiny model costs seconds, so `trained_run_template` trains one and every test
+that needs a run gets its own copy (tests must not share a registry they may change).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import make_image_dataset
+
+TINY_CONFIG = dict(arch="vgg_gap_small", epochs=2, batch_size=16, warmup_epochs=0, tta=False,
+                   precision="float32", seed=7)
+
+
+def train_tiny_run(models_dir: Path, data_path: Path, name: str, **overrides) -> Path:
+    from emotion_core.config import config_from_dict
+    from emotion_core.training import train
+
+    config = config_from_dict({**TINY_CONFIG, "data": str(data_path), "name": name, **overrides})
+    return train(config, runs_dir=models_dir, verbose=0)
+
+
+@pytest.fixture(scope="session")
+def trained_run_template(tmp_path_factory) -> Path:
+    """A registry folder holding two complete tiny runs, 'alpha' (sgd) and 'beta' (adam)."""
+    import os
+
+    root = tmp_path_factory.mktemp("template")
+    data = make_image_dataset(root / "data" / "tiny", {"train": 6, "validation": 3})
+    previous = os.environ.get("EMOTION_CACHE_DIR")
+    os.environ["EMOTION_CACHE_DIR"] = str(root / "cache")
+    try:
+        train_tiny_run(root / "models", data, "alpha")
+        train_tiny_run(root / "models", data, "beta", optimizer="adam", learning_rate=0.001, batch_size=8)
+    finally:
+        if previous is None:
+            os.environ.pop("EMOTION_CACHE_DIR", None)
+        else:
+            os.environ["EMOTION_CACHE_DIR"] = previous
+    return root
+
+
+@pytest.fixture
+def trained_runs(trained_run_template, isolated_dirs) -> dict[str, Path]:
+    """Copies of the template's data set and runs in this test's own data root and registry.
+
+    The runs' recorded data path still points at the template's copy of the same data set.
+    """
+    shutil.copytree(trained_run_template / "data" / "tiny", isolated_dirs["data"] / "tiny")
+    for run in ("alpha", "beta"):
+        shutil.copytree(trained_run_template / "models" / run, isolated_dirs["models"] / run)
+    return {"alpha": isolated_dirs["models"] / "alpha", "beta": isolated_dirs["models"] / "beta",
+            "data": isolated_dirs["data"] / "tiny"}
