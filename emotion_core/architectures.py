@@ -8,11 +8,24 @@ which is what Grad-CAM looks for. Pure Keras 3, so the same code trains on any b
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Callable
 
-import keras
-from keras import layers
+
+class _LazyModule:
+    """Imports a module on first attribute access: listing architectures (CLI help, the Train
+    page's select box) must not pay TensorFlow's few seconds of import time."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attribute):
+        return getattr(importlib.import_module(self._name), attribute)
+
+
+keras = _LazyModule("keras")
+layers = _LazyModule("keras.layers")
 
 LAST_CONV = "last_conv"
 OUTPUT = "predictions"

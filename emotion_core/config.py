@@ -68,6 +68,8 @@ class TrainConfig:
             (self.plateau_patience >= 1, "plateau_patience must be at least 1"),
             (0 < self.val_fraction < 0.5, "val_fraction must be in (0, 0.5)"),
             (self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}"),
+            # numpy refuses seeds outside [0, 2**32), and a resumed run adds its epoch count
+            (0 <= self.seed < 2**31, "seed must be between 0 and 2**31 - 1"),
         ]
         for ok, reason in checks:
             if not ok:

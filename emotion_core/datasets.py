@@ -47,6 +47,8 @@ class Dataset:
     split_folders: dict[str, str] = field(default_factory=dict)
     unknown_classes: list[str] = field(default_factory=list)
     empty_classes: list[str] = field(default_factory=list)
+    # csv rows left out of `items` (bad emotion or Usage): {"split", "file", "error"}, as in a summary
+    skipped: list[dict] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -127,6 +129,9 @@ def open_dataset(name_or_path: str | Path) -> Dataset:
     if split_parent is None:
         if csv_files:
             return _open_csv(csv_files[0])
+        other_splits = [folder.name for folder in _split_folders(path).values()]
+        if other_splits:
+            raise DatasetError(f"{path} has {', '.join(other_splits)} but no train/ (or training/) folder.")
         raise DatasetError(
             f"{path} has no split folders (train/, validation/ or val/ or valid/, test/) "
             "and no fer2013.csv."
@@ -172,6 +177,8 @@ def _open_folders(path: Path, split_parent: Path) -> Dataset:
             if not files:
                 empty.add(f"{split_path.name}/{class_folder.name}")
             items.extend((str(f.relative_to(path)), label) for f in files)
+        if not items:
+            continue  # an empty validation/ must read as missing, or training validates on nothing
         dataset.items[split] = items
         dataset.split_folders[split] = str(split_path.relative_to(path))
     dataset.unknown_classes = sorted(unknown)
@@ -183,13 +190,17 @@ def _open_folders(path: Path, split_parent: Path) -> Dataset:
 
 def _read_csv_rows(path: Path):
     """Yield (row number, emotion text, pixels text, usage) from a fer2013.csv."""
-    with path.open(newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = {"emotion", "pixels"} - set(reader.fieldnames or [])
-        if missing:
-            raise DatasetError(f"{path.name} lacks the column(s) {', '.join(sorted(missing))}.")
-        for number, row in enumerate(reader, start=2):
-            yield number, row["emotion"], row["pixels"], row.get("Usage") or "Training"
+    # utf-8-sig: a csv re-saved by a spreadsheet starts with a byte-order mark.
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        try:
+            reader = csv.DictReader(handle)
+            missing = {"emotion", "pixels"} - set(reader.fieldnames or [])
+            if missing:
+                raise DatasetError(f"{path.name} lacks the column(s) {', '.join(sorted(missing))}.")
+            for number, row in enumerate(reader, start=2):
+                yield number, row["emotion"], row["pixels"], row.get("Usage") or "Training"
+        except (UnicodeDecodeError, csv.Error) as error:
+            raise DatasetError(f"{path.name} is not a readable text csv: {error}") from None
 
 
 def _open_csv(path: Path) -> Dataset:
@@ -197,6 +208,11 @@ def _open_csv(path: Path) -> Dataset:
     for number, emotion, _pixels, usage in _read_csv_rows(path):
         split = CSV_USAGES.get(usage.strip())
         if split is None or not emotion.strip().isdigit() or int(emotion) >= len(EMOTIONS):
+            if split is None:
+                problem = f"Usage '{usage}' is not one of {', '.join(CSV_USAGES)}"
+            else:
+                problem = f"emotion '{emotion}' is not 0-{len(EMOTIONS) - 1}"
+            dataset.skipped.append({"split": split or usage, "file": f"row {number}", "error": problem})
             continue  # reported as unreadable by the summary
         dataset.items.setdefault(split, []).append((f"row {number}", int(emotion)))
         dataset.split_folders[split] = usage.strip()
@@ -312,7 +328,7 @@ def summarize(dataset: Dataset, use_cache: bool = True) -> dict:
         return json.loads(cache_file.read_text())
 
     color, sizes = Counter(), Counter()
-    unreadable, by_hash = [], defaultdict(list)
+    unreadable, by_hash = list(dataset.skipped), defaultdict(list)
     for split in dataset.splits:
         for name, label, image, error in _iter_decoded(dataset, split):
             if image is None:

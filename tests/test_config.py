@@ -1,0 +1,185 @@
+"""emotion_core.config and the train flags: defaults, refusals with reasons, file and flag precedence."""
+
+import json
+import math
+import re
+
+import pytest
+
+from emotion_core import cli
+from emotion_core.architectures import ARCHITECTURES
+from emotion_core.config import TrainConfig, config_from_dict, load_config_file
+
+
+def parse_train(*flags: str):
+    return cli.build_parser().parse_args(["train", *flags])
+
+
+def write_config(tmp_path, values) -> str:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(values))
+    return str(path)
+
+
+# --- defaults and ranges ----------------------------------------------------------------------------
+
+
+def test_defaults_validate():
+    config = TrainConfig()
+
+    assert config.validate() is config
+    assert config.arch in ARCHITECTURES
+    assert config.resolved_color_mode() == ARCHITECTURES[config.arch].color_mode
+    assert config_from_dict({}) == config
+
+
+def test_a_saved_config_reads_back_unchanged():
+    # A run folder stores `to_dict()`; resuming must rebuild exactly the same config.
+    config = TrainConfig(arch="mini_xception", epochs=3, learning_rate=0.001, augment=False, name="run-1")
+
+    assert config_from_dict(json.loads(json.dumps(config.to_dict()))) == config
+
+
+@pytest.mark.parametrize("key, value, reason", [
+    ("arch", "resnet50", "arch must be one of"),
+    ("epochs", 0, "epochs must be between 1 and 1000"),
+    ("epochs", 1001, "epochs must be between 1 and 1000"),
+    ("batch_size", 0, "batch_size must be between 1 and 4096"),
+    ("batch_size", 8192, "batch_size must be between 1 and 4096"),
+    ("optimizer", "lbfgs", "optimizer must be one of adam, sgd, rmsprop, adamw"),
+    ("learning_rate", 0.0, "learning_rate must be in (0, 1]"),
+    ("learning_rate", 1.5, "learning_rate must be in (0, 1]"),
+    ("learning_rate", math.nan, "learning_rate must be in (0, 1]"),
+    ("momentum", 1.0, "momentum must be in [0, 1)"),
+    ("momentum", -0.1, "momentum must be in [0, 1)"),
+    ("weight_decay", 1.0, "weight_decay must be in [0, 1)"),
+    ("weight_decay", -1e-4, "weight_decay must be in [0, 1)"),
+    ("schedule", "step", "schedule must be one of cosine, plateau, constant"),
+    ("warmup_epochs", -1, "warmup_epochs must be between 0 and 20"),
+    ("warmup_epochs", 21, "warmup_epochs must be between 0 and 20"),
+    ("color_mode", "cmyk", "color_mode must be grayscale or rgb"),
+    ("image_size", 8, "image_size must be between 16 and 256"),
+    ("image_size", 512, "image_size must be between 16 and 256"),
+    ("random_erasing", 1.5, "random_erasing must be in [0, 1]"),
+    ("class_weights", "inverse", "class_weights must be one of none, sqrt, balanced"),
+    ("label_smoothing", 1.0, "label_smoothing must be in [0, 1)"),
+    ("early_stopping", -1, "early_stopping must be 0 (off) or a patience in epochs"),
+    ("plateau_patience", 0, "plateau_patience must be at least 1"),
+    ("val_fraction", 0.0, "val_fraction must be in (0, 0.5)"),
+    ("val_fraction", 0.5, "val_fraction must be in (0, 0.5)"),
+    ("precision", "float16", "precision must be one of auto, float32, mixed_bfloat16"),
+    ("seed", -1, "seed must be between 0 and 2**31 - 1"),  # numpy refuses negative seeds
+    ("seed", 2**32, "seed must be between 0 and 2**31 - 1"),
+    ("name", "runs/new", "name must be a plain folder name"),
+    ("name", "..", "name must be a plain folder name"),
+])
+def test_an_out_of_range_value_is_refused_with_its_reason(key, value, reason):
+    with pytest.raises(ValueError, match=re.escape(reason)):
+        config_from_dict({key: value})
+
+
+@pytest.mark.parametrize("values", [
+    {"epochs": 1}, {"epochs": 1000}, {"batch_size": 1}, {"learning_rate": 1.0}, {"momentum": 0.0},
+    {"warmup_epochs": 0}, {"image_size": 16}, {"image_size": 256}, {"random_erasing": 1.0},
+    {"label_smoothing": 0.0}, {"val_fraction": 0.49}, {"seed": 0}, {"color_mode": "rgb"},
+    {"arch": "vgg_gap_small", "optimizer": "adamw", "schedule": "plateau", "precision": "float32"},
+])
+def test_values_at_the_edges_of_their_range_are_accepted(values):
+    config = config_from_dict(values)
+
+    assert all(getattr(config, key) == value for key, value in values.items())
+
+
+# --- config_from_dict ---------------------------------------------------------------------------------
+
+
+def test_unknown_keys_are_refused_by_name():
+    with pytest.raises(ValueError, match=r"^unknown config key\(s\): colour, epoch$"):
+        config_from_dict({"epoch": 3, "colour": "rgb", "batch_size": 32})
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("epochs", "3", "config key 'epochs' must be int, not str"),
+    ("epochs", 3.5, "config key 'epochs' must be int, not float"),
+    ("epochs", True, "config key 'epochs' must be int, not bool"),
+    ("augment", 1, "config key 'augment' must be bool, not int"),
+    ("augment", "false", "config key 'augment' must be bool, not str"),
+    ("learning_rate", "0.01", "config key 'learning_rate' must be float, not str"),
+    ("learning_rate", True, "config key 'learning_rate' must be float, not bool"),
+    ("arch", None, "config key 'arch' must be str, not NoneType"),
+])
+def test_wrong_types_are_refused(key, value, message):
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        config_from_dict({key: value})
+
+
+def test_an_int_is_accepted_where_a_float_is_expected():
+    config = config_from_dict({"learning_rate": 1, "weight_decay": 0})
+
+    assert config.learning_rate == 1.0 and isinstance(config.learning_rate, float)
+    assert config.weight_decay == 0.0 and isinstance(config.weight_decay, float)
+
+
+@pytest.mark.parametrize("content, message", [
+    ("{epochs: 3}", "cannot read config file"),
+    ("[1, 2]", "must hold a JSON object"),
+])
+def test_a_bad_config_file_is_refused(tmp_path, content, message):
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+
+    with pytest.raises(ValueError, match=message):
+        load_config_file(path)
+
+
+def test_a_missing_config_file_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="cannot read config file"):
+        load_config_file(tmp_path / "missing.json")
+
+
+# --- flags --------------------------------------------------------------------------------------------
+
+
+def test_flags_override_the_file_which_overrides_the_defaults(tmp_path):
+    path = write_config(tmp_path, {"epochs": 10, "batch_size": 32, "optimizer": "adam"})
+
+    config = cli.config_from_args(parse_train("--config", path, "--epochs", "3"))
+
+    assert config.epochs == 3  # flag beats file
+    assert config.batch_size == 32 and config.optimizer == "adam"  # file beats defaults
+    assert config.learning_rate == TrainConfig().learning_rate  # untouched default
+    assert cli.config_from_args(parse_train("--config", path)).epochs == 10
+    assert cli.config_from_args(parse_train()) == TrainConfig()
+
+
+def test_boolean_flags_switch_both_ways(tmp_path):
+    assert cli.config_from_args(parse_train("--no-augment")).augment is False
+    assert cli.config_from_args(parse_train("--no-tta")).tta is False
+    path = write_config(tmp_path, {"augment": False})
+    assert cli.config_from_args(parse_train("--config", path)).augment is False
+    assert cli.config_from_args(parse_train("--config", path, "--augment")).augment is True
+
+
+def test_flags_are_converted_to_their_field_types():
+    config = cli.config_from_args(parse_train("--learning-rate", "0.001", "--color-mode", "rgb",
+                                              "--val-fraction", "0.2", "--batch-size", "16"))
+
+    assert (config.learning_rate, config.color_mode, config.val_fraction, config.batch_size) == (
+        0.001, "rgb", 0.2, 16)
+
+
+def test_arch_choices_come_from_the_registry(capsys):
+    with pytest.raises(SystemExit):
+        parse_train("--arch", "resnet50")
+
+    error = capsys.readouterr().err
+    assert all(name in error for name in ARCHITECTURES)
+
+
+def test_a_bad_config_file_fails_the_train_command_in_one_line(tmp_path, capsys):
+    path = write_config(tmp_path, {"epochs": 3, "lr": 0.1})
+
+    assert cli.main(["train", "--config", path]) == 2
+
+    captured = capsys.readouterr()
+    assert captured.err == "error: unknown config key(s): lr\n"
