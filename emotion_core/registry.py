@@ -255,7 +255,11 @@ def resolve_run(name: str | Path, root: Path | None = None) -> Path:
 def deploy(name: str, root: Path | None = None) -> dict:
     """Point `deployed` at a run with usable weights; the previous one is remembered."""
     root = Path(root) if root else runs_root()
-    run = load_run(resolve_run(name, root))
+    run_dir = resolve_run(name, root)
+    if run_dir.resolve().parent != root.resolve():
+        # The pointer holds a name, so only a run inside the registry can be found through it.
+        raise RunError(f"Cannot deploy {run_dir.name}: it is outside the registry {root}; move it there first.")
+    run = load_run(run_dir)
     if run.problem:
         raise RunError(f"Cannot deploy {run.name}: it is broken ({run.problem}).")
     if not run.has_weights:

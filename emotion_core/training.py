@@ -59,8 +59,8 @@ def class_weights(labels: np.ndarray, method: str, num_classes: int) -> dict | N
     if method == "none":
         return None
     counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
-    counts = np.maximum(counts, 1)
-    weights = (counts.sum() / counts) ** (0.5 if method == "sqrt" else 1.0)
+    # An absent class gets a finite weight but must not count as a sample in the mean below.
+    weights = (counts.sum() / np.maximum(counts, 1)) ** (0.5 if method == "sqrt" else 1.0)
     weights /= (weights * counts).sum() / counts.sum()  # keep the loss scale (and so the LR) unchanged
     return {index: float(w) for index, w in enumerate(weights)}
 
@@ -142,6 +142,10 @@ class RunRecorder(keras.callbacks.Callback):
                                pid=os.getpid())
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.model.stop_training:
+            # Only StopOnSignal sets this during an epoch (EarlyStopping runs after this callback):
+            # the epoch was cut short, so keep the last full one, which `resume` continues from.
+            return
         logs = logs or {}
         row = {
             "epoch": epoch + 1,
@@ -163,7 +167,7 @@ class RunRecorder(keras.callbacks.Callback):
 
 
 class StopOnSignal(keras.callbacks.Callback):
-    """Turn SIGTERM (cancel) into a clean stop after the current batch, keeping the last epoch."""
+    """Turn SIGTERM (cancel) into a clean stop after the current batch, keeping the last full epoch."""
 
     def __init__(self):
         super().__init__()
@@ -206,7 +210,7 @@ def resume(run: str | Path, verbose: int | None = None, epochs: int | None = Non
     config = config_from_dict(read_json(run_dir / registry.CONFIG_FILE))
     if epochs:
         config.epochs = epochs
-        write_json_atomic(run_dir / registry.CONFIG_FILE, config.validate().to_dict())
+        config.validate()
     history_file = run_dir / registry.HISTORY_FILE
     history = read_json(history_file) if history_file.exists() else []
     checkpoint = run_dir / registry.CHECKPOINT_FILE
@@ -214,6 +218,8 @@ def resume(run: str | Path, verbose: int | None = None, epochs: int | None = Non
         raise FileNotFoundError(f"{run_dir.name} has no checkpoint to resume from")
     if len(history) >= config.epochs:
         raise ValueError(f"{run_dir.name} already trained all {config.epochs} epochs; pass --epochs to extend it")
+    if epochs:  # only once the run will really continue: a refused resume leaves the run as it was
+        write_json_atomic(run_dir / registry.CONFIG_FILE, config.to_dict())
     dataset = open_dataset(config.data)
     return _fit(run_dir, config, dataset, history, checkpoint if history else None, verbose)
 

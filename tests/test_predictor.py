@@ -1,0 +1,104 @@
+"""Tests for emotion_core.predictor on the shared photos, with a tiny trained run.
+
+The tiny run's accuracy is not the point: these check what every prediction must satisfy
+(faces found where there are faces, probabilities that sum to one, boxes inside the image).
+"""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from emotion_core.images import ImageError
+from emotion_core.labels import EMOTIONS
+from emotion_core.predictor import Predictor
+from tests.conftest import PHOTOS, needs_photos
+
+pytestmark = needs_photos
+
+
+@pytest.fixture(scope="module")
+def predictor(trained_run_template):
+    # Loaded once for the module: predicting never changes the run, so tests may share it.
+    return Predictor.load(trained_run_template / "models" / "alpha")
+
+
+@pytest.mark.parametrize("photo, faces", [
+    ("astronaut.png", 1), ("grace_hopper.jpg", 1), ("chelsea.png", 0), ("coffee.png", 0),
+])
+def test_faces_are_found_only_where_there_are_faces(predictor, photo, faces):
+    assert len(predictor.predict(PHOTOS / photo)) == faces
+
+
+@pytest.mark.parametrize("photo", ["astronaut.png", "grace_hopper.jpg"])
+def test_each_face_gets_a_probability_for_every_emotion(predictor, photo):
+    (face,) = predictor.predict(PHOTOS / photo)
+
+    assert tuple(face.probabilities) == EMOTIONS
+    assert sum(face.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+    assert all(0 <= p <= 1 for p in face.probabilities.values())
+    assert face.label == max(face.probabilities, key=face.probabilities.get)
+    assert face.confidence == max(face.probabilities.values())
+    assert face.whole_image is False
+
+
+@pytest.mark.parametrize("photo", ["astronaut.png", "grace_hopper.jpg"])
+def test_boxes_lie_inside_the_image(predictor, photo):
+    width, height = Image.open(PHOTOS / photo).size
+    (face,) = predictor.predict(PHOTOS / photo)
+    box = face.box
+
+    assert 0 <= box.x and box.x + box.width <= width
+    assert 0 <= box.y and box.y + box.height <= height
+    assert box.width >= 24 and box.height >= 24 and box.score > 0
+
+
+def test_model_input_has_the_models_shape(predictor):
+    (face,) = predictor.predict(PHOTOS / "astronaut.png")
+
+    assert face.model_input.shape == predictor.model.input_shape[1:] == (48, 48, 1)
+    assert face.model_input.dtype == np.float32
+    assert 0 <= face.model_input.min() and face.model_input.max() <= 255
+    assert face.model_input.std() > 10  # a face, not a flat patch
+
+
+def test_whole_image_fallback_classifies_a_photo_without_faces(predictor):
+    width, height = Image.open(PHOTOS / "chelsea.png").size
+
+    (face,) = predictor.predict(PHOTOS / "chelsea.png", whole_image_fallback=True)
+
+    assert face.whole_image is True
+    assert face.box.width == face.box.height == min(width, height)
+    assert sum(face.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_fallback_is_not_used_when_a_face_is_found(predictor):
+    (face,) = predictor.predict(PHOTOS / "astronaut.png", whole_image_fallback=True)
+    assert face.whole_image is False
+
+
+def test_the_same_photo_as_bytes_array_or_path_gives_the_same_answer(predictor):
+    path = PHOTOS / "grace_hopper.jpg"
+    by_path = predictor.predict(path)[0]
+    by_bytes = predictor.predict(path.read_bytes())[0]
+    by_array = predictor.predict(np.asarray(Image.open(path).convert("RGB")))[0]
+
+    assert by_bytes.box == by_path.box == by_array.box
+    assert by_bytes.probabilities == pytest.approx(by_path.probabilities, abs=1e-6)
+
+
+def test_as_dict_is_json_ready(predictor):
+    (face,) = predictor.predict(PHOTOS / "astronaut.png")
+    record = json.loads(json.dumps(face.as_dict()))
+
+    assert record["label"] == face.label
+    assert set(record["box"]) == {"x", "y", "width", "height", "score"}
+    assert set(record["probabilities"]) == set(EMOTIONS)
+
+
+def test_text_instead_of_an_image_is_refused_in_one_line(predictor):
+    with pytest.raises(ImageError) as error:
+        predictor.predict(b"name,emotion\nalice,happy\n")
+    message = str(error.value)
+    assert "not an image" in message and "\n" not in message

@@ -1,0 +1,243 @@
+"""Tests for emotion_core.training: what a run folder holds, resuming, carved validation, schedules.
+
+Training is the slow part, so the complete-folder checks read the session's template run
+'alpha' (two epochs, made by `train`); only tests about interrupting and carving train their own.
+"""
+
+import json
+import math
+import signal
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+from emotion_core import training
+from emotion_core.config import TrainConfig, config_from_dict
+from emotion_core.labels import EMOTIONS
+from emotion_core.training import class_weights, learning_rate_at, resume
+from tests.conftest import make_image_dataset
+from tests.factories import train_tiny_run
+
+RUN_FILES = ("config.json", "status.json", "history.json", "dataset.json", "info.json", "model.keras",
+             "evaluation/validation.json", "MODEL_CARD.md")
+
+
+def _read(path):
+    return json.loads(path.read_text())
+
+
+def _validation_images(data_dir):
+    """(x, y) of a generated data set's validation split, read straight from the PNG files."""
+    images, labels = [], []
+    for label, name in enumerate(EMOTIONS):
+        for file in sorted((data_dir / "validation" / name).glob("*.png")):
+            images.append(np.asarray(Image.open(file), dtype=np.float32)[..., None])  # (48, 48, 1)
+            labels.append(label)
+    return np.stack(images), np.array(labels)
+
+
+# --- A finished run ---------------------------------------------------------------------------
+
+
+def test_finished_run_folder_holds_every_file_and_no_checkpoint(trained_runs):
+    run = trained_runs["alpha"]
+
+    for name in RUN_FILES:
+        assert (run / name).is_file(), f"{name} missing"
+    assert not (run / "checkpoint.keras").exists()
+    assert not [p.name for p in run.iterdir() if p.name.startswith(".")], "temporary files left behind"
+    status = _read(run / "status.json")
+    assert status["state"] == "complete"
+    assert status["epoch"] == status["epochs"] == 2
+
+
+def test_history_has_one_row_per_epoch_following_the_schedule(trained_runs):
+    history = _read(trained_runs["alpha"] / "history.json")
+    config = config_from_dict(_read(trained_runs["alpha"] / "config.json"))
+
+    assert [row["epoch"] for row in history] == [1, 2]
+    for row in history:
+        assert {"loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds"} <= set(row)
+        assert 0 <= row["val_accuracy"] <= 1 and row["seconds"] > 0
+    assert [row["lr"] for row in history] == pytest.approx(
+        [learning_rate_at(epoch, config) for epoch in range(2)], rel=1e-6)
+
+
+def test_info_describes_the_saved_model(trained_runs):
+    run = trained_runs["alpha"]
+    info = _read(run / "info.json")
+    model = keras.models.load_model(run / "model.keras")
+    history = _read(run / "history.json")
+
+    assert info["architecture"] == "vgg_gap_small"
+    assert info["parameters"] == model.count_params() > 0
+    assert info["multiply_adds"] > info["parameters"]  # convolutions reuse each weight many times
+    assert info["model_bytes"] == (run / "model.keras").stat().st_size
+    assert info["input_shape"] == [48, 48, 1]
+    assert info["best_epoch"] == max(history, key=lambda row: row["val_accuracy"])["epoch"]
+
+
+def test_validation_accuracy_matches_the_saved_model_on_the_validation_images(trained_runs):
+    run = trained_runs["alpha"]
+    model = keras.models.load_model(run / "model.keras")
+    x, y = _validation_images(trained_runs["data"])
+
+    predicted = np.asarray(model(x, training=False)).argmax(axis=1)
+    validation = _read(run / "evaluation" / "validation.json")
+
+    assert validation["n"] == len(y) == 21
+    assert validation["tta"] is False
+    assert validation["accuracy"] == pytest.approx(np.mean(predicted == y))
+
+
+# --- Interrupting and resuming ----------------------------------------------------------------
+
+
+@pytest.fixture
+def sigterm_handler_kept():
+    """Training leaves its SIGTERM handler installed (the jobs worker resets it): put this session's back."""
+    handler = signal.getsignal(signal.SIGTERM)
+    yield
+    signal.signal(signal.SIGTERM, handler)
+
+
+class CancelAfterFirstEpoch(training.StopOnSignal):
+    """Sends SIGTERM to this process when epoch 1 ends, as `jobs cancel` does to a worker."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 0:
+            # Never let a missing handler terminate the test session itself.
+            assert signal.getsignal(signal.SIGTERM) == self._request, "StopOnSignal is not handling SIGTERM"
+            signal.raise_signal(signal.SIGTERM)
+
+
+def test_cancelled_run_keeps_its_last_full_epoch_and_resumes_to_the_end(isolated_dirs, tiny_dataset, monkeypatch,
+                                                                         sigterm_handler_kept):
+    stop_on_signal = training.StopOnSignal
+    monkeypatch.setattr(training, "StopOnSignal", CancelAfterFirstEpoch)
+    run = train_tiny_run(isolated_dirs["models"], tiny_dataset, "cancelled", epochs=3)
+
+    status = _read(run / "status.json")
+    assert (status["state"], status["reason"]) == ("interrupted", "cancelled")
+    assert (run / "checkpoint.keras").is_file()
+    # The epoch cut short by the cancel is not recorded: resuming redoes it in full.
+    assert [row["epoch"] for row in _read(run / "history.json")] == [1]
+    assert not (run / "evaluation" / "validation.json").exists()
+
+    monkeypatch.setattr(training, "StopOnSignal", stop_on_signal)
+    assert resume(run, verbose=0) == run
+
+    history = _read(run / "history.json")
+    config = config_from_dict(_read(run / "config.json"))
+    assert [row["epoch"] for row in history] == [1, 2, 3]
+    assert [row["lr"] for row in history] == pytest.approx(
+        [learning_rate_at(epoch, config) for epoch in range(3)], rel=1e-6)  # the schedule continues
+    assert _read(run / "status.json")["state"] == "complete"
+    assert not (run / "checkpoint.keras").exists()
+    assert (run / "evaluation" / "validation.json").is_file()
+
+
+@pytest.mark.parametrize("epochs", [None, 5])
+def test_resuming_a_finished_run_is_refused_and_leaves_it_as_it_was(trained_runs, epochs):
+    config_before = (trained_runs["alpha"] / "config.json").read_text()
+
+    with pytest.raises(FileNotFoundError, match="alpha has no checkpoint to resume from"):
+        resume("alpha", verbose=0, epochs=epochs)
+    assert (trained_runs["alpha"] / "config.json").read_text() == config_before
+
+
+# --- Data without a validation split ------------------------------------------------------------
+
+
+def test_data_without_validation_gets_a_stratified_part_of_train(isolated_dirs):
+    data = make_image_dataset(isolated_dirs["data"] / "train_test", {"train": 10, "test": 2})
+    run = train_tiny_run(isolated_dirs["models"], data, "carved", epochs=1)
+
+    dataset = _read(run / "dataset.json")
+    assert dataset["validation_source"] == "10% of train, stratified (seed 7)"
+    assert (dataset["train_images"], dataset["validation_images"]) == (63, 7)
+    validation = _read(run / "evaluation" / "validation.json")
+    assert validation["n"] == 7  # not the 14 test images
+    assert {name: scores["support"] for name, scores in validation["per_class"].items()} == dict.fromkeys(EMOTIONS, 1)
+
+
+# --- Class weights and the learning-rate schedule -------------------------------------------------
+
+# Four samples of class 0 and one of class 1 (five in all):
+#   balanced: n / (classes * count) = 5/8 and 5/2;  sqrt: proportional to 1/sqrt(count) = 1/2 and 1,
+#   scaled so the mean weight over the five samples is 1: 5/6 and 5/3.
+LABELS = np.array([0, 0, 0, 0, 1])
+
+
+@pytest.mark.parametrize("method, expected", [("balanced", [5 / 8, 5 / 2]), ("sqrt", [5 / 6, 5 / 3])])
+def test_class_weights_on_a_hand_example(method, expected):
+    weights = class_weights(LABELS, method, num_classes=2)
+
+    assert [weights[0], weights[1]] == pytest.approx(expected)
+    assert np.mean([weights[label] for label in LABELS]) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("method", ["balanced", "sqrt"])
+def test_class_weights_keep_mean_one_when_a_class_is_absent(method):
+    # A data set without, say, disgust images must not shrink the loss (and so the learning rate).
+    weights = class_weights(LABELS, method, num_classes=3)
+
+    assert np.mean([weights[label] for label in LABELS]) == pytest.approx(1.0)
+    assert [weights[0], weights[1]] == pytest.approx([class_weights(LABELS, method, 2)[i] for i in (0, 1)])
+
+
+def test_no_class_weights():
+    assert class_weights(LABELS, "none", num_classes=2) is None
+
+
+def test_learning_rate_warms_up_then_follows_a_cosine_to_near_zero():
+    config = TrainConfig(epochs=10, warmup_epochs=2, learning_rate=0.1)
+
+    assert learning_rate_at(0, config) == pytest.approx(0.1 / 3)
+    assert learning_rate_at(1, config) == pytest.approx(0.2 / 3)
+    assert learning_rate_at(2, config) == pytest.approx(0.1)  # full rate once warm
+    assert learning_rate_at(6, config) == pytest.approx(0.05)  # half way through the cosine
+    rates = [learning_rate_at(epoch, config) for epoch in range(2, 10)]
+    assert all(later < earlier for earlier, later in zip(rates, rates[1:]))
+    assert 0 < rates[-1] == pytest.approx(0.1 * 0.5 * (1 + math.cos(math.pi * 7 / 8)))
+
+
+def test_one_epoch_run_trains_at_the_full_rate():
+    assert learning_rate_at(0, TrainConfig(epochs=1, warmup_epochs=3, learning_rate=0.01)) == pytest.approx(0.01)
+
+
+def test_constant_schedule_keeps_the_rate_after_warm_up():
+    config = TrainConfig(epochs=5, warmup_epochs=1, learning_rate=0.01, schedule="constant")
+    assert [learning_rate_at(e, config) for e in range(5)] == pytest.approx([0.005] + [0.01] * 4)
+
+
+# --- Refused configs ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("values, reason", [
+    ({"epochs": 0}, "epochs must be between 1 and 1000"),
+    ({"learning_rate": 2.0}, r"learning_rate must be in \(0, 1\]"),
+    ({"arch": "nope"}, "arch must be one of .*vgg_gap_small"),
+    ({"val_fraction": 0.5}, r"val_fraction must be in \(0, 0.5\)"),
+    ({"batch": 16}, r"unknown config key\(s\): batch"),
+    ({"epochs": "3"}, "config key 'epochs' must be int, not str"),
+    ({"augment": 1}, "config key 'augment' must be bool, not int"),
+    ({"name": "../elsewhere"}, "name must be a plain folder name"),
+])
+def test_out_of_range_config_is_refused_with_its_reason(values, reason):
+    with pytest.raises(ValueError, match=reason):
+        config_from_dict(values)
+
+
+def test_train_refuses_a_bad_config_before_making_a_folder(isolated_dirs, tiny_dataset):
+    with pytest.raises(ValueError, match="epochs must be between"):
+        training.train(TrainConfig(data=str(tiny_dataset), epochs=0, name="bad"), runs_dir=isolated_dirs["models"])
+    assert list(isolated_dirs["models"].iterdir()) == []
+
+
+def test_train_refuses_to_overwrite_an_existing_run(trained_runs, isolated_dirs):
+    config = config_from_dict({"data": str(trained_runs["data"]), "name": "alpha"})
+    with pytest.raises(FileExistsError, match="pick another --name"):
+        training.train(config, runs_dir=isolated_dirs["models"])
