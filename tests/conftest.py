@@ -65,6 +65,18 @@ def make_image_dataset(root: Path, splits: dict[str, int], class_names=EMOTIONS,
     return root
 
 
+def read_split_images(data_dir: Path, split: str = "validation") -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) of a generated data set's split read straight from its PNG files: (n, 48, 48, 1).
+
+    Independent of emotion_core's loader, so tests can check figures against it."""
+    images, labels = [], []
+    for label, name in enumerate(EMOTIONS):
+        for file in sorted((data_dir / split / name).glob("*.png")):
+            images.append(np.asarray(Image.open(file), dtype=np.float32)[..., None])
+            labels.append(label)
+    return np.stack(images), np.array(labels)
+
+
 @pytest.fixture
 def tiny_dataset(isolated_dirs) -> Path:
     """A FER-style data set under the data root: train 6 and validation 3 images per class."""

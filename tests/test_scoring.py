@@ -5,22 +5,11 @@ import json
 import keras
 import numpy as np
 import pytest
-from PIL import Image
 
 from emotion_core.labels import EMOTIONS
 from emotion_core.registry import RunError
 from emotion_core.scoring import evaluate_run
-from tests.conftest import make_image_dataset
-
-
-def _split_images(data_dir, split="validation"):
-    """(x, y) of a generated data set's split, read straight from the PNG files: (n, 48, 48, 1)."""
-    images, labels = [], []
-    for label, name in enumerate(EMOTIONS):
-        for file in sorted((data_dir / split / name).glob("*.png")):
-            images.append(np.asarray(Image.open(file), dtype=np.float32)[..., None])
-            labels.append(label)
-    return np.stack(images), np.array(labels)
+from tests.conftest import make_image_dataset, read_split_images
 
 
 def _hand_confusion(y, predicted):
@@ -36,7 +25,7 @@ def alpha_model(trained_runs):
 
 
 def test_figures_match_the_models_predictions(trained_runs, alpha_model):
-    x, y = _split_images(trained_runs["data"])
+    x, y = read_split_images(trained_runs["data"])
     predicted = np.asarray(alpha_model(x, training=False)).argmax(axis=1)
 
     report = evaluate_run("alpha")
@@ -50,7 +39,7 @@ def test_figures_match_the_models_predictions(trained_runs, alpha_model):
 
 
 def test_flip_tta_averages_each_face_with_its_mirror_image(trained_runs, alpha_model):
-    x, y = _split_images(trained_runs["data"])
+    x, y = read_split_images(trained_runs["data"])
     mirrored = x[:, :, ::-1, :]  # flip along the width axis
     averaged = (np.asarray(alpha_model(x, training=False)) + np.asarray(alpha_model(mirrored, training=False))) / 2
     predicted = averaged.argmax(axis=1)

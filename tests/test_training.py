@@ -11,13 +11,12 @@ import signal
 import keras
 import numpy as np
 import pytest
-from PIL import Image
 
 from emotion_core import training
 from emotion_core.config import TrainConfig, config_from_dict
 from emotion_core.labels import EMOTIONS
 from emotion_core.training import class_weights, learning_rate_at, resume
-from tests.conftest import make_image_dataset
+from tests.conftest import make_image_dataset, read_split_images
 from tests.factories import train_tiny_run
 
 RUN_FILES = ("config.json", "status.json", "history.json", "dataset.json", "info.json", "model.keras",
@@ -26,16 +25,6 @@ RUN_FILES = ("config.json", "status.json", "history.json", "dataset.json", "info
 
 def _read(path):
     return json.loads(path.read_text())
-
-
-def _validation_images(data_dir):
-    """(x, y) of a generated data set's validation split, read straight from the PNG files."""
-    images, labels = [], []
-    for label, name in enumerate(EMOTIONS):
-        for file in sorted((data_dir / "validation" / name).glob("*.png")):
-            images.append(np.asarray(Image.open(file), dtype=np.float32)[..., None])  # (48, 48, 1)
-            labels.append(label)
-    return np.stack(images), np.array(labels)
 
 
 # --- A finished run ---------------------------------------------------------------------------
@@ -79,10 +68,10 @@ def test_info_describes_the_saved_model(trained_runs):
     assert info["best_epoch"] == max(history, key=lambda row: row["val_accuracy"])["epoch"]
 
 
-def test_validation_accuracy_matches_the_saved_model_on_the_validation_images(trained_runs):
+def test_validation_accuracy_matches_the_saved_model_on_theread_split_images(trained_runs):
     run = trained_runs["alpha"]
     model = keras.models.load_model(run / "model.keras")
-    x, y = _validation_images(trained_runs["data"])
+    x, y = read_split_images(trained_runs["data"])
 
     predicted = np.asarray(model(x, training=False)).argmax(axis=1)
     validation = _read(run / "evaluation" / "validation.json")
