@@ -7,6 +7,7 @@
     python -m emotion_core runs list | show RUN | deploy RUN
     python -m emotion_core evaluate deployed --data data/fer2013 --split validation [--tta] [--json]
     python -m emotion_core predict photo.jpg [--model RUN] [--json]
+    python -m emotion_core jobs start --arch vgg_gap --data fer2013 | list | cancel ID | log ID
 
 Errors a user can fix (a missing data set, a bad option) print one line and exit with status 2.
 """
@@ -20,12 +21,18 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-from .config import (CLASS_WEIGHTINGS, COLOR_MODES, OPTIMIZERS, SCHEDULES, TrainConfig,
-                     config_from_dict, load_config_file)
+from .config import TrainConfig, config_from_dict, field_choices, load_config_file
 
 
 class UserError(Exception):
     """An error explained in one line; the CLI prints it without a traceback."""
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    """Usage mistakes in one line too: `train`'s full usage is a screenful that hides the error."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
 
 
 # --- data -----------------------------------------------------------------------------------------
@@ -57,10 +64,7 @@ def cmd_data_summary(args) -> int:
 
 def _add_train_options(parser: argparse.ArgumentParser) -> None:
     """One flag per config field, grouped; defaults stay None so file values are not overridden."""
-    from .architectures import ARCHITECTURES
-
-    choices = {"arch": list(ARCHITECTURES), "optimizer": OPTIMIZERS, "schedule": SCHEDULES,
-               "class_weights": CLASS_WEIGHTINGS, "color_mode": COLOR_MODES}
+    choices = field_choices()
     defaults = TrainConfig()
     group = parser.add_argument_group("training options (defaults in emotion_core/config.py)")
     for field in fields(TrainConfig):
@@ -187,7 +191,7 @@ def _describe_prediction(image_path: str, faces) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m emotion_core", description="Facial emotion model explorer")
+    parser = OneLineErrorParser(prog="python -m emotion_core", description="Facial emotion model explorer")
     commands = parser.add_subparsers(dest="command", required=True)
 
     data = commands.add_parser("data", help="data sets").add_subparsers(dest="data_command", required=True)
@@ -233,6 +237,10 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--whole-image", action="store_true", help="classify the whole image when no face is found")
     predict.add_argument("--json", action="store_true")
     predict.set_defaults(func=cmd_predict)
+
+    from .jobs import add_jobs_commands  # jobs start|list|cancel|log|worker, defined beside the jobs code
+
+    add_jobs_commands(commands)
     return parser
 
 

@@ -92,8 +92,12 @@ class TrainConfig:
         return asdict(self)
 
 
-def field_names() -> list[str]:
-    return [f.name for f in fields(TrainConfig)]
+def field_choices() -> dict[str, tuple]:
+    """The allowed values of the fields that have a fixed set (for CLI choices and UI select boxes)."""
+    from .architectures import ARCHITECTURES
+
+    return {"arch": tuple(ARCHITECTURES), "optimizer": OPTIMIZERS, "schedule": SCHEDULES,
+            "class_weights": CLASS_WEIGHTINGS, "color_mode": ("",) + COLOR_MODES, "precision": PRECISIONS}
 
 
 def config_from_dict(values: dict) -> TrainConfig:

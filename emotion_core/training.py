@@ -214,14 +214,24 @@ def resume(run: str | Path, verbose: int | None = None, epochs: int | None = Non
     history_file = run_dir / registry.HISTORY_FILE
     history = read_json(history_file) if history_file.exists() else []
     checkpoint = run_dir / registry.CHECKPOINT_FILE
+    if len(history) >= config.epochs:
+        return _finish_trained_run(run_dir, config)
     if history and not checkpoint.exists():
         raise FileNotFoundError(f"{run_dir.name} has no checkpoint to resume from")
-    if len(history) >= config.epochs:
-        raise ValueError(f"{run_dir.name} already trained all {config.epochs} epochs; pass --epochs to extend it")
     if epochs:  # only once the run will really continue: a refused resume leaves the run as it was
         write_json_atomic(run_dir / registry.CONFIG_FILE, config.to_dict())
     dataset = open_dataset(config.data)
     return _fit(run_dir, config, dataset, history, checkpoint if history else None, verbose)
+
+
+def _finish_trained_run(run_dir: Path, config: TrainConfig) -> Path:
+    """A run whose epochs all trained but whose final evaluation was cut short gets it now."""
+    if registry.load_run(run_dir).state == "complete" or not (run_dir / registry.MODEL_FILE).exists():
+        raise ValueError(f"{run_dir.name} already trained all {config.epochs} epochs; "
+                         "retrain it with more epochs instead (a finished run keeps no checkpoint)")
+    _, _, x_val, y_val, _source = load_training_data(open_dataset(config.data), config)
+    finish_run(run_dir, config, x_val, y_val)
+    return run_dir
 
 
 def _fit(run_dir: Path, config: TrainConfig, dataset: Dataset, history: list, checkpoint, verbose) -> Path:

@@ -68,7 +68,7 @@ def test_info_describes_the_saved_model(trained_runs):
     assert info["best_epoch"] == max(history, key=lambda row: row["val_accuracy"])["epoch"]
 
 
-def test_validation_accuracy_matches_the_saved_model_on_theread_split_images(trained_runs):
+def test_validation_accuracy_matches_the_saved_model_on_the_validation_images(trained_runs):
     run = trained_runs["alpha"]
     model = keras.models.load_model(run / "model.keras")
     x, y = read_split_images(trained_runs["data"])
@@ -128,13 +128,28 @@ def test_cancelled_run_keeps_its_last_full_epoch_and_resumes_to_the_end(isolated
     assert (run / "evaluation" / "validation.json").is_file()
 
 
-@pytest.mark.parametrize("epochs", [None, 5])
-def test_resuming_a_finished_run_is_refused_and_leaves_it_as_it_was(trained_runs, epochs):
+@pytest.mark.parametrize("epochs, error, message", [
+    (None, ValueError, "alpha already trained all 2 epochs; retrain it with more epochs"),
+    (5, FileNotFoundError, "alpha has no checkpoint to resume from"),
+])
+def test_resuming_a_finished_run_is_refused_and_leaves_it_as_it_was(trained_runs, epochs, error, message):
     config_before = (trained_runs["alpha"] / "config.json").read_text()
 
-    with pytest.raises(FileNotFoundError, match="alpha has no checkpoint to resume from"):
+    with pytest.raises(error, match=message):
         resume("alpha", verbose=0, epochs=epochs)
     assert (trained_runs["alpha"] / "config.json").read_text() == config_before
+
+
+def test_a_run_cut_short_in_its_final_evaluation_is_finished_by_resume(trained_runs):
+    run = trained_runs["alpha"]
+    (run / "evaluation" / "validation.json").unlink()
+    status = json.loads((run / "status.json").read_text())
+    (run / "status.json").write_text(json.dumps({**status, "state": "interrupted", "reason": "cancelled"}))
+
+    resume("alpha", verbose=0)
+
+    assert json.loads((run / "status.json").read_text())["state"] == "complete"
+    assert json.loads((run / "evaluation" / "validation.json").read_text())["n"] == 21
 
 
 # --- Data without a validation split ------------------------------------------------------------

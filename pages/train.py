@@ -1,0 +1,236 @@
+"""Train: start a training job in the background, then follow every job as it trains.
+
+A job runs in its own process (emotion_core.jobs), so it keeps going when this tab closes or the
+app restarts; the list below re-reads the jobs' files every few seconds. The options and their
+defaults come from emotion_core.config, with the reason for each default as the widget's help.
+"""
+
+import math
+import uuid
+from pathlib import Path
+from types import SimpleNamespace
+
+import streamlit as st
+
+from emotion_core import comparison, jobs, registry
+from emotion_core.architectures import ARCHITECTURES
+from emotion_core.config import config_from_dict
+from pages import charts
+from pages.common import available_datasets, no_dataset_hint, selected_dataset
+
+REFRESH_SECONDS = 3  # a tiny epoch takes seconds; reading a few small JSON files is cheap
+MAIN_OPTIONS = ("epochs", "batch_size", "optimizer", "learning_rate", "schedule", "augment", "class_weights",
+                "name")
+SHOWN_FINISHED = 10  # older jobs stay in `python -m emotion_core jobs list`
+SOURCE_KEY = "train.source"
+REQUEST_KEY = "train.request_id"
+STATUS_ICONS = {"queued": ":material/schedule:", "running": ":material/autorenew:",
+                "succeeded": ":material/check_circle:", "failed": ":material/error:",
+                "cancelled": ":material/cancel:"}
+
+
+def option_key(name: str) -> str:
+    return f"train.{name}"
+
+
+@st.cache_data(show_spinner=False)
+def training_options() -> list[dict]:
+    return jobs.training_options()
+
+
+@st.cache_data(show_spinner="Counting parameters…")
+def parameter_count(arch: str, image_size: int, channels: int) -> int:
+    from emotion_core.architectures import build_model
+
+    return build_model(arch, (image_size, image_size, channels)).count_params()
+
+
+# --- Options -----------------------------------------------------------------------------------------
+
+
+def prefill(values: dict) -> None:
+    """Put config values into the option widgets (as the type each widget holds)."""
+    for option in training_options():
+        value = values.get(option["name"], option["default"])
+        if isinstance(option["default"], (int, float)) and not isinstance(option["default"], bool):
+            value = type(option["default"])(value)  # JSON may hold 0 for a float: widgets insist on one type
+        st.session_state[option_key(option["name"])] = value
+
+
+def _load_source() -> None:
+    source = st.session_state[SOURCE_KEY]
+    if source is None:
+        prefill({"data": selected_dataset() or ""})
+    else:
+        prefill(jobs.retrain_values(source))
+
+
+def retrain_ui(runs) -> None:
+    """'Retrain this run': copy a run's config into the widgets; the new run gets its own name."""
+    st.selectbox("Start from", [run.name for run in runs if not run.problem], index=None, key=SOURCE_KEY,
+                 placeholder="the defaults", on_change=_load_source,
+                 help="Copy the options of an earlier run (its config.json), to retrain it or vary one thing.")
+
+
+def architecture_ui(options: dict) -> None:
+    arch = st.selectbox("Architecture", options["arch"]["choices"], key=option_key("arch"))
+    color_mode = st.session_state.get(option_key("color_mode")) or ARCHITECTURES[arch].color_mode
+    size = st.session_state.get(option_key("image_size"), options["image_size"]["default"])
+    try:
+        count = f"**{parameter_count(arch, size, 1 if color_mode == 'grayscale' else 3):,} parameters**"
+    except ValueError:  # an image size too small for this net; Start will say so in one line
+        count = "parameters unknown"
+    st.caption(f"{ARCHITECTURES[arch].description} · {count} ({size}×{size} {color_mode} input)")
+
+
+def option_ui(option: dict) -> None:
+    """One widget per option, its kind chosen from the default's type."""
+    key, label, help_text = option_key(option["name"]), option["name"].replace("_", " "), option["reason"] or None
+    default = option["default"]
+    if option["choices"]:
+        st.selectbox(label, option["choices"], key=key, help=help_text, format_func=lambda value: value or "auto")
+    elif isinstance(default, bool):
+        st.checkbox(label, key=key, help=help_text)
+    elif isinstance(default, int):
+        st.number_input(label, step=1, key=key, help=help_text)
+    elif isinstance(default, float):
+        # A step of a tenth of the default's order of magnitude: 0.001 for lr 0.01, 1e-5 for decay 5e-4.
+        step = 10 ** math.floor(math.log10(default)) / 10 if default > 0 else 0.01
+        st.number_input(label, step=step, format="%g", key=key, help=help_text)
+    else:
+        st.text_input(label, key=key, help=help_text,
+                      placeholder="<arch>-<date>-<time>" if option["name"] == "name" else None)
+
+
+def options_form_ui(options: dict, datasets: list[str]) -> dict | None:
+    """The data set and training options; returns all config values when Start is pressed."""
+    with st.form("train.form", border=False):
+        current = st.session_state.get(option_key("data"))
+        choices = datasets + ([current] if current and current not in datasets else [])  # a retrained run's path
+        st.selectbox("Data set", choices, key=option_key("data"))
+        columns = st.columns(4)
+        for index, name in enumerate(MAIN_OPTIONS):
+            with columns[index % 4]:
+                option_ui(options[name])
+        with st.expander("More options"):
+            rest = [name for name in options if name not in MAIN_OPTIONS + ("arch", "data")]
+            columns = st.columns(4)
+            for index, name in enumerate(rest):
+                with columns[index % 4]:
+                    option_ui(options[name])
+        pressed = st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:")
+    if not pressed:
+        return None
+    return {name: st.session_state[option_key(name)] for name in options}
+
+
+def start_ui(values: dict) -> None:
+    try:
+        # The request id makes a repeated submission of the same form return the job it started.
+        job = jobs.start_job(config_from_dict(values), request_id=st.session_state[REQUEST_KEY])
+    except ValueError as error:  # bad option, missing data set, run name taken: one line each
+        st.error(str(error))
+        return
+    st.session_state[REQUEST_KEY] = uuid.uuid4().hex
+    where = "started" if job["status"] == "running" else f"queued (position {job['queue_position']})"
+    st.success(f"Job {job['id']} {where}. It keeps running if you close this tab.")
+
+
+# --- Jobs ------------------------------------------------------------------------------------------------
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def jobs_ui() -> None:
+    found = jobs.list_jobs()  # also starts queued jobs when a slot is free
+    if not found:
+        st.caption("No training jobs yet.")
+        return
+    active = [job for job in found if job["status"] in jobs.ACTIVE]
+    finished = [job for job in found if job["status"] not in jobs.ACTIVE][:SHOWN_FINISHED]
+    for job in active + finished:
+        job_ui(job)
+
+
+def job_ui(job: dict) -> None:
+    status = job["status"]
+    with st.container(border=True):
+        run = f" → run `{job['run']}`" if job.get("run") else ""
+        data = Path(job["config"]["data"]).name
+        st.markdown(f"{STATUS_ICONS[status]} **Job {job['id']}** · {status} · `{job['architecture']}` on "
+                    f"`{data}`{run}")
+        if job["options"]:
+            st.caption("Options: " + ", ".join(f"{key}={value}" for key, value in job["options"].items()))
+        if status == "running":
+            left = (f"about {jobs.format_duration(job['eta_seconds'])} left" if job["eta_seconds"] is not None
+                    else "time left known after the first epoch")
+            st.progress(job["epoch"] / max(1, job["epochs"]), text=f"Epoch {job['epoch']} of {job['epochs']} · "
+                        f"{jobs.format_duration(job['elapsed_seconds'])} elapsed · {left}")
+        elif status == "queued":
+            st.caption(f"Waiting: position {job['queue_position']} in the queue.")
+        elif status == "failed":
+            st.error(job["reason"])
+        if status != "running" and job["elapsed_seconds"] is not None:
+            st.caption(f"{status.capitalize()} after {jobs.format_duration(job['elapsed_seconds'])}.")
+        if job["latest"]:
+            latest = job["latest"]
+            st.caption(f"Epoch {latest['epoch']}: accuracy {latest['accuracy']:.1%}, val accuracy "
+                       f"{latest['val_accuracy']:.1%}, loss {latest['loss']:.3f}, val loss {latest['val_loss']:.3f}")
+            with st.expander("Learning curves", expanded=status == "running"):
+                curves_ui(job)
+        actions_ui(job)
+        with st.expander("Log", expanded=status == "failed"):
+            st.code(jobs.log_tail(job["id"], 30) or "(nothing yet)", language=None)
+
+
+def curves_ui(job: dict) -> None:
+    frame = comparison.learning_curves_frame([SimpleNamespace(name=job["run"], history=job["history"])])
+    left, right = st.columns(2)
+    left.altair_chart(charts.learning_curves(frame, "accuracy"))
+    right.altair_chart(charts.learning_curves(frame, "loss"))
+
+
+def actions_ui(job: dict) -> None:
+    status = job["status"]
+    if status in jobs.ACTIVE and st.button("Cancel", key=f"train.cancel.{job['id']}", icon=":material/stop:"):
+        try:
+            jobs.cancel_job(job["id"])
+        except jobs.JobError as error:  # it finished in the meantime
+            st.warning(str(error))
+        else:
+            st.rerun(scope="fragment")
+    resumable = status in ("failed", "cancelled") and job["history"] and job.get("run_state") != "complete"
+    if resumable and st.button("Resume", key=f"train.resume.{job['id']}", icon=":material/play_arrow:",
+                               help="Continue the run from its last finished epoch, as a new job."):
+        try:
+            # Keyed by this job: pressing Resume twice gives one resumed job, not two.
+            jobs.start_job(resume=job["run"], request_id=f"resume-of-job-{job['id']}")
+        except ValueError as error:  # already being resumed, or the run folder is gone
+            st.warning(str(error))
+        else:
+            st.rerun(scope="fragment")
+    if status == "succeeded" and job.get("run"):
+        st.page_link("pages/models.py", label=f"See {job['run']} on the Models page", icon=":material/leaderboard:")
+
+
+# --- The page ----------------------------------------------------------------------------------------------
+
+
+st.title("Train")
+datasets = available_datasets()
+if not datasets:
+    st.info(no_dataset_hint())
+options = {option["name"]: option for option in training_options()}
+if option_key("epochs") not in st.session_state:  # first visit, or the widgets were cleared by leaving the page
+    prefill({"data": selected_dataset() or ""})
+st.session_state.setdefault(REQUEST_KEY, uuid.uuid4().hex)
+
+retrain_ui(registry.list_runs())
+architecture_ui(options)
+if datasets or st.session_state.get(option_key("data")):
+    values = options_form_ui(options, datasets)
+    if values is not None:
+        start_ui(values)
+
+st.subheader("Jobs")
+st.caption(f"At most {jobs.max_jobs()} job(s) train at once ({jobs.MAX_JOBS_ENV}); the others wait in order.")
+jobs_ui()

@@ -1,0 +1,226 @@
+"""Tests for emotion_core.comparison, on registry runs written by hand (no training needed)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from emotion_core import comparison, registry
+from emotion_core.evaluation import classification_report
+from emotion_core.storage import write_json_atomic
+
+THREE = ("a", "b", "c")
+
+
+def _history(val_accuracies):
+    return [{"epoch": epoch, "loss": 1.5 - 0.1 * epoch, "accuracy": 0.3 + 0.05 * epoch,
+             "val_loss": 1.6 - 0.1 * epoch, "val_accuracy": value}
+            for epoch, value in enumerate(val_accuracies, start=1)]
+
+
+def write_run(root, name, config, val_accuracies, started, weights=True, evaluation=None):
+    """A run folder as training leaves it: config, status, history, info (and a model file)."""
+    run_dir = root / name
+    run_dir.mkdir(parents=True)
+    write_json_atomic(run_dir / registry.CONFIG_FILE, {"name": name, **config})
+    write_json_atomic(run_dir / registry.STATUS_FILE, {"state": "complete", "started": started,
+                                                       "training_seconds": 120.0})
+    write_json_atomic(run_dir / registry.HISTORY_FILE, _history(val_accuracies))
+    write_json_atomic(run_dir / registry.INFO_FILE, {"parameters": 1000, "model_bytes": 2**20,
+                                                     "description": "a test net"})
+    if weights:
+        import zipfile
+
+        with zipfile.ZipFile(run_dir / registry.MODEL_FILE, "w") as archive:
+            archive.writestr("config.json", "{}")
+    if evaluation:
+        registry.save_evaluation(run_dir, "validation", evaluation)
+    return run_dir
+
+
+@pytest.fixture
+def three_runs(isolated_dirs):
+    """sgd/64 (best 0.60 at epoch 2), adam/32 (best 0.70 at 3), adam/128 without weights (0.40)."""
+    root = isolated_dirs["models"]
+    base = {"arch": "vgg_gap", "epochs": 3, "learning_rate": 0.01, "seed": 1, "color_mode": "grayscale"}
+    write_run(root, "sgd64", {**base, "optimizer": "sgd", "batch_size": 64}, [0.5, 0.6, 0.55], "2026-01-01")
+    write_run(root, "adam32", {**base, "optimizer": "adam", "batch_size": 32, "learning_rate": 0.001},
+              [0.5, 0.65, 0.7], "2026-01-02")
+    write_run(root, "adam128", {**base, "optimizer": "adam", "batch_size": 128}, [0.3, 0.4], "2026-01-03",
+              weights=False)
+    (root / "broken").mkdir()  # no config.json
+    return registry.list_runs(root)
+
+
+def test_runs_frame_has_one_row_per_run_with_the_deployed_mark(three_runs):
+    frame = comparison.runs_frame(three_runs, deployed="adam32").set_index("run")
+
+    assert sorted(frame.index) == ["adam128", "adam32", "broken", "sgd64"]
+    assert list(frame["deployed"][frame["deployed"]].index) == ["adam32"]
+    assert frame.loc["adam32", "best_val_accuracy"] == pytest.approx(0.7)
+    assert frame.loc["adam32", "best_epoch"] == 3
+    assert frame.loc["sgd64", "best_epoch"] == 2
+    assert frame.loc["broken", "state"] == "broken"
+    assert "config.json" in frame.loc["broken", "problem"]
+    assert frame.loc["sgd64", "model_mb"] == 1.0
+
+
+def test_runs_frame_of_no_runs_is_empty_with_the_columns():
+    frame = comparison.runs_frame([], None)
+
+    assert frame.empty and list(frame.columns) == comparison.RUN_COLUMNS
+
+
+def test_filter_matches_any_text_column_and_can_hide_broken_runs(three_runs):
+    frame = comparison.runs_frame(three_runs)
+
+    assert sorted(comparison.filter_runs(frame, "ADAM")["run"]) == ["adam128", "adam32"]
+    assert sorted(comparison.filter_runs(frame, "", include_broken=False)["run"]) == ["adam128", "adam32", "sgd64"]
+
+
+def test_default_selection_puts_the_deployed_run_first_then_the_best(three_runs):
+    frame = comparison.runs_frame(three_runs)
+
+    assert comparison.default_selection(frame, deployed="sgd64") == ["sgd64", "adam32"]
+    assert comparison.default_selection(frame, deployed=None) == ["adam32", "sgd64"]
+
+
+def test_only_complete_runs_with_weights_are_deployable(three_runs):
+    assert sorted(comparison.deployable_runs(three_runs)) == ["adam32", "sgd64"]
+
+
+def test_differing_config_keys_ignore_the_name_and_runs_without_config(three_runs):
+    by_name = {run.name: run for run in three_runs}
+
+    assert comparison.differing_config_keys(three_runs) == ["batch_size", "learning_rate", "optimizer"]
+    assert comparison.differing_config_keys([by_name["adam128"], by_name["broken"]]) == []
+    assert comparison.differing_config_keys([by_name["sgd64"], by_name["adam128"]]) == ["batch_size", "optimizer"]
+
+
+def test_config_frame_has_a_column_per_run_and_a_row_per_key(three_runs):
+    frame = comparison.config_frame(three_runs[:2])
+
+    assert list(frame.columns) == [run.name for run in three_runs[:2]]
+    assert frame.loc["batch_size"].tolist() == ["128", "32"]  # newest first: adam128, adam32
+
+
+def test_learning_curves_are_long_with_train_and_validation_per_metric(three_runs):
+    frame = comparison.learning_curves_frame(three_runs)
+
+    sgd = frame[frame["run"] == "sgd64"]
+    assert len(sgd) == 3 * 2 * 2  # epochs x metrics x splits
+    point = sgd[(sgd["epoch"] == 2) & (sgd["metric"] == "accuracy") & (sgd["split"] == "validation")]
+    assert point["value"].item() == pytest.approx(0.6)
+    assert set(frame["run"]) == {"sgd64", "adam32", "adam128"}  # the broken run has no history
+
+
+def test_val_accuracy_by_epoch_holds_every_epoch_of_every_run(three_runs):
+    frame = comparison.val_accuracy_by_epoch(three_runs)
+
+    assert len(frame) == 3 + 3 + 2
+    assert frame.groupby("run")["val_accuracy"].max().to_dict() == pytest.approx(
+        {"sgd64": 0.6, "adam32": 0.7, "adam128": 0.4})
+
+
+def test_group_best_accuracy_orders_batch_sizes_as_numbers(three_runs):
+    grouped = comparison.group_best_accuracy(comparison.runs_frame(three_runs), "batch_size")
+
+    assert list(grouped["batch_size"]) == ["32", "64", "128"]
+    assert grouped.set_index("run")["best_val_accuracy"].to_dict() == pytest.approx(
+        {"adam32": 0.7, "sgd64": 0.6, "adam128": 0.4})
+    with pytest.raises(ValueError, match="group by one of"):
+        comparison.group_best_accuracy(comparison.runs_frame(three_runs), "seed")
+
+
+def test_best_and_worst_rank_by_best_val_accuracy(three_runs):
+    best, worst = comparison.best_and_worst(comparison.runs_frame(three_runs), n=2)
+
+    assert list(best["run"]) == ["adam32", "sgd64"]
+    assert list(worst["run"]) == ["adam128", "sgd64"]
+
+
+# y_true = [0, 0, 0, 1, 1, 2], predicted = [0, 0, 1, 1, 2, 2]: confusion [[2, 1, 0], [0, 1, 1], [0, 0, 1]]
+@pytest.fixture
+def report():
+    y_true = np.array([0, 0, 0, 1, 1, 2])
+    probabilities = np.full((6, 3), 0.1)
+    probabilities[np.arange(6), [0, 0, 1, 1, 2, 2]] = 0.8
+    return classification_report(y_true, probabilities, THREE)
+
+
+def test_confusion_frame_counts_and_row_shares(report):
+    counts = comparison.confusion_frame(report).set_index(["true", "predicted"])["value"]
+    shares = comparison.confusion_frame(report, normalise=True)
+
+    assert counts[("a", "a")] == 2 and counts[("a", "b")] == 1 and counts[("c", "c")] == 1
+    assert shares.groupby("true")["value"].sum().tolist() == pytest.approx([1, 1, 1])
+    assert shares.set_index(["true", "predicted"]).loc[("a", "a"), "value"] == pytest.approx(2 / 3)
+    assert shares["count"].sum() == 6  # the counts ride along for tooltips
+
+
+def test_per_class_frame_keeps_class_order_and_scores(report):
+    frame = comparison.per_class_frame(report)
+
+    assert list(frame.index) == list(THREE)
+    assert frame.loc["a", "precision"] == pytest.approx(1.0)
+    assert frame.loc["a", "recall"] == pytest.approx(2 / 3)
+    assert frame["support"].tolist() == [3, 2, 1]
+
+
+def test_roc_frame_has_a_curve_per_class_plus_micro_starting_at_the_origin(report):
+    frame = comparison.roc_frame(report)
+
+    assert set(frame["curve"]) == {"a", "b", "c", "micro"}
+    for _, curve in frame.groupby("curve"):
+        assert (curve["fpr"].iloc[0], curve["tpr"].iloc[0]) == (0.0, 0.0)
+        assert (curve["fpr"].iloc[-1], curve["tpr"].iloc[-1]) == (1.0, 1.0)
+    micro = frame[frame["curve"] == "micro"]
+    assert micro["auc"].iloc[0] == pytest.approx(report["roc"]["micro"]["auc"])
+    assert micro["label"].iloc[0].startswith("micro (AUC ")
+
+
+def test_roc_frame_skips_a_class_absent_from_the_split():
+    y_true = np.array([0, 0, 1, 1])
+    probabilities = np.array([[0.8, 0.1, 0.1], [0.6, 0.3, 0.1], [0.2, 0.7, 0.1], [0.5, 0.4, 0.1]])
+    frame = comparison.roc_frame(classification_report(y_true, probabilities, THREE))
+
+    assert set(frame["curve"]) == {"a", "b", "micro"}
+
+
+COUNTS = {"train": {"angry": 40, "disgust": 4, "fear": 40, "happy": 80, "sad": 40, "surprise": 30, "neutral": 50},
+          "validation": {"angry": 5, "disgust": 0, "fear": 5, "happy": 10, "sad": 5, "surprise": 5, "neutral": 5}}
+
+
+def test_counts_frame_is_long_with_shares_of_each_split():
+    frame = comparison.counts_frame(COUNTS)
+
+    assert len(frame) == 2 * 7
+    assert frame.groupby("split")["share"].sum().to_dict() == pytest.approx({"train": 1.0, "validation": 1.0})
+    happy = frame[(frame["split"] == "train") & (frame["class"] == "happy")]
+    assert happy["count"].item() == 80 and happy["share"].item() == pytest.approx(80 / 284)
+
+
+def test_imbalance_is_largest_over_smallest_and_infinite_for_an_empty_class():
+    frame = comparison.imbalance_frame(COUNTS).set_index("split")
+
+    assert frame.loc["train", "ratio"] == pytest.approx(20.0)
+    assert (frame.loc["train", "largest"], frame.loc["train", "smallest"]) == ("happy", "disgust")
+    assert math.isinf(frame.loc["validation", "ratio"])
+
+
+def test_sizes_frame_keeps_the_most_common_and_sums_the_rest():
+    frame = comparison.sizes_frame({"48x48": 100, "64x64": 5, "32x32": 3, "10x10": 1}, top=2)
+
+    assert frame.values.tolist() == [["48x48", 100], ["64x64", 5], ["other", 4]]
+
+
+def test_model_card_facts_come_from_the_run_files(three_runs, report):
+    run = next(run for run in three_runs if run.name == "adam32")
+    facts = comparison.model_card_facts(run)
+    assert facts["val_accuracy"] == pytest.approx(0.7)  # no evaluation saved: best epoch's figure
+    assert facts["val_macro_f1"] is None and facts["model_mb"] == 1.0 and facts["trained"] == "2026-01-02"
+
+    registry.save_evaluation(run.path, "validation", report)
+    facts = comparison.model_card_facts(registry.load_run(run.path))
+    assert facts["val_accuracy"] == pytest.approx(4 / 6)
+    assert facts["val_macro_f1"] == pytest.approx(59 / 90)

@@ -1,0 +1,127 @@
+"""The Predict page driven by AppTest: uploads, the camera, a photo without a face and a bad file.
+
+Streamlit 1.67's AppTest can stage files on `st.file_uploader` and photos on `st.camera_input`
+(`set_value((name, bytes, mime))`), so the page is tested as a user drives it, bytes and all.
+"""
+
+import io
+
+import pytest
+import streamlit as st
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from emotion_core import registry
+from emotion_core.predictor import Predictor
+from tests.conftest import PHOTOS, PROJECT, needs_photos
+
+PAGE = str(PROJECT / "pages" / "predict.py")
+TIMEOUT = 60  # the first run loads TensorFlow and the model
+
+
+@pytest.fixture
+def app(trained_runs):
+    registry.deploy("alpha")
+    # Caches outlive a test; runs named 'alpha' in another test's registry must not be reused.
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at.run()
+    return at
+
+
+def photo_bytes(name: str, fmt: str | None = None) -> bytes:
+    """A shared photo as it is on disk, or re-encoded (e.g. as the JPEG a camera sends)."""
+    path = PHOTOS / name
+    if fmt is None:
+        return path.read_bytes()
+    buffer = io.BytesIO()
+    Image.open(path).convert("RGB").save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def expected_label(name: str) -> str:
+    (face,) = Predictor.load("alpha").predict(PHOTOS / name)
+    return face.label
+
+
+def widget(widgets, label: str):
+    (found,) = [w for w in widgets if w.label == label]
+    return found
+
+
+def charts(at):
+    return at.get("vega_lite_chart")
+
+
+def texts(at) -> str:
+    return "\n".join(element.value for element in at.markdown)
+
+
+def test_without_a_model_the_page_says_how_to_get_one():
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert "No trained model yet" in at.info[0].value
+
+
+def test_the_deployed_model_is_the_default_and_any_run_with_weights_can_be_chosen(app):
+    model = widget(app.selectbox, "Model")
+    assert model.value == "alpha" and set(model.options) >= {"alpha (deployed)", "beta"}
+    assert not app.exception
+
+
+@needs_photos
+def test_an_uploaded_photo_shows_its_label_chart_crop_and_downloads(app):
+    app.file_uploader[0].set_value(("astronaut.png", photo_bytes("astronaut.png"), "image/png")).run()
+    assert not app.exception and not app.error
+    label = expected_label("astronaut.png")
+    assert f"**{label}**" in texts(app)
+    assert len(charts(app)) == 1
+    # The annotated photo, the crop as the model saw it, and the crop under its heat map.
+    assert len(app.get("image")) == 3
+    assert app.expander[0].label.startswith(f"Face 1: {label}")
+    downloads = [button.label for button in app.get("download_button")]
+    assert downloads == ["Annotated image (PNG)", "Results (CSV)", "Results (JSON)"]
+    assert len(app.dataframe) == 1 and app.dataframe[0].value["label"].tolist() == [label]
+
+
+@needs_photos
+def test_each_explanation_method_and_none_render(app):
+    app.file_uploader[0].set_value(("grace_hopper.jpg", photo_bytes("grace_hopper.jpg"), "image/jpeg")).run()
+    explanation = widget(app.selectbox, "Explanation")
+    for method in ("gradcam++", "scorecam", "none"):
+        explanation.set_value(method).run()
+        assert not app.exception and len(charts(app)) == 1
+    assert len(app.get("image")) == 2  # no heat map without an explanation
+
+
+@needs_photos
+def test_a_camera_photo_is_classified(app):
+    widget(app.toggle, "Take a photo with the camera").set_value(True).run()
+    app.camera_input[0].set_value(("shot.jpg", photo_bytes("grace_hopper.jpg", "JPEG"), "image/jpeg")).run()
+    assert not app.exception and not app.error
+    assert f"**{expected_label('grace_hopper.jpg')}**" in texts(app)
+    assert len(charts(app)) == 1 and app.subheader[0].value == "camera.jpg"
+
+
+@needs_photos
+def test_no_face_is_said_plainly_and_the_whole_image_can_be_classified(app):
+    app.file_uploader[0].set_value(("chelsea.png", photo_bytes("chelsea.png"), "image/png")).run()
+    assert "No face found in chelsea.png" in app.info[0].value
+    assert not charts(app)
+    app.checkbox[0].check().run()
+    assert not app.exception
+    assert "whole image" in app.warning[0].value
+    assert len(charts(app)) == 1 and app.expander[0].label.startswith("Whole image: Face 1")
+
+
+def test_a_bad_upload_is_one_line_of_error_and_other_files_still_work(app):
+    good = Image.new("RGB", (64, 64), (200, 180, 160))  # no face: the page says so and carries on
+    buffer = io.BytesIO()
+    good.save(buffer, format="PNG")
+    app.file_uploader[0].set_value([("notes.jpg", b"these are my notes, not a photo", "image/jpeg"),
+                                    ("plain.png", buffer.getvalue(), "image/png")]).run()
+    assert not app.exception
+    (error,) = app.error
+    assert error.value.startswith("notes.jpg: ") and "\n" not in error.value
+    assert "No face found in plain.png" in app.info[0].value

@@ -1,0 +1,122 @@
+"""The Train page through the real app (st.navigation), with AppTest.
+
+The queue is held (EMOTION_MAX_JOBS=0) so pressing Start queues a job without starting a worker;
+a running job is shown by writing its record as a worker would, with this test's own process as
+the worker (alive, so the page shows it running). Real workers are tested in test_jobs.py.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from emotion_core import jobs, registry
+from emotion_core.storage import write_json_atomic
+from tests.factories import TINY_CONFIG
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+TIMEOUT = 180  # generous: the first run imports Keras and builds a model to count its parameters
+
+
+@pytest.fixture(autouse=True)
+def paused(monkeypatch):
+    monkeypatch.setenv(jobs.MAX_JOBS_ENV, "0")
+
+
+def open_train_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page("pages/train.py").run()
+    assert not at.exception, [error.message for error in at.exception]
+    return at
+
+
+def texts(at: AppTest) -> str:
+    return "\n".join(str(element.value) for kind in ("markdown", "caption", "error", "success")
+                     for element in getattr(at, kind))
+
+
+def widget(at: AppTest, kind: str, label: str):
+    return next(element for element in getattr(at, kind) if element.label == label)
+
+
+def write_run(name: str, epochs_done: int, epochs: int, **config) -> None:
+    """A run folder without weights: its config and history are all this page reads."""
+    run = registry.runs_root() / name
+    write_json_atomic(run / registry.CONFIG_FILE, {**TINY_CONFIG, "data": "tiny", "name": name, **config})
+    write_json_atomic(run / registry.HISTORY_FILE, [
+        {"epoch": epoch, "loss": 2.0 - epoch / 10, "accuracy": 0.2 + epoch / 20, "val_loss": 2.0 - epoch / 20,
+         "val_accuracy": 0.2 + epoch / 40, "lr": 0.01, "seconds": 3.0} for epoch in range(1, epochs_done + 1)])
+    write_json_atomic(run / registry.STATUS_FILE, {"state": "running" if epochs_done < epochs else "complete",
+                                                   "epoch": epochs_done, "epochs": epochs,
+                                                   "started": f"2026-01-01T10:0{epochs_done}:00+00:00"})
+
+
+def write_job(job_id: str, status: str, run: str, **fields) -> None:
+    """A job record as the jobs module keeps it (`<registry>/_jobs/<id>.json`)."""
+    config = json.loads((registry.runs_root() / run / registry.CONFIG_FILE).read_text())
+    write_json_atomic(jobs.jobs_dir() / f"{job_id}.json", {
+        "id": job_id, "status": status, "request_id": None, "config": config, "resume": None,
+        "resume_epochs": None, "run": run, "created": "2026-01-01T10:00:00+00:00",
+        "started": "2026-01-01T10:00:00+00:00", "ended": None, "pid": None, "pid_start": None, "reason": "",
+        "cancel_requested": False, **fields})
+
+
+def test_the_page_starts_a_job_with_the_chosen_options_and_lists_it(tiny_dataset):
+    at = open_train_page()
+    assert "parameters" in texts(at)  # the architecture's size, from building it once
+
+    widget(at, "selectbox", "Architecture").set_value("vgg_gap_small").run()
+    widget(at, "number_input", "epochs").set_value(3)
+    widget(at, "number_input", "batch size").set_value(16)
+    widget(at, "button", "Start training").click().run()
+
+    assert not at.exception, [error.message for error in at.exception]
+    [job] = jobs.list_jobs()
+    assert (job["status"], job["architecture"], job["config"]["data"]) == ("queued", "vgg_gap_small",
+                                                                          str(tiny_dataset.resolve()))
+    assert (job["config"]["epochs"], job["config"]["batch_size"]) == (3, 16)
+    shown = texts(at)
+    assert "Job 1 queued (position 1)" in shown
+    assert "**Job 1** · queued · `vgg_gap_small` on `tiny`" in shown
+    assert "Waiting: position 1 in the queue." in shown
+
+
+def test_retrain_copies_a_runs_options_into_the_form(tiny_dataset):
+    write_run("alpha", 2, 2)
+    write_run("beta", 2, 2, optimizer="adam", learning_rate=0.001, batch_size=8)
+    at = open_train_page()
+
+    widget(at, "selectbox", "Start from").set_value("beta").run()
+
+    assert widget(at, "selectbox", "optimizer").value == "adam"
+    assert widget(at, "number_input", "batch size").value == 8
+    assert widget(at, "number_input", "learning rate").value == pytest.approx(0.001)
+    assert widget(at, "text_input", "name").value == ""  # a retrain is a new run
+
+
+def test_a_running_job_shows_progress_and_curves_and_a_finished_one_links_to_its_run(tiny_dataset):
+    write_run("alpha", 2, 2)
+    write_run("beta", 2, 4)
+    write_job("1", "succeeded", "alpha", ended="2026-01-01T10:01:05+00:00")
+    write_job("2", "running", "beta", pid=os.getpid(), pid_start=jobs.process_start(os.getpid()))
+
+    at = open_train_page()
+
+    [progress] = at.get("progress")
+    assert progress.proto.value == 50
+    assert "Epoch 2 of 4" in progress.proto.text
+    assert "about 6s left" in progress.proto.text  # two more epochs of 3 seconds
+    assert [button.label for button in at.button if button.label == "Cancel"] == ["Cancel"]
+    assert len(at.get("vega_lite_chart")) >= 2  # accuracy and loss of the running job
+    assert [link.label for link in at.get("page_link")][-1] == "See alpha on the Models page"
+    assert "Succeeded after 1m 05s." in texts(at)
+
+
+def test_without_a_data_set_the_page_says_where_to_put_one_and_offers_no_form():
+    at = open_train_page()
+
+    assert "No data set found under" in at.info[0].value
+    assert "Start training" not in [button.label for button in at.button]
+    assert "No training jobs yet." in texts(at)

@@ -1,0 +1,136 @@
+"""The Home, Dataset and Models pages through the real app (st.navigation), with AppTest.
+
+Each test gets its own empty data root and registry (conftest's `isolated_dirs`); the filled
+ones use the two tiny trained runs 'alpha' and 'beta' and their data set 'tiny'.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from emotion_core import registry
+from tests.conftest import make_image_dataset
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+TIMEOUT = 180  # generous: the first run imports pandas and Altair, evaluating imports Keras
+
+
+def open_page(page: str | None = None) -> AppTest:
+    """The app after its first run, switched to `page` (a path like 'pages/models.py') if given."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, [error.message for error in at.exception]
+    return at
+
+
+def texts(at: AppTest) -> str:
+    """Everything the page wrote as text, metrics included, for assertions on what a user reads."""
+    parts = [str(element.value) for kind in ("title", "subheader", "markdown", "caption", "info", "warning",
+                                             "error", "success") for element in getattr(at, kind)]
+    parts += [f"{metric.label}: {metric.value}" for metric in at.metric]
+    return "\n".join(parts)
+
+
+def widget(at: AppTest, kind: str, label: str):
+    """The widget of a kind ('button', 'selectbox', ...) with this label."""
+    return next(element for element in getattr(at, kind) if element.label == label)
+
+
+def frames(at: AppTest) -> list:
+    return [element.value for element in at.dataframe]
+
+
+# --- A fresh clone: no data set, no runs ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", [None, "pages/dataset.py", "pages/models.py"])
+def test_pages_render_on_an_empty_data_root_and_registry(page):
+    at = open_page(page)
+
+    shown = texts(at)
+    assert "No data set found under" in shown or "No runs in the registry yet" in shown
+    if page is None:
+        assert "No model is deployed yet" in shown
+        assert [link.label for link in at.get("page_link")] == ["Dataset", "Models", "Predict", "Train"]
+
+
+def test_without_data_the_dataset_page_shows_the_deployed_runs_recorded_counts(trained_runs):
+    registry.deploy("alpha")
+    (trained_runs["data"] / "train").rename(trained_runs["data"].parent / "moved-away")  # data root now empty
+
+    at = open_page("pages/dataset.py")
+
+    shown = texts(at)
+    assert "No data set found under" in shown
+    assert "Class counts recorded when `alpha` was trained on `tiny`" in shown
+    assert len(at.get("vega_lite_chart")) == 1
+
+
+# --- A small data set and two runs ----------------------------------------------------------------
+
+
+def test_home_shows_the_deployed_models_card(trained_runs):
+    registry.deploy("beta")
+    beta = registry.load_run(trained_runs["beta"])
+
+    shown = texts(open_page())
+
+    assert "Deployed model: beta" in shown
+    assert f"Validation accuracy: {beta.validation['accuracy']:.1%}" in shown
+    assert f"Macro-F1: {beta.validation['macro_f1']:.3f}" in shown
+    assert "on `tiny` (42 training images" in shown
+    assert "No data set found" not in shown
+
+
+def test_dataset_page_shows_counts_samples_and_no_problems(isolated_dirs):
+    make_image_dataset(isolated_dirs["data"] / "small", {"train": 10, "validation": 3})
+    at = open_page("pages/dataset.py")
+
+    shown = texts(at)
+    assert "**small** (folders): train 70 · validation 21 images." in shown
+    assert "Imbalance (train): 1.0×" in shown  # 10 images in every class
+    assert "Duplicate groups: 0" in shown and "Unreadable files: 0" in shown
+    assert len(at.get("image")) == 7 * 6  # six thumbnails per class
+    assert len(at.get("vega_lite_chart")) == 3  # class counts, colour, sizes
+
+    before = [image.captions for image in at.get("image")]
+    widget(at, "button", "Reshuffle").click().run()
+    assert not at.exception and len(at.get("image")) == 7 * 6
+    assert [image.captions for image in at.get("image")] != before  # another draw of 6 from 10 per class
+
+
+def test_models_page_lists_runs_and_moves_the_deployed_mark_on_promote(trained_runs):
+    registry.deploy("alpha")
+    at = open_page("pages/models.py")
+
+    table = frames(at)[0].set_index("run")
+    assert sorted(table.index) == ["alpha", "beta"]
+    assert table["deployed"].to_dict() == {"alpha": True, "beta": False}
+    assert table.loc["beta", "optimizer"] == "adam" and table.loc["alpha", "optimizer"] == "sgd"
+    assert "Deployed now: **alpha**" in texts(at)
+
+    widget(at, "selectbox", "Run to deploy").select("beta").run()
+    assert widget(at, "button", "Deploy").disabled  # nothing happens before the confirmation
+    at.checkbox(key="confirm_deploy").check().run()
+    widget(at, "button", "Deploy").click().run()
+
+    assert registry.deployed_name() == "beta"
+    assert frames(at)[0].set_index("run")["deployed"].to_dict() == {"alpha": False, "beta": True}
+    assert "Deployed now: **beta** (before it: **alpha**)" in texts(at)
+
+
+def test_models_page_computes_a_missing_evaluation_with_the_button(trained_runs):
+    (trained_runs["beta"] / registry.EVALUATION_DIR / "validation.json").unlink()
+    at = open_page("pages/models.py")
+    assert "Not evaluated on validation yet." in texts(at)
+
+    widget(at, "button", "Evaluate on validation").click().run()
+
+    assert not at.exception, [error.message for error in at.exception]
+    saved = json.loads((trained_runs["beta"] / registry.EVALUATION_DIR / "validation.json").read_text())
+    assert saved["n"] == 21 and len(saved["confusion_matrix"]) == 7
+    accuracies = [metric.value for metric in at.metric if metric.label == "Accuracy"]
+    assert f"{saved['accuracy']:.1%}" in accuracies
