@@ -57,6 +57,17 @@ def test_pages_render_on_an_empty_data_root_and_registry(page):
         assert [link.label for link in at.get("page_link")] == ["Dataset", "Models", "Predict", "Train"]
 
 
+def test_models_page_shows_a_broken_run_with_its_reason(isolated_dirs):
+    (isolated_dirs["models"] / "half-written").mkdir()  # a run folder without config.json
+
+    at = open_page("pages/models.py")
+
+    table = frames(at)[0].set_index("run")
+    assert table.loc["half-written", "state"] == "broken"
+    assert "no config.json" in table.loc["half-written", "problem"]
+    assert "No complete run with a model file to deploy yet." in texts(at)
+
+
 def test_without_data_the_dataset_page_shows_the_deployed_runs_recorded_counts(trained_runs):
     registry.deploy("alpha")
     (trained_runs["data"] / "train").rename(trained_runs["data"].parent / "moved-away")  # data root now empty

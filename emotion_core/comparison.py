@@ -1,0 +1,231 @@
+"""Tables the explorer pages chart: runs side by side, one run's evaluation, class counts.
+
+Every function takes registry runs, an evaluation report or a counts dict and returns a pandas
+DataFrame (long format where a chart needs one), so the pages only pick columns and draw.
+
+    from emotion_core import comparison, registry
+    runs = registry.list_runs()
+    comparison.runs_frame(runs, registry.deployed_name()).sort_values("best_val_accuracy")
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+
+from .evaluation import row_normalised
+from .labels import EMOTIONS
+
+# The runs table's columns, in the order a reader scans them: identity, recipe, results, cost,
+# why a run is broken; then the details few people sort by.
+RUN_COLUMNS = [
+    "deployed", "run", "state", "architecture", "optimizer", "batch_size", "color_mode",
+    "best_val_accuracy", "best_epoch", "best_val_loss", "val_macro_f1", "val_accuracy", "epochs",
+    "parameters", "model_mb", "training_minutes", "problem",
+    "augment", "epochs_planned", "tta", "multiply_adds", "weights", "started",
+]
+INTEGER_COLUMNS = ["batch_size", "epochs", "epochs_planned", "best_epoch", "parameters", "multiply_adds"]
+# Keys that differ between any two runs by construction, so highlighting them says nothing.
+UNINFORMATIVE_CONFIG_KEYS = {"name"}
+# What the box plots may group runs by: the recipe choices people actually compare.
+GROUPINGS = ("optimizer", "batch_size", "color_mode", "architecture", "augment")
+
+
+# --- Runs side by side -------------------------------------------------------------------------
+
+
+def runs_frame(runs, deployed: str | None = None) -> pd.DataFrame:
+    """One row per run (the registry's summary row), with a deployed mark and the start time."""
+    rows = [{**run.summary_row(), "deployed": run.name == deployed, "started": run.status.get("started")}
+            for run in runs]
+    # Nullable integers: a broken run's blanks must not turn batch size 64 into 64.0.
+    return pd.DataFrame(rows, columns=RUN_COLUMNS).astype({column: "Int64" for column in INTEGER_COLUMNS})
+
+
+def filter_runs(frame: pd.DataFrame, text: str = "", include_broken: bool = True) -> pd.DataFrame:
+    """Rows whose run name, architecture, optimizer or colour mode contains `text` (any case)."""
+    keep = pd.Series(True, index=frame.index)
+    if text.strip():
+        searched = frame[["run", "architecture", "optimizer", "color_mode"]].astype(str)
+        needle = text.strip().lower()
+        keep &= searched.apply(lambda column: column.str.lower().str.contains(needle, regex=False)).any(axis=1)
+    if not include_broken:
+        keep &= frame["state"] != "broken"
+    return frame[keep]
+
+
+def default_selection(frame: pd.DataFrame, deployed: str | None, n: int = 2) -> list[str]:
+    """The runs to compare before the user picks: the deployed one, then the best others."""
+    ranked = frame.dropna(subset=["best_val_accuracy"]).sort_values("best_val_accuracy", ascending=False)
+    names = list(ranked["run"])
+    if deployed in names:
+        names.remove(deployed)
+        names.insert(0, deployed)
+    return names[:n]
+
+
+def deployable_runs(runs) -> list[str]:
+    """Names of the runs `registry.deploy` accepts: complete, not broken, with a model file."""
+    return [run.name for run in runs if run.state == "complete" and run.has_weights and not run.problem]
+
+
+def _config_value(config: dict, key: str) -> str:
+    # JSON text compares 1 and 1.0 as different on purpose: the config file records what was asked.
+    return json.dumps(config[key], sort_keys=True) if key in config else "(absent)"
+
+
+def differing_config_keys(runs) -> list[str]:
+    """Config keys whose value is not the same in every run (runs without a config are skipped)."""
+    configs = [run.config for run in runs if run.config]
+    keys = sorted(set().union(*configs)) if configs else []
+    return [key for key in keys if key not in UNINFORMATIVE_CONFIG_KEYS
+            and len({_config_value(config, key) for config in configs}) > 1]
+
+
+def config_frame(runs) -> pd.DataFrame:
+    """The configs as text, one row per key and one column per run; blank where a run lacks it."""
+    keys = sorted(set().union(*(run.config for run in runs))) if runs else []
+    return pd.DataFrame({run.name: [str(run.config[key]) if key in run.config else "" for key in keys]
+                         for run in runs}, index=pd.Index(keys, name="key"))
+
+
+def learning_curves_frame(runs) -> pd.DataFrame:
+    """Long format (run, epoch, metric, split, value): accuracy and loss, train and validation."""
+    rows = []
+    for run in runs:
+        for entry in run.history:
+            for metric in ("accuracy", "loss"):
+                rows.append((run.name, entry["epoch"], metric, "train", entry.get(metric)))
+                rows.append((run.name, entry["epoch"], metric, "validation", entry.get(f"val_{metric}")))
+    return pd.DataFrame(rows, columns=["run", "epoch", "metric", "split", "value"]).dropna(subset=["value"])
+
+
+def val_accuracy_by_epoch(runs) -> pd.DataFrame:
+    """Long format (run, epoch, val_accuracy) of every run with history, for the heat map."""
+    rows = [(run.name, entry["epoch"], entry["val_accuracy"]) for run in runs for entry in run.history]
+    return pd.DataFrame(rows, columns=["run", "epoch", "val_accuracy"])
+
+
+def group_best_accuracy(frame: pd.DataFrame, by: str) -> pd.DataFrame:
+    """(run, `by` as text, best_val_accuracy) for the runs that have both, groups in natural order.
+
+    The group becomes text so batch sizes 32 and 64 are categories on an axis, not a scale;
+    rows are sorted by the original value so 128 follows 64 rather than 16.
+    """
+    if by not in GROUPINGS:
+        raise ValueError(f"group by one of {', '.join(GROUPINGS)}, not '{by}'")
+    usable = frame.dropna(subset=["best_val_accuracy", by])
+    rank = {value: index for index, value in enumerate(sorted(usable[by].unique()))}
+    usable = usable.iloc[np.lexsort((usable["run"], usable[by].map(rank)))]
+    return pd.DataFrame({"run": usable["run"], by: usable[by].astype(str),
+                         "best_val_accuracy": usable["best_val_accuracy"].astype(float)})
+
+
+def best_and_worst(frame: pd.DataFrame, n: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The n runs with the highest best-epoch val accuracy (best first) and the n lowest (worst first)."""
+    columns = ["run", "best_val_accuracy", "val_macro_f1", "architecture", "optimizer", "batch_size"]
+    ranked = frame.dropna(subset=["best_val_accuracy"]).sort_values("best_val_accuracy", ascending=False)
+    return (ranked[columns].head(n).reset_index(drop=True),
+            ranked[columns].iloc[::-1].head(n).reset_index(drop=True))
+
+
+def model_card_facts(run) -> dict:
+    """What the Home page's model card shows, from the run's own files; None where unknown."""
+    validation, best = run.validation, run.best_epoch or {}
+    model_bytes = run.info.get("model_bytes")
+    return {
+        "run": run.name,
+        "architecture": run.config.get("arch") or run.info.get("architecture"),
+        "description": run.info.get("description", ""),
+        # Evaluated figures when saved; the best epoch's Keras val accuracy otherwise.
+        "val_accuracy": validation.get("accuracy", best.get("val_accuracy")),
+        "val_macro_f1": validation.get("macro_f1"),
+        "parameters": run.info.get("parameters"),
+        "model_mb": model_bytes / 2**20 if model_bytes else None,
+        "trained": (run.status.get("ended") or run.status.get("started") or "")[:10] or None,
+        "epochs": len(run.history),
+        "data": run.dataset.get("name"),
+        "train_images": run.dataset.get("train_images"),
+        "validation_images": run.dataset.get("validation_images"),
+        "fingerprint": run.dataset.get("fingerprint"),
+    }
+
+
+# --- One run's evaluation -----------------------------------------------------------------------
+
+
+def confusion_frame(report: dict, normalise: bool = False) -> pd.DataFrame:
+    """Long format (true, predicted, count, value): value is the count, or the share of the true
+    class's row when `normalise` (rows then sum to 1)."""
+    names = report["class_names"]
+    counts = np.asarray(report["confusion_matrix"])
+    values = row_normalised(counts) if normalise else counts
+    rows = [(names[i], names[j], int(counts[i, j]), float(values[i, j]))
+            for i in range(len(names)) for j in range(len(names))]
+    return pd.DataFrame(rows, columns=["true", "predicted", "count", "value"])
+
+
+def per_class_frame(report: dict) -> pd.DataFrame:
+    """Precision, recall, F1 and support per class, indexed by class in the model's order."""
+    frame = pd.DataFrame.from_dict(report["per_class"], orient="index")
+    frame.index.name = "class"
+    return frame.reindex(report["class_names"])[["precision", "recall", "f1", "support"]]
+
+
+def roc_frame(report: dict) -> pd.DataFrame:
+    """Long format (curve, fpr, tpr, auc, label): one curve per class with a defined AUC, plus micro."""
+    roc = report["roc"]
+    curves = {**roc["per_class"], "micro": roc["micro"]}
+    rows = []
+    for curve, entry in curves.items():
+        if entry["auc"] is None:
+            continue  # a class absent from the split has no curve
+        label = f"{curve} (AUC {entry['auc']:.3f})"
+        rows.extend((curve, fpr, tpr, entry["auc"], label) for fpr, tpr in zip(entry["fpr"], entry["tpr"]))
+    return pd.DataFrame(rows, columns=["curve", "fpr", "tpr", "auc", "label"])
+
+
+# --- Class counts -------------------------------------------------------------------------------
+
+
+def counts_frame(counts: dict) -> pd.DataFrame:
+    """Long format (split, class, count, share) from {split: {class: count}}; share is of the split."""
+    rows = []
+    for split, per_class in counts.items():
+        total = sum(per_class.values())
+        for name in EMOTIONS:
+            count = int(per_class.get(name, 0))
+            rows.append((split, name, count, count / total if total else 0.0))
+    return pd.DataFrame(rows, columns=["split", "class", "count", "share"])
+
+
+def imbalance_frame(counts: dict) -> pd.DataFrame:
+    """Per split: the largest and smallest class and their ratio (infinite if a class is empty)."""
+    rows = []
+    for split, per_class in counts.items():
+        present = {name: int(per_class.get(name, 0)) for name in EMOTIONS}
+        largest = max(present, key=present.get)
+        smallest = min(present, key=present.get)
+        ratio = present[largest] / present[smallest] if present[smallest] else math.inf
+        rows.append((split, largest, present[largest], smallest, present[smallest], ratio))
+    return pd.DataFrame(rows, columns=["split", "largest", "largest_count", "smallest", "smallest_count",
+                                       "ratio"])
+
+
+def sizes_frame(sizes: dict, top: int = 12) -> pd.DataFrame:
+    """(size, count) for the `top` most common image sizes, the rest summed as 'other'."""
+    ranked = sorted(sizes.items(), key=lambda item: item[1], reverse=True)
+    rows = ranked[:top]
+    rest = sum(count for _, count in ranked[top:])
+    if rest:
+        rows.append(("other", rest))
+    return pd.DataFrame(rows, columns=["size", "count"])
+
+
+def color_frame(color: dict) -> pd.DataFrame:
+    """(kind, count) rows for grayscale and colour images."""
+    return pd.DataFrame([(kind, int(color.get(kind, 0))) for kind in ("grayscale", "color")],
+                        columns=["kind", "count"])

@@ -1,0 +1,109 @@
+"""Altair chart builders for the explorer pages: each takes a DataFrame from emotion_core.comparison
+and returns a chart, so the pages only choose what to show.
+
+Charts use Altair's own menu (save as PNG/SVG, view data), so no page needs export buttons for them.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from emotion_core.labels import EMOTIONS
+
+CLASS_ORDER = list(EMOTIONS)  # model output order, so every chart lists classes the same way
+SPLIT_ORDER = ["train", "validation", "test"]
+
+
+def class_counts(frame: pd.DataFrame, normalised: bool = False) -> alt.Chart:
+    """Bars per class, one per split side by side; `normalised` shows each split's share."""
+    value = alt.Y("share:Q", title="share of split", axis=alt.Axis(format="%")) if normalised \
+        else alt.Y("count:Q", title="images")
+    return alt.Chart(frame).mark_bar().encode(
+        x=alt.X("class:N", sort=CLASS_ORDER, title=None, axis=alt.Axis(labelAngle=0)),
+        xOffset=alt.XOffset("split:N", sort=SPLIT_ORDER),
+        y=value,
+        color=alt.Color("split:N", sort=SPLIT_ORDER),
+        tooltip=["split", "class", alt.Tooltip("count:Q", format=","), alt.Tooltip("share:Q", format=".1%")],
+    ).properties(height=300)
+
+
+def simple_bars(frame: pd.DataFrame, category: str, title: str) -> alt.Chart:
+    """Horizontal bars counting a few categories (colour kinds, image sizes), biggest on top."""
+    return alt.Chart(frame).mark_bar().encode(
+        y=alt.Y(f"{category}:N", sort="-x", title=None),
+        x=alt.X("count:Q", title="images"),
+        tooltip=[category, alt.Tooltip("count:Q", format=",")],
+    ).properties(title=title, height=alt.Step(28))
+
+
+def learning_curves(frame: pd.DataFrame, metric: str) -> alt.Chart:
+    """One line per run and split (solid train, dashed validation) of accuracy or loss by epoch."""
+    data = frame[frame["metric"] == metric]
+    axis = alt.Axis(format="%") if metric == "accuracy" else alt.Axis()
+    return alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=20)).encode(
+        x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
+        y=alt.Y("value:Q", title=metric, axis=axis, scale=alt.Scale(zero=False)),
+        color=alt.Color("run:N"),
+        strokeDash=alt.StrokeDash("split:N", sort=SPLIT_ORDER),
+        tooltip=["run", "split", "epoch", alt.Tooltip("value:Q", format=".4f")],
+    ).properties(height=320).interactive()
+
+
+def accuracy_heatmap(frame: pd.DataFrame) -> alt.Chart:
+    """Validation accuracy of every run (rows) at every epoch (columns)."""
+    return alt.Chart(frame).mark_rect().encode(
+        x=alt.X("epoch:O", axis=alt.Axis(labelAngle=0)),
+        # Best runs on top, so the eye finds them before the long tail.
+        y=alt.Y("run:N", title=None, sort=alt.EncodingSortField("val_accuracy", op="max", order="descending")),
+        color=alt.Color("val_accuracy:Q", title="val accuracy", scale=alt.Scale(scheme="viridis")),
+        tooltip=["run", "epoch", alt.Tooltip("val_accuracy:Q", format=".2%")],
+    ).properties(height=alt.Step(20))
+
+
+def accuracy_boxes(frame: pd.DataFrame, by: str) -> alt.Chart:
+    """Best val accuracy per run, boxed by a recipe choice, with every run drawn as a dot on top."""
+    order = list(dict.fromkeys(frame[by]))  # the natural order comparison.group_best_accuracy sorted
+    x = alt.X(f"{by}:N", sort=order, axis=alt.Axis(labelAngle=0))
+    y = alt.Y("best_val_accuracy:Q", title="best val accuracy", axis=alt.Axis(format="%"),
+              scale=alt.Scale(zero=False))
+    boxes = alt.Chart(frame).mark_boxplot(extent="min-max", opacity=0.6).encode(x=x, y=y)
+    dots = alt.Chart(frame).mark_circle(size=40, color="black").encode(
+        x=x, y=y, tooltip=["run", by, alt.Tooltip("best_val_accuracy:Q", format=".2%")])
+    return (boxes + dots).properties(height=300)
+
+
+def confusion(frame: pd.DataFrame, normalised: bool) -> alt.Chart:
+    """Heat map of true (rows) against predicted (columns) classes, each cell labelled."""
+    text_format = ".0%" if normalised else ","
+    base = alt.Chart(frame).encode(
+        x=alt.X("predicted:N", sort=CLASS_ORDER, axis=alt.Axis(labelAngle=-45, labelOverlap=False)),
+        y=alt.Y("true:N", sort=CLASS_ORDER),
+    )
+    cells = base.mark_rect().encode(
+        color=alt.Color("value:Q", title="share of row" if normalised else "images",
+                        scale=alt.Scale(scheme="blues")),
+        tooltip=["true", "predicted", alt.Tooltip("count:Q", format=","),
+                 alt.Tooltip("value:Q", format=".1%" if normalised else ",")],
+    )
+    # Dark text on light cells and light text on dark ones, split at half the colour range.
+    middle = float(frame["value"].max()) / 2 if len(frame) else 0.5
+    labels = base.mark_text(fontSize=11).encode(
+        text=alt.Text("value:Q", format=text_format),
+        color=alt.condition(alt.datum.value > middle, alt.value("white"), alt.value("black")),
+    )
+    return (cells + labels).properties(width=alt.Step(44), height=alt.Step(44))  # square cells
+
+
+def roc_curves(frame: pd.DataFrame) -> alt.Chart:
+    """One-vs-rest ROC per class and the micro average (thicker), over the chance diagonal."""
+    chance = alt.Chart(pd.DataFrame({"fpr": [0.0, 1.0], "tpr": [0.0, 1.0]})).mark_line(
+        color="gray", strokeDash=[4, 4]).encode(x="fpr:Q", y="tpr:Q")
+    lines = alt.Chart(frame).mark_line().encode(
+        x=alt.X("fpr:Q", title="false positive rate"),
+        y=alt.Y("tpr:Q", title="true positive rate"),
+        color=alt.Color("label:N", title=None, legend=alt.Legend(orient="bottom", columns=2)),
+        strokeWidth=alt.condition(alt.datum.curve == "micro", alt.value(3.5), alt.value(1.5)),
+        tooltip=["curve", alt.Tooltip("auc:Q", format=".3f")],
+    )
+    return (chance + lines).properties(height=360)

@@ -1,0 +1,63 @@
+"""Home: what the app is, the deployed model's card, and the way to every page."""
+
+import streamlit as st
+
+from emotion_core import comparison, registry
+from emotion_core.labels import EMOTIONS
+from pages import charts
+from pages.common import available_datasets, deployed_run, no_dataset_hint
+
+PAGE_LINKS = [
+    ("pages/dataset.py", "Dataset", ":material/dataset:", "class balance, image sizes, samples and data problems"),
+    ("pages/models.py", "Models", ":material/leaderboard:", "compare training runs and pick the deployed one"),
+    ("pages/predict.py", "Predict", ":material/photo_camera:", "find faces in a photo and read their expressions"),
+    ("pages/train.py", "Train", ":material/model_training:", "start, follow and resume training runs"),
+]
+
+
+def model_card_ui(facts: dict, record: dict) -> None:
+    st.subheader(f"Deployed model: {facts['run']}")
+    if facts["description"]:
+        st.caption(f"`{facts['architecture']}`: {facts['description']}")
+    figures = st.columns(4)
+    figures[0].metric("Validation accuracy", f"{facts['val_accuracy']:.1%}" if facts["val_accuracy"] is not None else "n/a")
+    figures[1].metric("Macro-F1", f"{facts['val_macro_f1']:.3f}" if facts["val_macro_f1"] is not None else "n/a")
+    figures[2].metric("Parameters", f"{facts['parameters']:,}" if facts["parameters"] else "n/a")
+    figures[3].metric("Model file", f"{facts['model_mb']:.1f} MB" if facts["model_mb"] else "n/a")
+    trained = f"Trained {facts['trained'] or 'at an unknown date'} for {facts['epochs']} epochs on "
+    data = (f"`{facts['data']}` ({facts['train_images']:,} training images, fingerprint `{facts['fingerprint']}`)"
+            if facts["data"] else "an unrecorded data set")
+    deployed_at = f"; deployed {record['deployed_at'][:16].replace('T', ' ')} UTC" if record.get("deployed_at") else ""
+    st.markdown(trained + data + deployed_at + ".")
+
+
+def page_links_ui() -> None:
+    columns = st.columns(len(PAGE_LINKS))
+    for column, (path, label, icon, purpose) in zip(columns, PAGE_LINKS):
+        with column:
+            st.page_link(path, label=label, icon=icon)
+            st.caption(purpose)
+
+
+st.title("Facial emotion model explorer")
+st.markdown(
+    f"Train, compare and try out models that read one of seven expressions ({', '.join(EMOTIONS)}) "
+    "from a face. Everything here reads the run registry in `models/` and the data sets in `data/`, "
+    "so the command line and this app always show the same runs."
+)
+page_links_ui()
+st.divider()
+
+run = deployed_run()
+if run is None:
+    st.info("No model is deployed yet: train one on the **Train** page (or `python -m emotion_core train`) "
+            "and promote it on the **Models** page.")
+else:
+    model_card_ui(comparison.model_card_facts(run), registry.deployment_record())
+
+if not available_datasets():
+    st.warning(no_dataset_hint())
+    # The registry still knows what the deployed model was trained on, so show that instead.
+    if run is not None and run.dataset.get("counts"):
+        st.caption(f"Class counts recorded when `{run.name}` was trained on `{run.dataset.get('name')}`:")
+        st.altair_chart(charts.class_counts(comparison.counts_frame(run.dataset["counts"])))

@@ -1,0 +1,156 @@
+"""Models: compare training runs side by side and choose the one the app deploys."""
+
+import streamlit as st
+
+from emotion_core import comparison, registry
+from emotion_core.datasets import DatasetError
+from pages import charts
+from pages.common import available_datasets, no_dataset_hint
+
+TABLE_COLUMNS = {
+    "deployed": st.column_config.CheckboxColumn("deployed", width="small"),
+    "batch_size": "batch", "color_mode": "colour",
+    "best_val_accuracy": st.column_config.NumberColumn("best val acc", format="percent"),
+    "best_epoch": "at epoch", "best_val_loss": st.column_config.NumberColumn("best val loss", format="%.4f"),
+    "val_accuracy": st.column_config.NumberColumn("val acc (eval)", format="percent"),
+    "val_macro_f1": st.column_config.NumberColumn("macro-F1", format="%.3f"),
+    "parameters": st.column_config.NumberColumn("parameters", format="localized"),
+    "model_mb": st.column_config.NumberColumn("MB", format="%.2f"),
+    "training_minutes": st.column_config.NumberColumn("train min", format="%.1f"),
+}
+HIGHLIGHT = "background-color: rgba(255, 200, 0, 0.35)"
+
+
+def runs_table_ui(frame):
+    """The filterable runs table and its CSV export; returns the rows shown."""
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    text = left.text_input("Filter", placeholder="run name, architecture, optimizer or colour mode")
+    shown = comparison.filter_runs(frame, text, include_broken=right.toggle("Show broken runs", value=True))
+    st.dataframe(shown, hide_index=True, column_config=TABLE_COLUMNS)
+    st.download_button("Download table as CSV", shown.to_csv(index=False), "runs.csv", "text/csv",
+                       icon=":material/download:")
+    return shown
+
+
+def promote_ui(runs, deployed):
+    history = registry.deployment_record().get("history", [])
+    before = f" (before it: **{history[0]['run']}**)" if history else ""
+    st.markdown(f"Deployed now: **{deployed or 'none'}**{before}")
+    candidates = comparison.deployable_runs(runs)
+    if not candidates:
+        st.caption("No complete run with a model file to deploy yet.")
+        return
+    others = [name for name in candidates if name != deployed]
+    choice = st.selectbox("Run to deploy", others + [name for name in candidates if name == deployed])
+    confirmed = st.checkbox(f"Yes, serve {choice} in place of {deployed or 'nothing'}", key="confirm_deploy")
+    if st.button("Deploy", type="primary", disabled=not confirmed or choice == deployed):
+        try:
+            registry.deploy(choice)
+        except registry.RunError as error:
+            st.error(str(error))
+        else:
+            st.rerun()  # the sidebar, the table's mark and this section all follow the pointer
+
+
+def config_diff_ui(chosen):
+    differing = comparison.differing_config_keys(chosen)
+    config = comparison.config_frame(chosen)
+    if st.toggle("Only keys that differ", value=len(chosen) > 1):
+        config = config.loc[[key for key in config.index if key in differing]]
+    styled = config.style.apply(lambda row: [HIGHLIGHT if row.name in differing else ""] * len(row), axis=1)
+    st.dataframe(styled)
+    st.caption(f"Differ: {', '.join(differing) or 'nothing'}")
+
+
+def overview_ui(runs, frame):
+    """Every run at once: val accuracy by epoch, best accuracy by recipe choice, the extremes."""
+    by_epoch = comparison.val_accuracy_by_epoch(runs)
+    if by_epoch.empty:
+        st.caption("No run has finished an epoch yet.")
+        return
+    st.altair_chart(charts.accuracy_heatmap(by_epoch))
+    by = st.radio("Group by", ["optimizer", "batch_size", "color_mode"], horizontal=True)
+    st.altair_chart(charts.accuracy_boxes(comparison.group_best_accuracy(frame, by), by))
+    best, worst = comparison.best_and_worst(frame, n=3)
+    left, right = st.columns(2)
+    left.markdown("**Best runs**")
+    left.dataframe(best, hide_index=True, column_config=TABLE_COLUMNS)
+    right.markdown("**Worst runs**")
+    right.dataframe(worst, hide_index=True, column_config=TABLE_COLUMNS)
+
+
+def evaluation_ui(run, split, normalised):
+    """One run's saved figures on a split, or a button that computes and saves them."""
+    st.subheader(run.name)
+    report = run.evaluations.get(split)
+    if report is None:
+        if not run.has_weights or run.problem:
+            st.info(run.problem or "No model file (a comparison-only run): nothing to evaluate.")
+            return
+        if not st.button(f"Evaluate on {split}", key=f"evaluate-{run.name}-{split}"):
+            st.caption(f"Not evaluated on {split} yet.")
+            return
+        bar = st.progress(0.0, text="Evaluating…")
+        try:
+            from emotion_core.scoring import evaluate_run  # late: loads Keras only when needed
+
+            report = evaluate_run(run.name, split=split, progress=lambda fraction: bar.progress(fraction))
+        except (registry.RunError, DatasetError, OSError, ValueError) as error:
+            st.error(f"Cannot evaluate {run.name}: {error}")
+            return
+        bar.empty()
+    figures = st.columns(4)
+    figures[0].metric("Accuracy", f"{report['accuracy']:.1%}")
+    figures[1].metric("Macro-F1", f"{report['macro_f1']:.3f}")
+    for column, label, value in ((figures[2], "Macro AUC", report["roc"]["macro_auc"]),
+                                 (figures[3], "Micro AUC", report["roc"]["micro"]["auc"])):
+        column.metric(label, f"{value:.3f}" if value is not None else "n/a")
+    st.caption(f"{report['n']:,} images of `{report.get('data', run.dataset.get('name'))}`, flip TTA "
+               f"{'on' if report.get('tta') else 'off'}, evaluated {str(report.get('evaluated', '?'))[:10]}")
+    st.altair_chart(charts.confusion(comparison.confusion_frame(report, normalised), normalised))
+    st.dataframe(comparison.per_class_frame(report), column_config={
+        name: st.column_config.NumberColumn(format="%.3f") for name in ("precision", "recall", "f1")})
+    st.altair_chart(charts.roc_curves(comparison.roc_frame(report)))
+
+
+st.title("Models")
+runs = registry.list_runs()  # uncached: a few small JSON files per run, and they change while training
+deployed = registry.deployed_name()
+if not runs:
+    st.info("No runs in the registry yet: start one on the **Train** page or with "
+            "`python -m emotion_core train`.")
+    if not available_datasets():
+        st.caption(no_dataset_hint())
+    st.stop()
+
+frame = comparison.runs_frame(runs, deployed)
+by_name = {run.name: run for run in runs}
+shown = runs_table_ui(frame)
+with st.expander("Deployed model", expanded=deployed is None, icon=":material/rocket_launch:"):
+    promote_ui(runs, deployed)
+
+names = list(shown["run"])
+default = [name for name in comparison.default_selection(shown, deployed) if name in names]
+chosen = [by_name[name] for name in st.multiselect("Runs to compare", names, default=default)]
+
+curves, overview, details = st.tabs(["Learning curves", "All runs", "Side by side"])
+with curves:
+    if chosen:
+        config_diff_ui(chosen)
+        metric = st.radio("Curve", ["accuracy", "loss"], horizontal=True)
+        st.altair_chart(charts.learning_curves(comparison.learning_curves_frame(chosen), metric))
+    else:
+        st.caption("Pick runs above to overlay their curves.")
+with overview:
+    overview_ui(runs, frame)
+with details:
+    pair = chosen[:2]  # two columns is as many as a confusion matrix stays readable in
+    if not pair:
+        st.caption("Pick one or two runs above to see their confusion matrices, scores and ROC curves.")
+    else:
+        saved = sorted({split for run in pair for split in run.evaluations} - {"validation", "test"})
+        split = st.selectbox("Split", ["validation", "test", *saved])
+        normalised = st.toggle("Row-normalised confusion matrix", value=True)
+        for column, run in zip(st.columns(len(pair)), pair):
+            with column:
+                evaluation_ui(run, split, normalised)
