@@ -343,19 +343,25 @@ def model_card_text(run: Run) -> str:
     return "\n".join(lines)
 
 
+def _cell(value, spec: str, width: int) -> str:
+    """A formatted table cell, or a dash of the same width when the value is missing."""
+    return format("-" if value is None else value, f">{width}" if value is None else spec)
+
+
 def format_runs_table(runs: list[Run], deployed: str | None) -> str:
     """The plain-text table of `runs list`."""
-    header = f"{'':2}{'run':<38}{'state':<12}{'arch':<24}{'epochs':>8}{'best val':>10}{'val acc':>9}{'F1':>7}{'params':>11}{'weights':>9}"
+    header = (f"{'':2}{'run':<38}{'state':<12}{'arch':<24}{'epochs':>8}{'best val':>10}{'val acc':>9}"
+              f"{'F1':>7}{'params':>11}{'weights':>9}")
     lines = [header]
     for run in runs:
         row = run.summary_row()
         mark = "* " if run.name == deployed else "  "
-        fmt = lambda value, spec: format(value, spec) if value is not None else "-"  # noqa: E731
         lines.append(
             f"{mark}{row['run']:<38}{row['state']:<12}{str(row['architecture']):<24}"
-            f"{row['epochs']:>4}/{fmt(row['epochs_planned'], '<3')}{fmt(row['best_val_accuracy'], '>10.4f')}"
-            f"{fmt(row['val_accuracy'], '>9.4f')}{fmt(row['val_macro_f1'], '>7.3f')}"
-            f"{fmt(row['parameters'], '>11,')}{'yes' if row['weights'] else 'no':>9}"
+            f"{row['epochs']:>4}/{_cell(row['epochs_planned'], '<3', 3)}"
+            f"{_cell(row['best_val_accuracy'], '>10.4f', 10)}{_cell(row['val_accuracy'], '>9.4f', 9)}"
+            f"{_cell(row['val_macro_f1'], '>7.3f', 7)}{_cell(row['parameters'], '>11,', 11)}"
+            f"{'yes' if row['weights'] else 'no':>9}"
         )
         if run.problem:
             lines.append(f"    broken: {run.problem}")

@@ -34,13 +34,38 @@ def load_predictor(run_name: str = registry.DEPLOYED):
     return _cached_predictor(run_dir.name, _mtime(run_dir / registry.MODEL_FILE))
 
 
+@st.cache_resource(show_spinner="Preparing the explanations…", max_entries=4)
+def _cached_explainer(run_name: str, model_mtime: float, _model):
+    from emotion_core.explain import Explainer
+
+    return Explainer(_model)
+
+
+def load_explainer(run_name: str = registry.DEPLOYED):
+    """One Explainer (tf-keras-vis objects on a float32 copy) per run and model file version.
+
+    Building one clones the model (~0.1-1 s); cached, every request after the first only runs
+    forward and backward passes. Keyed like `load_predictor`, but with the mtime hashed.
+    """
+    run_dir = registry.resolve_run(run_name)
+    model_mtime = _mtime(run_dir / registry.MODEL_FILE)
+    return _cached_explainer(run_dir.name, model_mtime, load_predictor(run_name).model)
+
+
 @st.cache_data(show_spinner="Reading the data set…", max_entries=8)
-def dataset_summary(path: str, _fingerprint_hint: float) -> dict:
+def dataset_summary(path: str, version: float) -> dict:
+    """`version` (the folders' modification times) is part of the key: changed data is re-read."""
     return summarize(open_dataset(path))
 
 
+@st.cache_data(ttl=30, show_spinner=False)
+def _datasets_under(root: str) -> list[str]:
+    # Opening every data set to check it takes about a second on FER2013; every page asks.
+    return [path.name for path in find_datasets(root)]
+
+
 def available_datasets() -> list[str]:
-    return [path.name for path in find_datasets()]
+    return _datasets_under(str(data_root()))
 
 
 def selected_dataset() -> str | None:
