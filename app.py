@@ -15,6 +15,7 @@ PAGES = [
     st.Page("pages/dataset.py", title="Dataset", icon=":material/dataset:"),
     st.Page("pages/models.py", title="Models", icon=":material/leaderboard:"),
     st.Page("pages/predict.py", title="Predict", icon=":material/photo_camera:"),
+    st.Page("pages/analyze.py", title="Analyze", icon=":material/groups:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
 ]
 

@@ -7,6 +7,7 @@
     python -m emotion_core runs list | show RUN | deploy RUN
     python -m emotion_core evaluate deployed --data data/fer2013 --split validation [--tta] [--json]
     python -m emotion_core predict photo.jpg [--model RUN] [--json]
+    python -m emotion_core analyze photos/ --csv results.csv [--model RUN]    (a folder or a .zip)
     python -m emotion_core jobs start --arch vgg_gap --data fer2013 | list | cancel ID | log ID
 
 Errors a user can fix (a missing data set, a bad option) print one line and exit with status 2.
@@ -18,6 +19,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from dataclasses import fields
 from pathlib import Path
 
@@ -156,6 +158,8 @@ def cmd_predict(args) -> int:
     from .predictor import Predictor
 
     predictor = Predictor.load(args.model)
+    if predictor.warning:
+        print(f"warning: {predictor.warning}", file=sys.stderr)
     results, failed = {}, 0
     for image_path in args.images:
         try:
@@ -185,6 +189,50 @@ def _describe_prediction(image_path: str, faces) -> str:
         lines.append(f"  face {index}: {face['label']:<9} at x={box['x']} y={box['y']} "
                      f"{box['width']}x{box['height']}  ({shares})")
     return "\n".join(lines)
+
+
+# --- analyze ----------------------------------------------------------------------------------------
+
+
+def cmd_analyze(args) -> int:
+    from . import batch
+    from .predictor import Predictor
+
+    predictor = Predictor.load(args.model)
+    if predictor.warning:
+        print(f"warning: {predictor.warning}", file=sys.stderr)
+    started = time.monotonic()
+    try:
+        counts = batch.analyze(args.path, args.csv, predictor, progress=_progress_bar(sys.stderr))
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: finished files are in {args.csv}; run the same command to continue",
+              file=sys.stderr)
+        return 130
+    analysed = counts["images"] - counts["skipped_as_done"]
+    print(f"\n{analysed} images analysed in {time.monotonic() - started:.1f} s "
+          f"({counts['skipped_as_done']} done earlier); results in {args.csv}", file=sys.stderr)
+    print(batch.format_summary(batch.read_results(args.csv)))
+    return 0
+
+
+def _progress_bar(stream, width: int = 30):
+    """A progress(done, total) callback drawing `[#####.....] 120/1000 images  14.2/s  ETA 1:02`."""
+    started, done_before = time.monotonic(), None
+
+    def draw(done: int, total: int) -> None:
+        nonlocal done_before
+        if done_before is None:
+            done_before = done  # files done by an earlier run: the rate counts this run's only
+        filled = round(width * done / total) if total else width
+        rate = (done - done_before) / max(time.monotonic() - started, 1e-9)
+        left = int((total - done) / rate) if rate else None
+        eta = f"  ETA {left // 60}:{left % 60:02d}" if left is not None else ""
+        bar = "#" * filled + "." * (width - filled)
+        # The trailing spaces wipe what a longer previous line left behind.
+        stream.write(f"\r[{bar}] {done}/{total} images  {rate:.1f}/s{eta}  ")
+        stream.flush()
+
+    return draw
 
 
 # --- the parser -----------------------------------------------------------------------------------
@@ -238,6 +286,13 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--json", action="store_true")
     predict.set_defaults(func=cmd_predict)
 
+    analyze = commands.add_parser("analyze", help="emotions of every face in a folder or .zip of photos, to a CSV")
+    analyze.add_argument("path", type=Path, help="a folder (searched recursively) or a .zip of images")
+    analyze.add_argument("--csv", type=Path, required=True,
+                         help="results file; if it exists, files already in it are not analysed again")
+    analyze.add_argument("--model", default="deployed")
+    analyze.set_defaults(func=cmd_analyze)
+
     from .jobs import add_jobs_commands  # jobs start|list|cancel|log|worker, defined beside the jobs code
 
     add_jobs_commands(commands)
@@ -254,6 +309,10 @@ def main(argv=None) -> int:
         return args.func(args)
     except (UserError, DatasetError, RunError, ValueError, FileNotFoundError, FileExistsError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # disk full, read-only folder: the machine's state, not a bug worth a traceback
+        where = f" ({error.filename})" if error.filename else ""
+        print(f"error: {error.strerror or error}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -161,8 +161,10 @@ def _pil_to_rgb(img: Image.Image, label: str, ours: bool = True) -> np.ndarray:
     if ours:
         if getattr(img, "is_animated", False):
             img.seek(0)  # the first frame is what a viewer shows as the still image
-        # JPEG can decode at 1/2, 1/4 or 1/8 scale for free; draft never goes below the target.
-        img.draft(None, _fit_within(img.size, WORKING_MAX_SIDE))
+        # JPEG can decode at 1/2, 1/4 or 1/8 scale for free, and draft never goes below the size
+        # asked for. Asking for half the working size lets a 4032-pixel phone photo decode at 2016
+        # (about 4x faster) instead of in full; faces still get far more pixels than the 48 needed.
+        img.draft(None, _fit_within(img.size, WORKING_MAX_SIDE // 2))
     try:
         img.load()
     except Image.DecompressionBombError:

@@ -6,12 +6,16 @@ Core functions stay cache-free; the caches live here, keyed so that a change on 
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
-from emotion_core import registry
+from emotion_core import access, registry
 from emotion_core.datasets import DatasetError, data_root, find_datasets, open_dataset, summarize
 
 DATASET_KEY = "dataset"  # session state: the name of the data set the user picked
+ADMIN_KEY = "admin.unlocked"  # session state: a digest of the admin password once this session gave it
+WRONG_PASSWORD_DELAY = 1.0  # seconds: slows guessing to a crawl, barely noticed by someone who mistyped
 
 
 def _mtime(path) -> float:
@@ -22,15 +26,18 @@ def _mtime(path) -> float:
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
-def _cached_predictor(run_name: str, _model_mtime: float):
+def _cached_predictor(run_name: str, model_mtime: float):
     from emotion_core import Predictor
 
     return Predictor.load(run_name)
 
 
 def load_predictor(run_name: str = registry.DEPLOYED):
-    """One Predictor per run and model file version, shared by all sessions of this process."""
-    run_dir = registry.resolve_run(run_name)
+    """One Predictor per run and model file version, shared by all sessions of this process.
+
+    `deployed` is the run serving as deployed: an earlier deployment when the deployed run is broken.
+    """
+    run_dir, _warning = registry.resolve_serving(run_name)  # the sidebar shows the warning
     return _cached_predictor(run_dir.name, _mtime(run_dir / registry.MODEL_FILE))
 
 
@@ -47,7 +54,7 @@ def load_explainer(run_name: str = registry.DEPLOYED):
     Building one clones the model (~0.1-1 s); cached, every request after the first only runs
     forward and backward passes. Keyed like `load_predictor`, but with the mtime hashed.
     """
-    run_dir = registry.resolve_run(run_name)
+    run_dir, _warning = registry.resolve_serving(run_name)
     model_mtime = _mtime(run_dir / registry.MODEL_FILE)
     return _cached_explainer(run_dir.name, model_mtime, load_predictor(run_name).model)
 
@@ -83,22 +90,20 @@ def no_dataset_hint() -> str:
 
 
 def deployed_run():
-    """The deployed run, or None when nothing is deployed or its folder is gone."""
-    name = registry.deployed_name()
-    if not name:
-        return None
-    try:
-        return registry.load_run(registry.resolve_run(name))
-    except registry.RunError:
-        return None
+    """The run serving as deployed (an earlier deployment when the deployed run is broken), or None."""
+    name, _warning = registry.usable_deployment()
+    return registry.load_run(registry.runs_root() / name) if name else None
 
 
 def sidebar_status() -> None:
-    """The deployed model and the data set in use, on every page."""
+    """The deployed model and the data set in use, on every page; a warning when the deployed run is broken."""
     with st.sidebar:
-        run = deployed_run()
+        name, warning = registry.usable_deployment()
+        if warning:
+            st.warning(warning, icon=":material/warning:")
+        run = registry.load_run(registry.runs_root() / name) if name else None
         if run is None:
-            st.caption("Deployed model: none yet")
+            st.caption("Deployed model: none usable" if warning else "Deployed model: none yet")
         else:
             accuracy = run.validation.get("accuracy")
             figure = f" · val acc {accuracy:.1%}" if accuracy is not None else ""
@@ -111,5 +116,57 @@ def sidebar_status() -> None:
             st.caption("Data set: none found")
 
 
-__all__ = ["DatasetError", "available_datasets", "dataset_summary", "deployed_run", "load_predictor",
-           "no_dataset_hint", "selected_dataset", "sidebar_status"]
+def model_ui(label: str = "Model"):
+    """A select box of runs with a model file (the deployed one first chosen); None when there is none."""
+    runs = [run for run in registry.list_runs() if run.has_weights and not run.problem]
+    if not runs:
+        return None
+    names = [run.name for run in runs]
+    deployed, _warning = registry.usable_deployment()  # a broken deployed run is not among `runs`
+    choice = st.selectbox(label, names, index=names.index(deployed) if deployed in names else 0,
+                          format_func=lambda name: f"{name} (deployed)" if name == deployed else name)
+    return runs[names.index(choice)]
+
+
+def _secrets() -> dict:
+    """The admin password from Streamlit secrets, as a plain dict ({} without a secrets file)."""
+    try:
+        return {access.SECRET_KEY: st.secrets[access.SECRET_KEY]} if access.SECRET_KEY in st.secrets else {}
+    except FileNotFoundError:  # no secrets.toml, or one that does not parse: no secret, not a crash
+        return {}
+
+
+def admin_unlocked() -> bool:
+    """Whether this session may start, cancel or resume training and deploy models (draws nothing)."""
+    return access.is_unlocked(st.session_state.get(ADMIN_KEY), access.admin_password(_secrets()))
+
+
+def admin_ui() -> bool:
+    """The sidebar's admin password box, drawn only while a password is set and this session lacks it.
+
+    Returns `admin_unlocked()` after this run's input: a page disables its shared-state actions on False.
+    """
+    if admin_unlocked():
+        return True
+    expected = access.admin_password(_secrets())
+    with st.sidebar:
+        given = st.text_input("Admin password", type="password", key="admin.password",
+                              help="Training and deploying change what every user sees, so they need the "
+                                   "admin password. Predicting does not.")
+        if not given:
+            return False
+        if not access.password_matches(given, expected):
+            time.sleep(WRONG_PASSWORD_DELAY)
+            st.error("Wrong admin password.")
+            return False
+    st.session_state[ADMIN_KEY] = access.unlock_token(expected)
+    return True
+
+
+def locked_hint(action: str) -> None:
+    """One caption telling a locked session where to unlock `action`."""
+    st.caption(f":material/lock: {action} needs the admin password: enter it in the sidebar.")
+
+
+__all__ = ["DatasetError", "admin_ui", "admin_unlocked", "available_datasets", "dataset_summary", "deployed_run",
+           "load_predictor", "locked_hint", "no_dataset_hint", "selected_dataset", "sidebar_status"]

@@ -6,13 +6,24 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from emotion_core.explain import (EMOTION_COLORS, METHODS, Explainer, _unit_map, annotate, heatmaps, overlay,
-                                  place_on_image, png_bytes, results_frame)
+from emotion_core.explain import (
+    EMOTION_COLORS,
+    METHODS,
+    Explainer,
+    _unit_map,
+    annotate,
+    heatmaps,
+    overlay,
+    place_on_image,
+    png_bytes,
+    results_frame,
+)
 from emotion_core.faces import FaceBox, crop_face
 from emotion_core.images import load_rgb
 from emotion_core.labels import EMOTIONS
 from emotion_core.predictor import FacePrediction, Predictor
 from tests.conftest import PHOTOS, needs_photos
+from tests.test_faces import face_grid  # the group photo the detector's own tests use
 
 
 @pytest.fixture(scope="module")
@@ -32,20 +43,10 @@ def assert_unit_maps(maps, count, size=(48, 48)):
     assert maps.min() >= 0.0 and maps.max() <= 1.0
 
 
-def fake_face(label="happy", box=FaceBox(10, 20, 30, 30, 5.0), whole_image=False) -> FacePrediction:
+def fake_face(label="happy", box=None, whole_image=False) -> FacePrediction:
+    box = box or FaceBox(10, 20, 30, 30, 5.0)
     probabilities = {emotion: 0.6 if emotion == label else 0.4 / 6 for emotion in EMOTIONS}
     return FacePrediction(box, probabilities, np.zeros((48, 48, 1), np.float32), whole_image)
-
-
-def face_grid(tile: np.ndarray, count: int, columns: int) -> np.ndarray:
-    """`count` copies of a face tile on a gray canvas, a quarter tile apart."""
-    side, gap = tile.shape[0], tile.shape[0] // 4
-    rows = -(-count // columns)
-    canvas = np.full((gap + rows * (side + gap), gap + columns * (side + gap), 3), 128, np.uint8)
-    for index in range(count):
-        top, left = gap + (index // columns) * (side + gap), gap + (index % columns) * (side + gap)
-        canvas[top:top + side, left:left + side] = tile
-    return canvas
 
 
 # --- real photos: detection, crop, probabilities and every CAM method ----------------------------
@@ -93,7 +94,7 @@ def test_twenty_faces_in_one_photo_are_boxed_explained_and_placed(predictor, exp
     astronaut = load_rgb(PHOTOS / "astronaut.png")
     (face,) = predictor.predict(astronaut)
     tile = np.asarray(Image.fromarray(crop_face(astronaut, face.box, margin=0.3)).resize((150, 150)))
-    crowd = face_grid(tile, 20, columns=5)
+    crowd, _centres = face_grid(tile, 20, columns=5, gap=37)
     faces = predictor.predict(crowd)
     assert len(faces) >= 20
     maps = explainer.heatmaps(np.stack([f.model_input for f in faces]),
@@ -199,17 +200,21 @@ def test_overlay_has_the_image_shape_and_opacity_blends():
     assert hot[0, 0, 0] > hot[0, 0, 2] and cold[0, 0, 2] > cold[0, 0, 0]  # jet: red is hot, blue cold
 
 
-def test_place_on_image_colours_only_the_square_the_model_saw():
-    image = np.full((100, 200, 3), 128, np.uint8)
-    box = FaceBox(x=50, y=30, width=20, height=40, score=3.0)  # tall box: the crop is 40x40 around it
+@pytest.mark.parametrize("box", [FaceBox(50, 30, 20, 40, 3.0),   # tall: the crop is a 40x40 square
+                                 FaceBox(120, 10, 37, 22, 2.0),  # wide, odd-sized
+                                 FaceBox(0, 0, 10, 60, 1.0),     # the square reaches past the left edge
+                                 FaceBox(0, 0, 100, 200, 0.0)])  # bigger than the image on one side
+def test_place_on_image_colours_exactly_the_pixels_crop_face_took(box):
+    # Every pixel holds its own (row, column), so a crop tells which image pixels it came from.
+    rows, columns = np.mgrid[0:100, 0:200]
+    image = np.stack([rows, columns % 256, columns // 256], axis=-1).astype(np.uint8)
+    crop = crop_face(image, box)
+    taken = np.zeros((100, 200), bool)
+    taken[crop[..., 0].astype(int), crop[..., 1].astype(int) + 256 * crop[..., 2].astype(int)] = True
     placed = place_on_image(image, np.ones((48, 48), np.float32), box, 0.6)
-    assert placed.shape == image.shape and (image == 128).all()  # the original is untouched
-    changed = np.argwhere((placed != image).any(axis=-1))
-    assert changed[:, 0].min() == 30 and changed[:, 0].max() == 69
-    assert changed[:, 1].min() == 40 and changed[:, 1].max() == 79
-    # A square reaching past the image edge is clipped, not wrapped or refused.
-    edge = place_on_image(image, np.ones((48, 48)), FaceBox(0, 0, 10, 60, 1.0), 0.6)
-    assert edge.shape == image.shape and (edge != image).any()
+    assert placed.shape == image.shape
+    np.testing.assert_array_equal((placed != image).any(axis=-1), taken)
+    assert image[5, 7].tolist() == [5, 7, 0]  # the caller's image is untouched
 
 
 def test_annotate_draws_each_box_in_its_emotion_colour_without_touching_the_input():
@@ -254,14 +259,15 @@ def test_png_bytes_round_trip():
 
 def test_results_frame_has_a_row_per_face_and_exports():
     faces = [fake_face("happy"), fake_face("angry", FaceBox(60, 20, 30, 30, 2.5))]
-    table = results_frame(faces, "party.jpg")
-    assert list(table.columns) == ["file", "face", "x", "y", "width", "height", "detector_score", "label",
-                                   "confidence", *EMOTIONS, "whole_image"]
-    assert list(table["face"]) == [1, 2] and list(table["label"]) == ["happy", "angry"]
+    table = results_frame(faces, "party.jpg", "alpha")
+    assert list(table.columns) == ["file", "face", "x", "y", "width", "height", "detection_score", "emotion",
+                                   "confidence", *EMOTIONS, "whole_image", "model"]
+    assert list(table["face"]) == [1, 2] and list(table["emotion"]) == ["happy", "angry"]
     assert (table["file"] == "party.jpg").all() and list(table["x"]) == [10, 60]
     np.testing.assert_allclose(table[list(EMOTIONS)].sum(axis=1), 1.0, atol=1e-3)
     records = json.loads(table.to_json(orient="records"))
-    assert records[1]["label"] == "angry" and records[1]["whole_image"] is False
+    assert records[1]["emotion"] == "angry" and records[1]["whole_image"] is False
+    assert records[1]["model"] == "alpha"
     assert "party.jpg,1,10,20,30,30" in table.to_csv(index=False)
 
 

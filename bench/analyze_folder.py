@@ -1,0 +1,106 @@
+"""Batch analysis speed: photos and faces a second of `python -m emotion_core analyze`.
+
+    python bench/analyze_folder.py                          # 1,000 photos, the deployed model
+    python bench/analyze_folder.py --photos 100 --model RUN # a run name or a run folder
+    python bench/analyze_folder.py --photos 100 --workers 1 # without decoding ahead of detection
+    python bench/analyze_folder.py --photos 100 --size 4032x3024   # full-size 12 MP phone photos
+
+Generates N photos of 1-2 faces (the two portraits of ../shared/photos, cut out, rescaled and
+placed at random on a blurred background from its other photos), saved as 1280x960 JPEGs like
+photos exported for sharing (or any --size), then times `batch.analyze` on the folder as the CLI runs it.
+Model loading is timed apart: it happens once however many photos there are.
+The machine's load average is printed too, since the figure is only comparable on a quiet one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+from PIL import Image, ImageFilter  # noqa: E402
+
+from emotion_core import batch  # noqa: E402
+from emotion_core.faces import FaceDetector, crop_face  # noqa: E402
+from emotion_core.images import load_rgb  # noqa: E402
+from emotion_core.predictor import Predictor  # noqa: E402
+
+PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "photos"
+
+
+def source_images(size: tuple[int, int]) -> tuple[list[Image.Image], list[Image.Image]]:
+    """(face cut-outs with some margin, backgrounds) from the shared photos."""
+    detector = FaceDetector()
+    faces = []
+    for name in ("astronaut.png", "grace_hopper.jpg"):
+        rgb = load_rgb(PHOTOS / name)
+        (box,) = detector.detect(rgb)
+        faces.append(Image.fromarray(crop_face(rgb, box, margin=0.3)))
+    # Blurred enough that the cat's and the cup's details do not become extra faces.
+    backgrounds = [Image.open(PHOTOS / name).convert("RGB").resize(size).filter(ImageFilter.GaussianBlur(6))
+                   for name in ("coffee.png", "chelsea.png")]
+    return faces, backgrounds
+
+
+def make_photos(folder: Path, count: int, size=(1280, 960), seed: int = 0) -> int:
+    """`count` JPEGs with one or two faces, each in its own half; returns the faces placed.
+
+    Faces are 1/6 to 1/3 of the photo's height (160-320 pixels at 960): people in front of a screen.
+    """
+    rng = np.random.default_rng(seed)
+    faces, backgrounds = source_images(size)
+    width, height = size
+    folder.mkdir(parents=True, exist_ok=True)
+    placed = 0
+    for index in range(count):
+        photo = backgrounds[index % len(backgrounds)].copy()
+        for half in range(int(rng.integers(1, 3))):
+            side = int(rng.integers(height // 6, height // 3 + 1))
+            left = half * width // 2 + int(rng.integers(0, width // 2 - side))
+            top = int(rng.integers(0, height - side))
+            photo.paste(faces[int(rng.integers(len(faces)))].resize((side, side)), (left, top))
+            placed += 1
+        photo.save(folder / f"{index:05d}.jpg", quality=90)
+    return placed
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--photos", type=int, default=1000)
+    parser.add_argument("--model", default="deployed", help="deployed, a run name or a run folder")
+    parser.add_argument("--workers", type=int, default=batch.WORKERS, help="threads decoding and detecting")
+    parser.add_argument("--size", default="1280x960", help="photo width x height in pixels")
+    args = parser.parse_args(argv)
+    size = tuple(int(v) for v in args.size.lower().split("x"))
+    batch.WORKERS = args.workers
+
+    started = time.perf_counter()
+    predictor = Predictor.load(args.model)
+    load_seconds = time.perf_counter() - started
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch) / "photos"
+        placed = make_photos(folder, args.photos, size)
+        started = time.perf_counter()
+        counts = batch.analyze(folder, Path(scratch) / "results.csv", predictor)
+        seconds = time.perf_counter() - started
+
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(f"model {predictor.run_name} loaded in {load_seconds:.1f} s; {os.cpu_count()} CPUs, "
+          f"load average {load}; {args.workers} worker(s)")
+    print(f"{args.photos} photos ({size[0]}x{size[1]} JPEG), {counts['faces']} faces found "
+          f"of {placed} placed, "
+          f"{counts['no_face']} photos without one: {seconds:.1f} s")
+    print(f"{args.photos / seconds:.1f} photos/s, {counts['faces'] / seconds:.1f} faces/s; "
+          f"1,000 photos would take {1000 / (args.photos / seconds):.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,231 @@
+"""Analyze: how people react to an ad, read from many photos of their faces at once.
+
+Upload photos or a .zip (one sub-folder per ad or campaign to compare them); `emotion_core.batch`
+analyses them with a progress bar, and this page shows the emotions found, the faces behind
+each one and, for any face picked, where the model looked (Grad-CAM).
+"""
+
+from functools import partial
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from emotion_core import batch, registry
+from emotion_core.datasets import cache_dir
+from emotion_core.explain import EMOTION_COLORS, overlay, to_rgb_uint8
+from emotion_core.images import ImageError
+from emotion_core.labels import EMOTIONS
+from pages.common import load_explainer, load_predictor, model_ui
+
+UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "zip"]
+GRID_FACES = 24  # faces shown per emotion, most confident first: enough to see a pattern, quick to crop
+THUMB_WIDTH = 96
+CROP_WIDTH = 160
+ALL = "all folders"
+EMOTION_SCALE = alt.Scale(domain=list(EMOTIONS), range=[EMOTION_COLORS[e] for e in EMOTIONS])
+# Slanted, all seven emotion names fit under a half-width chart; level, Vega-Lite drops every other one.
+EMOTION_AXIS = alt.X("emotion:N", sort=list(EMOTIONS), title=None, axis=alt.Axis(labelAngle=-40))
+SUMMARY_COLUMNS = {
+    "with_faces": "with faces", "no_face": "without a face",
+    "share": st.column_config.NumberColumn("share of faces", format="percent"),
+    "mean_probability": st.column_config.NumberColumn("mean probability", format="%.3f"),
+    "ci_low": st.column_config.NumberColumn("95% CI low", format="%.3f"),
+    "ci_high": st.column_config.NumberColumn("95% CI high", format="%.3f"),
+    "no_face_share": st.column_config.NumberColumn("share without a face", format="percent"),
+}
+
+
+def uploads_ui() -> list[tuple[str, bytes]]:
+    limit = st.get_option("server.maxUploadSize")
+    uploads = st.file_uploader(
+        "Photos, or one .zip of them", type=UPLOAD_TYPES, accept_multiple_files=True,
+        help=f"Up to {limit} MB a file. In a .zip, put each ad's photos in a folder of its own "
+             "to compare the ads side by side. For more photos than that, run "
+             "`python -m emotion_core analyze FOLDER --csv results.csv`.")
+    return [(upload.name, upload.getvalue()) for upload in uploads or []]
+
+
+def analyze_ui(source, csv_path, run, done: int, total: int) -> bool:
+    """The start (or continue) button, then the analysis with a progress bar; True once all are done."""
+    label = f"Analyze {total} photos" if not done else f"Continue: {total - done} of {total} photos left"
+    if not st.button(label, type="primary", icon=":material/play_arrow:"):
+        return False
+    bar = st.progress(0.0, text="Loading the model…")
+    try:
+        predictor = load_predictor(run.name)
+    except (registry.RunError, OSError, ValueError) as error:  # a model file Keras cannot read
+        st.error(f"Cannot load {run.name}: {str(error).splitlines()[0]}")
+        return False
+    batch.analyze(source, csv_path, predictor,
+                  progress=lambda finished, count: bar.progress(finished / count, text=f"{finished} of {count} photos"))
+    bar.empty()
+    return True
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def results(csv_path: str, version: float) -> pd.DataFrame:
+    """`version` (the CSV's modification time) is in the key: a continued analysis is re-read."""
+    return batch.read_results(csv_path)
+
+
+@st.cache_data(max_entries=32, show_spinner="Cutting out the faces…")
+def thumbnails(source: str, faces: pd.DataFrame) -> list:
+    return batch.face_crops(source, faces)
+
+
+@st.cache_data(max_entries=64, show_spinner="Computing Grad-CAM…")
+def explain(source: str, face: pd.DataFrame, run_name: str, model_version: float):
+    """The face as the model saw it and its Grad-CAM map for the predicted emotion."""
+    (crop,) = batch.face_crops(source, face)
+    model_input = load_predictor(run_name).prepare(crop)
+    emotion = EMOTIONS.index(face["emotion"].iloc[0])
+    (heatmap,) = load_explainer(run_name).heatmaps(model_input[None], [emotion], "gradcam")
+    return model_input, heatmap
+
+
+def distribution_chart(summary: pd.DataFrame, grouped: bool) -> alt.Chart:
+    """Faces per predicted emotion; grouped, each folder's shares side by side (folders differ in size)."""
+    x = EMOTION_AXIS
+    tooltip = ["group", "emotion", alt.Tooltip("faces:Q", format=","), alt.Tooltip("share:Q", format=".1%")]
+    if grouped:
+        chart = alt.Chart(summary).mark_bar().encode(
+            x=x, xOffset=alt.XOffset("group:N"), color=alt.Color("group:N", title="folder"), tooltip=tooltip,
+            y=alt.Y("share:Q", title="share of the folder's faces", axis=alt.Axis(format="%")))
+    else:
+        bars = alt.Chart(summary).mark_bar().encode(
+            x=x, y=alt.Y("faces:Q", title="faces"), tooltip=tooltip,
+            color=alt.Color("emotion:N", scale=EMOTION_SCALE, legend=None))
+        chart = bars + bars.mark_text(dy=-7).encode(text=alt.Text("share:Q", format=".0%"), color=alt.value("black"))
+    return chart.properties(title="Predicted emotions", height=300)
+
+
+def probability_chart(summary: pd.DataFrame, grouped: bool) -> alt.Chart:
+    """Mean probability of each emotion over the faces, with its 95% interval as a vertical line."""
+    encoding = {"x": EMOTION_AXIS,
+                "tooltip": ["group", "emotion", alt.Tooltip("mean_probability:Q", format=".3f"),
+                            alt.Tooltip("ci_low:Q", format=".3f"), alt.Tooltip("ci_high:Q", format=".3f")]}
+    if grouped:
+        encoding.update(xOffset=alt.XOffset("group:N"), color=alt.Color("group:N", title="folder"))
+    else:
+        encoding.update(color=alt.Color("emotion:N", scale=EMOTION_SCALE, legend=None))
+    base = alt.Chart(summary).encode(**encoding)
+    intervals = base.mark_rule(strokeWidth=2).encode(y=alt.Y("ci_low:Q", title="mean probability"),
+                                                     y2="ci_high:Q")
+    means = base.mark_point(filled=True, size=60, opacity=1).encode(y="mean_probability:Q")
+    return (intervals + means).properties(title="Mean probability (95% interval)", height=300)
+
+
+def overview_ui(frame: pd.DataFrame) -> None:
+    overall = batch.image_summary(frame).iloc[0]
+    photos, faces, no_face, unreadable = st.columns(4)
+    photos.metric("Photos", f"{overall['images']:,}")
+    faces.metric("Faces", f"{overall['faces']:,}")
+    no_face.metric("Photos without a face", "-" if pd.isna(overall["no_face_share"]) else
+                   f"{overall['no_face_share']:.0%}", help="Share of the photos that could be read.")
+    unreadable.metric("Unreadable files", f"{overall['unreadable']:,}")
+
+
+def emotions_ui(frame: pd.DataFrame, by: str | None) -> pd.DataFrame:
+    """The two charts and the table behind them; returns that table."""
+    summary = batch.emotion_summary(frame, by=by)
+    distribution, probability = st.columns(2)
+    distribution.altair_chart(distribution_chart(summary, by is not None), width="stretch")
+    probability.altair_chart(probability_chart(summary, by is not None), width="stretch")
+    st.caption("Each chart's ⋯ menu saves it as PNG or SVG.")
+    if by:
+        st.dataframe(batch.image_summary(frame, by=by), hide_index=True, column_config=SUMMARY_COLUMNS)
+    st.dataframe(summary, hide_index=True, column_config=SUMMARY_COLUMNS)
+    return summary
+
+
+def faces_ui(frame: pd.DataFrame, source, run) -> None:
+    """A grid of the faces given one emotion; picking one shows its Grad-CAM."""
+    st.subheader("Faces by emotion")
+    faces = frame[frame["status"] == batch.STATUS_OK]
+    if faces.empty:
+        st.info("No face was found in any photo.")
+        return
+    emotion_col, group_col = st.columns(2)
+    group = ALL
+    if batch.has_groups(frame):
+        group = group_col.selectbox("Folder", [ALL, *sorted(faces["group"].unique())],
+                                    format_func=lambda name: name or batch.TOP_LEVEL)
+        faces = faces if group == ALL else faces[faces["group"] == group]
+    counts = faces["emotion"].value_counts()
+    emotion = emotion_col.selectbox("Emotion", [e for e in EMOTIONS if e in counts],
+                                    format_func=lambda name: f"{name} ({counts[name]} faces)")
+    shown = faces[faces["emotion"] == emotion].nlargest(GRID_FACES, "confidence")
+    try:
+        crops = thumbnails(str(source), shown)
+    except ImageError as error:  # the upload folder was pruned or changed under us
+        st.error(f"Cannot show the faces: {error}")
+        return
+    st.image(crops, caption=[f"{n} · {p:.0%}" for n, p in enumerate(shown["confidence"], start=1)],
+             width=THUMB_WIDTH)
+    if len(shown) < counts[emotion]:
+        st.caption(f"The {len(shown)} most confident of {counts[emotion]} faces.")
+    picked = st.pills("Explain a face", list(range(1, len(shown) + 1)), key=f"pick-{group}-{emotion}")
+    if picked is not None:
+        explanation_ui(shown.iloc[[picked - 1]], source, run)
+
+
+def explanation_ui(face: pd.DataFrame, source, run) -> None:
+    row = face.iloc[0]
+    model_input, heatmap = explain(str(source), face, run.name, run.model_path.stat().st_mtime)
+    crop_col, heat_col, chart_col = st.columns([1, 1, 2])
+    crop_col.image(to_rgb_uint8(model_input), caption="As the model saw it", width=CROP_WIDTH)
+    heat_col.image(overlay(model_input, heatmap, 0.45), caption=f"Grad-CAM: {row['emotion']}", width=CROP_WIDTH)
+    chart_col.markdown(f"**{row['file']}**, face {int(row['face']) + 1}: **{row['emotion']}** "
+                       f"· {row['confidence']:.0%}")
+    probabilities = pd.DataFrame({"emotion": EMOTIONS, "probability": [row[e] for e in EMOTIONS]})
+    chart_col.altair_chart(alt.Chart(probabilities).mark_bar().encode(
+        x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title=None),
+        y=alt.Y("emotion:N", sort=list(EMOTIONS), title=None, axis=alt.Axis(labelOverlap=False)),
+        color=alt.Color("emotion:N", scale=EMOTION_SCALE, legend=None),
+        tooltip=["emotion", alt.Tooltip("probability:Q", format=".1%")]).properties(height=180), width="stretch")
+
+
+def downloads_ui(frame: pd.DataFrame, csv_path, summary: pd.DataFrame) -> None:
+    results_col, summary_col = st.columns(2)
+    results_col.download_button("Results, one row per face (CSV)", partial(csv_path.read_bytes), "emotions.csv",
+                                "text/csv", icon=":material/download:")
+    summary_col.download_button("Summary (CSV)", partial(summary.to_csv, index=False), "emotion-summary.csv",
+                                "text/csv", icon=":material/download:")
+    skipped = frame[frame["status"] != batch.STATUS_OK]
+    if not skipped.empty:
+        with st.expander(f"Photos without a face or unreadable ({len(skipped)})"):
+            st.dataframe(skipped[["file", "group", "status"]], hide_index=True)
+
+
+st.title("Analyze")
+st.caption("The emotional response to an ad, from a batch of photos of people's faces.")
+run = model_ui()
+if run is None:
+    st.info("No trained model yet: train one on the **Train** page or with `python -m emotion_core train`.")
+    st.stop()
+files = uploads_ui()
+if not files:
+    st.caption("Upload photos, or a .zip with one folder per ad or campaign to compare them.")
+    st.stop()
+try:
+    source = batch.store_uploads(files, cache_dir() / "analyses")
+    total = len(batch.list_images(source))
+except ValueError as error:
+    st.error(str(error))
+    st.stop()
+if not total:
+    st.error("The upload holds no images (JPEG, PNG, WebP, BMP, GIF or TIFF).")
+    st.stop()
+
+csv_path = batch.results_path(source, run.name)
+done = len(batch.finished_files(csv_path))
+if done < total and not analyze_ui(source, csv_path, run, done, total):
+    st.stop()
+
+frame = results(str(csv_path), csv_path.stat().st_mtime)
+overview_ui(frame)
+grouped = batch.has_groups(frame) and st.toggle("Compare folders side by side", value=True)
+summary = emotions_ui(frame, "group" if grouped else None)
+downloads_ui(frame, csv_path, summary)
+faces_ui(frame, source, run)

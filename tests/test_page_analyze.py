@@ -1,0 +1,144 @@
+"""The Analyze page driven by AppTest: a small upload analysed, summarised, its faces explained.
+
+Uploads are generated photos (the portraits' faces tiled on plain canvases, see test_batch.py),
+a photo without a face and a file that is not an image; the model is the tiny run 'alpha'.
+"""
+
+import io
+import zipfile
+
+import pytest
+import streamlit as st
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from emotion_core import batch, registry
+from emotion_core.datasets import cache_dir
+from emotion_core.predictor import Predictor
+from tests.conftest import PROJECT, needs_photos
+from tests.test_batch import face_tiles, group_photo
+
+PAGE = str(PROJECT / "pages" / "analyze.py")
+TIMEOUT = 90  # the first analysis loads TensorFlow and the model; the first Grad-CAM copies the model
+
+
+@pytest.fixture
+def app(trained_runs):
+    registry.deploy("alpha")
+    # Caches outlive a test; runs named 'alpha' in another test's registry must not be reused.
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    return AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+
+
+@pytest.fixture(scope="module")
+def photos() -> dict[str, bytes]:
+    """Two photos with 3 faces between them, one without a face, and notes saved as .jpg."""
+    tiles = face_tiles()
+    return {"two.png": encoded(group_photo(tiles, ["astronaut", "astronaut"])),
+            "one.jpg": encoded(group_photo(tiles, ["grace"]), "JPEG"),
+            "plain.png": encoded(Image.new("RGB", (320, 240), (90, 120, 150))),
+            "notes.jpg": b"these are notes, not a photo"}
+
+
+def encoded(image: Image.Image, fmt: str = "PNG") -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def upload(app: AppTest, files: dict[str, bytes]) -> AppTest:
+    mime = {"png": "image/png", "jpg": "image/jpeg", "zip": "application/zip"}
+    return app.file_uploader[0].set_value([(name, data, mime[name.rsplit(".", 1)[1]])
+                                           for name, data in files.items()]).run()
+
+
+def widget(widgets, label: str):
+    (found,) = [w for w in widgets if w.label == label]
+    return found
+
+
+def metrics(app: AppTest) -> dict[str, str]:
+    return {metric.label: metric.value for metric in app.metric}
+
+
+def test_without_a_model_the_page_says_how_to_get_one():
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert "No trained model yet" in at.info[0].value
+
+
+@needs_photos
+def test_an_upload_is_analysed_summarised_and_a_face_explained(app, photos):
+    upload(app, photos)
+    widget(app.button, "Analyze 4 photos").click().run()
+
+    assert not app.exception, [e.message for e in app.exception]
+    assert metrics(app) == {"Photos": "4", "Faces": "3", "Photos without a face": "33%", "Unreadable files": "1"}
+    assert len(app.get("vega_lite_chart")) == 2  # distribution, mean probabilities
+    summary = app.dataframe[0].value
+    assert summary["emotion"].tolist() == list(batch.EMOTIONS) and summary["faces"].sum() == 3
+    assert summary["share"].sum() == pytest.approx(1.0)
+    assert [b.label for b in app.get("download_button")] == ["Results, one row per face (CSV)", "Summary (CSV)"]
+    assert "Photos without a face or unreadable (2)" in [e.label for e in app.expander]
+
+    # The grid shows every face given the chosen emotion; picking one shows its Grad-CAM.
+    emotion = widget(app.selectbox, "Emotion").value
+    (grid,) = app.get("image")
+    assert len(grid.captions) == summary.set_index("emotion").loc[emotion, "faces"]
+    app.pills[0].set_value(1).run()
+    assert not app.exception, [e.message for e in app.exception]
+    captions = [caption for image in app.get("image") for caption in image.captions]
+    assert "As the model saw it" in captions and f"Grad-CAM: {emotion}" in captions
+    assert len(app.get("vega_lite_chart")) == 3  # and the face's probabilities
+
+
+@needs_photos
+def test_an_interrupted_analysis_is_continued_not_redone(app, photos, monkeypatch):
+    files = {name: photos[name] for name in ("two.png", "one.jpg", "plain.png")}
+    # As if the page had been left mid-way: the first photo's rows are on disk.
+    source = batch.store_uploads(list(files.items()), cache_dir() / "analyses")
+    monkeypatch.setattr(batch, "FACES_PER_BATCH", 1)
+
+    def stop_after_one(done, total):
+        if done == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        batch.analyze(source, batch.results_path(source, "alpha"), Predictor.load("alpha"), stop_after_one)
+
+    upload(app, files)
+    widget(app.button, "Continue: 2 of 3 photos left").click().run()
+    assert not app.exception
+    assert metrics(app)["Photos"] == "3" and metrics(app)["Faces"] == "3"
+    assert len(batch.read_results(batch.results_path(source, "alpha"))) == 4  # 3 faces + 1 without, once each
+
+
+@needs_photos
+def test_a_zip_with_folders_compares_them_side_by_side(app, photos):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("ads/spring/two.png", photos["two.png"])
+        archive.writestr("ads/summer/one.jpg", photos["one.jpg"])
+        archive.writestr("ads/summer/plain.png", photos["plain.png"])
+    upload(app, {"ads.zip": buffer.getvalue()})
+    widget(app.button, "Analyze 3 photos").click().run()
+
+    assert not app.exception, [e.message for e in app.exception]
+    assert widget(app.toggle, "Compare folders side by side").value is True
+    groups, summary = app.dataframe[0].value, app.dataframe[1].value
+    assert groups[["group", "images", "faces"]].values.tolist() == [["spring", 1, 2], ["summer", 2, 1]]
+    assert groups["no_face_share"].tolist() == [0.0, 0.5]
+    assert len(summary) == 14 and summary.groupby("group")["faces"].sum().to_dict() == {"spring": 2, "summer": 1}
+    assert widget(app.selectbox, "Folder").options == ["all folders", "spring", "summer"]
+
+    widget(app.toggle, "Compare folders side by side").set_value(False).run()
+    assert not app.exception
+    summary, skipped = app.dataframe  # the folder table is gone; the photos without a face stay listed
+    assert set(summary.value["group"]) == {"all"} and skipped.value["file"].tolist() == ["ads/summer/plain.png"]
+
+
+def test_mixing_a_zip_and_images_is_one_line_of_error(app):
+    upload(app, {"ads.zip": b"PK", "face.png": encoded(Image.new("RGB", (8, 8)))})
+    assert not app.exception
+    assert app.error[0].value == "Upload either one .zip or several images, not both."
