@@ -7,15 +7,15 @@ each one and, for any face picked, where the model looked (Grad-CAM).
 
 from functools import partial
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
 from emotion_core import batch, registry
 from emotion_core.datasets import cache_dir
-from emotion_core.explain import EMOTION_COLORS, overlay, to_rgb_uint8
+from emotion_core.explain import overlay, to_rgb_uint8
 from emotion_core.images import ImageError
 from emotion_core.labels import EMOTIONS
+from pages import charts
 from pages.common import load_explainer, load_predictor, model_ui
 
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "zip"]
@@ -23,9 +23,6 @@ GRID_FACES = 24  # faces shown per emotion, most confident first: enough to see 
 THUMB_WIDTH = 96
 CROP_WIDTH = 160
 ALL = "all folders"
-EMOTION_SCALE = alt.Scale(domain=list(EMOTIONS), range=[EMOTION_COLORS[e] for e in EMOTIONS])
-# Slanted, all seven emotion names fit under a half-width chart; level, Vega-Lite drops every other one.
-EMOTION_AXIS = alt.X("emotion:N", sort=list(EMOTIONS), title=None, axis=alt.Axis(labelAngle=-40))
 SUMMARY_COLUMNS = {
     "with_faces": "with faces", "no_face": "without a face",
     "share": st.column_config.NumberColumn("share of faces", format="percent"),
@@ -84,38 +81,6 @@ def explain(source: str, face: pd.DataFrame, run_name: str, model_version: float
     return model_input, heatmap
 
 
-def distribution_chart(summary: pd.DataFrame, grouped: bool) -> alt.Chart:
-    """Faces per predicted emotion; grouped, each folder's shares side by side (folders differ in size)."""
-    x = EMOTION_AXIS
-    tooltip = ["group", "emotion", alt.Tooltip("faces:Q", format=","), alt.Tooltip("share:Q", format=".1%")]
-    if grouped:
-        chart = alt.Chart(summary).mark_bar().encode(
-            x=x, xOffset=alt.XOffset("group:N"), color=alt.Color("group:N", title="folder"), tooltip=tooltip,
-            y=alt.Y("share:Q", title="share of the folder's faces", axis=alt.Axis(format="%")))
-    else:
-        bars = alt.Chart(summary).mark_bar().encode(
-            x=x, y=alt.Y("faces:Q", title="faces"), tooltip=tooltip,
-            color=alt.Color("emotion:N", scale=EMOTION_SCALE, legend=None))
-        chart = bars + bars.mark_text(dy=-7).encode(text=alt.Text("share:Q", format=".0%"), color=alt.value("black"))
-    return chart.properties(title="Predicted emotions", height=300)
-
-
-def probability_chart(summary: pd.DataFrame, grouped: bool) -> alt.Chart:
-    """Mean probability of each emotion over the faces, with its 95% interval as a vertical line."""
-    encoding = {"x": EMOTION_AXIS,
-                "tooltip": ["group", "emotion", alt.Tooltip("mean_probability:Q", format=".3f"),
-                            alt.Tooltip("ci_low:Q", format=".3f"), alt.Tooltip("ci_high:Q", format=".3f")]}
-    if grouped:
-        encoding.update(xOffset=alt.XOffset("group:N"), color=alt.Color("group:N", title="folder"))
-    else:
-        encoding.update(color=alt.Color("emotion:N", scale=EMOTION_SCALE, legend=None))
-    base = alt.Chart(summary).encode(**encoding)
-    intervals = base.mark_rule(strokeWidth=2).encode(y=alt.Y("ci_low:Q", title="mean probability"),
-                                                     y2="ci_high:Q")
-    means = base.mark_point(filled=True, size=60, opacity=1).encode(y="mean_probability:Q")
-    return (intervals + means).properties(title="Mean probability (95% interval)", height=300)
-
-
 def overview_ui(frame: pd.DataFrame) -> None:
     overall = batch.image_summary(frame).iloc[0]
     photos, faces, no_face, unreadable = st.columns(4)
@@ -130,8 +95,8 @@ def emotions_ui(frame: pd.DataFrame, by: str | None) -> pd.DataFrame:
     """The two charts and the table behind them; returns that table."""
     summary = batch.emotion_summary(frame, by=by)
     distribution, probability = st.columns(2)
-    distribution.altair_chart(distribution_chart(summary, by is not None), width="stretch")
-    probability.altair_chart(probability_chart(summary, by is not None), width="stretch")
+    distribution.altair_chart(charts.emotion_distribution(summary, by is not None), width="stretch")
+    probability.altair_chart(charts.mean_probabilities(summary, by is not None), width="stretch")
     st.caption("Each chart's ⋯ menu saves it as PNG or SVG.")
     if by:
         st.dataframe(batch.image_summary(frame, by=by), hide_index=True, column_config=SUMMARY_COLUMNS)
@@ -178,12 +143,7 @@ def explanation_ui(face: pd.DataFrame, source, run) -> None:
     heat_col.image(overlay(model_input, heatmap, 0.45), caption=f"Grad-CAM: {row['emotion']}", width=CROP_WIDTH)
     chart_col.markdown(f"**{row['file']}**, face {int(row['face']) + 1}: **{row['emotion']}** "
                        f"· {row['confidence']:.0%}")
-    probabilities = pd.DataFrame({"emotion": EMOTIONS, "probability": [row[e] for e in EMOTIONS]})
-    chart_col.altair_chart(alt.Chart(probabilities).mark_bar().encode(
-        x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title=None),
-        y=alt.Y("emotion:N", sort=list(EMOTIONS), title=None, axis=alt.Axis(labelOverlap=False)),
-        color=alt.Color("emotion:N", scale=EMOTION_SCALE, legend=None),
-        tooltip=["emotion", alt.Tooltip("probability:Q", format=".1%")]).properties(height=180), width="stretch")
+    chart_col.altair_chart(charts.face_probabilities({e: row[e] for e in EMOTIONS}), width="stretch")
 
 
 def downloads_ui(frame: pd.DataFrame, csv_path, summary: pd.DataFrame) -> None:

@@ -9,10 +9,14 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from emotion_core.explain import EMOTION_COLORS
 from emotion_core.labels import EMOTIONS
 
 CLASS_ORDER = list(EMOTIONS)  # model output order, so every chart lists classes the same way
 SPLIT_ORDER = ["train", "validation", "test"]
+EMOTION_SCALE = alt.Scale(domain=list(EMOTIONS), range=[EMOTION_COLORS[e] for e in EMOTIONS])
+# Slanted, all seven emotion names fit under a half-width chart; level, Vega-Lite drops every other one.
+EMOTION_AXIS = alt.X("emotion:N", sort=list(EMOTIONS), title=None, axis=alt.Axis(labelAngle=-40))
 
 
 def class_counts(frame: pd.DataFrame, normalised: bool = False) -> alt.Chart:
@@ -107,3 +111,46 @@ def roc_curves(frame: pd.DataFrame) -> alt.Chart:
         tooltip=["curve", alt.Tooltip("auc:Q", format=".3f")],
     )
     return (chance + lines).properties(height=360)
+
+
+def face_probabilities(probabilities: dict) -> alt.Chart:
+    """One face's seven probabilities as horizontal bars, in model output order."""
+    frame = pd.DataFrame({"emotion": EMOTIONS, "probability": [probabilities[e] for e in EMOTIONS]})
+    return alt.Chart(frame).mark_bar().encode(
+        x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title=None),
+        y=alt.Y("emotion:N", sort=list(EMOTIONS), title=None, axis=alt.Axis(labelOverlap=False)),
+        color=alt.Color("emotion:N", scale=EMOTION_SCALE, legend=None),
+        tooltip=["emotion", alt.Tooltip("probability:Q", format=".1%")],
+    ).properties(height=180)
+
+
+def emotion_distribution(summary: pd.DataFrame, grouped: bool) -> alt.Chart:
+    """Faces per predicted emotion; grouped, each folder's shares side by side (folders differ in size)."""
+    x = EMOTION_AXIS
+    tooltip = ["group", "emotion", alt.Tooltip("faces:Q", format=","), alt.Tooltip("share:Q", format=".1%")]
+    if grouped:
+        chart = alt.Chart(summary).mark_bar().encode(
+            x=x, xOffset=alt.XOffset("group:N"), color=alt.Color("group:N", title="folder"), tooltip=tooltip,
+            y=alt.Y("share:Q", title="share of the folder's faces", axis=alt.Axis(format="%")))
+    else:
+        bars = alt.Chart(summary).mark_bar().encode(
+            x=x, y=alt.Y("faces:Q", title="faces"), tooltip=tooltip,
+            color=alt.Color("emotion:N", scale=EMOTION_SCALE, legend=None))
+        chart = bars + bars.mark_text(dy=-7).encode(text=alt.Text("share:Q", format=".0%"), color=alt.value("black"))
+    return chart.properties(title="Predicted emotions", height=300)
+
+
+def mean_probabilities(summary: pd.DataFrame, grouped: bool) -> alt.Chart:
+    """Mean probability of each emotion over the faces, with its 95% interval as a vertical line."""
+    encoding = {"x": EMOTION_AXIS,
+                "tooltip": ["group", "emotion", alt.Tooltip("mean_probability:Q", format=".3f"),
+                            alt.Tooltip("ci_low:Q", format=".3f"), alt.Tooltip("ci_high:Q", format=".3f")]}
+    if grouped:
+        encoding.update(xOffset=alt.XOffset("group:N"), color=alt.Color("group:N", title="folder"))
+    else:
+        encoding.update(color=alt.Color("emotion:N", scale=EMOTION_SCALE, legend=None))
+    base = alt.Chart(summary).encode(**encoding)
+    intervals = base.mark_rule(strokeWidth=2).encode(y=alt.Y("ci_low:Q", title="mean probability"),
+                                                     y2="ci_high:Q")
+    means = base.mark_point(filled=True, size=60, opacity=1).encode(y="mean_probability:Q")
+    return (intervals + means).properties(title="Mean probability (95% interval)", height=300)

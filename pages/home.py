@@ -11,6 +11,7 @@ PAGE_LINKS = [
     ("pages/dataset.py", "Dataset", ":material/dataset:", "class balance, image sizes, samples and data problems"),
     ("pages/models.py", "Models", ":material/leaderboard:", "compare training runs and pick the deployed one"),
     ("pages/predict.py", "Predict", ":material/photo_camera:", "find faces in a photo and read their expressions"),
+    ("pages/analyze.py", "Analyze", ":material/groups:", "emotions across a folder or .zip of photos, per ad"),
     ("pages/train.py", "Train", ":material/model_training:", "start, follow and resume training runs"),
 ]
 

@@ -5,14 +5,12 @@ Widgets collect the inputs, `emotion_core` (Predictor, explain) computes, this f
 
 from functools import partial
 
-import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from emotion_core import registry
 from emotion_core.explain import (
-    EMOTION_COLORS,
     METHODS,
     annotate,
     overlay,
@@ -23,6 +21,7 @@ from emotion_core.explain import (
 )
 from emotion_core.images import ImageError, load_rgb
 from emotion_core.labels import EMOTIONS
+from pages import charts
 from pages.common import load_explainer, load_predictor, model_ui
 
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif"]  # a GIF is read at its first frame
@@ -77,17 +76,6 @@ def analyse(data: bytes, run_name: str, model_mtime: float, method: str, target:
     return rgb, faces, maps
 
 
-def probability_chart(face) -> alt.Chart:
-    frame = pd.DataFrame({"emotion": EMOTIONS, "probability": [face.probabilities[e] for e in EMOTIONS]})
-    return alt.Chart(frame).mark_bar().encode(
-        x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title=None),
-        y=alt.Y("emotion:N", sort=list(EMOTIONS), title=None),
-        color=alt.Color("emotion:N", scale=alt.Scale(domain=list(EMOTIONS), range=list(EMOTION_COLORS.values())),
-                        legend=None),
-        tooltip=["emotion", alt.Tooltip("probability:Q", format=".1%")],
-    ).properties(height=180)
-
-
 def face_ui(number: int, face, heatmap, opacity: float, method: str, expanded: bool) -> None:
     title = f"Face {number}: {face.label} ({face.confidence:.0%})"
     with st.expander("Whole image: " + title if face.whole_image else title, expanded=expanded):
@@ -96,7 +84,7 @@ def face_ui(number: int, face, heatmap, opacity: float, method: str, expanded: b
         if heatmap is not None:
             heat_col.image(overlay(face.model_input, heatmap, opacity), caption=METHODS[method], width=CROP_WIDTH)
         chart_col.markdown(f"**{face.label}** · {face.confidence:.0%}")
-        chart_col.altair_chart(probability_chart(face), width="stretch")
+        chart_col.altair_chart(charts.face_probabilities(face.probabilities), width="stretch")
 
 
 def image_ui(index: int, name: str, data: bytes, run, explanation) -> pd.DataFrame | None:

@@ -54,7 +54,7 @@ def test_pages_render_on_an_empty_data_root_and_registry(page):
     assert "No data set found under" in shown or "No runs in the registry yet" in shown
     if page is None:
         assert "No model is deployed yet" in shown
-        assert [link.label for link in at.get("page_link")] == ["Dataset", "Models", "Predict", "Train"]
+        assert [link.label for link in at.get("page_link")] == ["Dataset", "Models", "Predict", "Analyze", "Train"]
 
 
 def test_models_page_shows_a_broken_run_with_its_reason(isolated_dirs):
