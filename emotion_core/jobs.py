@@ -171,6 +171,8 @@ def _mark_dead(job: dict, root: Path | None) -> None:
     job.update(status=status, reason=reason, ended=_now())
     _write(job, root)
     _close_run(job, root, "interrupted" if status == "cancelled" else "failed", reason)
+    if job.get("run"):  # a worker killed mid-write leaves its temporary file; nobody else writes there
+        registry.remove_partial_files((Path(root) if root else registry.runs_root()) / job["run"])
 
 
 def _close_run(job: dict, root: Path | None, state: str, reason: str) -> None:

@@ -84,6 +84,21 @@ def save_model_atomic(model, path: Path) -> None:
         raise
 
 
+def remove_partial_files(run_dir: Path) -> list[str]:
+    """Delete the temporary files a killed writer left in a run folder; returns their names.
+
+    Only call this when no process writes to the run any more: the files are the atomic writers'
+    `.<name>.<random>.tmp` and `.<stem>.<random>.keras`, whole files never have a leading dot.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        return []
+    partial = [path for pattern in (".*.tmp", ".*.keras") for path in run_dir.glob(pattern) if path.is_file()]
+    for path in partial:
+        path.unlink(missing_ok=True)
+    return sorted(path.name for path in partial)
+
+
 def save_evaluation(run_dir: Path, split: str, report: dict) -> None:
     write_json_atomic(Path(run_dir) / EVALUATION_DIR / f"{split}.json", report)
 
@@ -221,19 +236,68 @@ def list_runs(root: Path | None = None) -> list[Run]:
 
 
 def deployed_name(root: Path | None = None) -> str | None:
-    pointer = (Path(root) if root else runs_root()) / DEPLOYED_FILE
-    try:
-        return read_json(pointer).get("run")
-    except (OSError, json.JSONDecodeError, AttributeError):
-        return None
+    """The run deployed.json names, None when there is none (see `usable_deployment` for serving)."""
+    return deployment_record(root).get("run")
 
 
 def deployment_record(root: Path | None = None) -> dict:
+    """deployed.json as a dict; {} when it is missing or unreadable (hand-edited into garbage, say)."""
     pointer = (Path(root) if root else runs_root()) / DEPLOYED_FILE
     try:
-        return read_json(pointer)
-    except (OSError, json.JSONDecodeError):
+        record = read_json(pointer)
+    except (OSError, ValueError):  # ValueError: bad JSON or bytes that are not UTF-8
         return {}
+    return record if isinstance(record, dict) else {}
+
+
+def usable_deployment(root: Path | None = None) -> tuple[str | None, str]:
+    """The run to serve as `deployed`: the deployed run, or the latest earlier deployment still usable.
+
+    Returns (run name or None, warning). The warning is one line saying why the deployed run is not
+    the one served; it is "" when the deployed run is fine or when nothing was ever deployed.
+    A run is usable when its folder reads without a problem and holds a model file.
+    """
+    root = Path(root) if root else runs_root()
+    record = deployment_record(root)
+    deployed = record.get("run") if isinstance(record, dict) else None
+    if not deployed:
+        return None, ""
+    problem = _serving_problem(root, deployed)
+    if not problem:
+        return deployed, ""
+    history = record.get("history", [])
+    for entry in history if isinstance(history, list) else []:
+        name = entry.get("run") if isinstance(entry, dict) else None
+        if name and name != deployed and not _serving_problem(root, name):
+            return name, (f"The deployed run {deployed} is broken ({problem}); serving the previous "
+                          f"deployment {name} instead. Deploy a working run on the Models page.")
+    return None, (f"The deployed run {deployed} is broken ({problem}) and no earlier deployment is usable; "
+                  "deploy a working run on the Models page.")
+
+
+def _serving_problem(root: Path, name) -> str:
+    """Why the run `name` of the registry cannot serve predictions, "" when it can."""
+    if not isinstance(name, str) or Path(name).name != name or name in (".", ".."):
+        return f"'{name}' is not a run name"  # the pointer only ever holds a folder name of the registry
+    if not (root / name).is_dir():
+        return "its folder is gone"
+    run = load_run(root / name)
+    if run.problem:
+        return run.problem
+    if not run.has_weights:
+        return f"{MODEL_FILE} is missing"
+    return ""
+
+
+def resolve_serving(name: str | Path = DEPLOYED, root: Path | None = None) -> tuple[Path, str]:
+    """Like `resolve_run`, but `deployed` falls back as `usable_deployment` does: (folder, warning)."""
+    root = Path(root) if root else runs_root()
+    if str(name) != DEPLOYED:
+        return resolve_run(name, root), ""
+    served, warning = usable_deployment(root)
+    if served is None:
+        raise RunError(warning or f"No run is deployed yet in {root}; deploy one with `runs deploy RUN`.")
+    return root / served, warning
 
 
 def resolve_run(name: str | Path, root: Path | None = None) -> Path:
@@ -271,7 +335,11 @@ def deploy(name: str, root: Path | None = None) -> dict:
     if previous.get("run"):
         history = ([{"run": previous["run"], "deployed_at": previous.get("deployed_at")}] + history)[:20]
     record = {"run": run.name, "deployed_at": _now(), "history": history}
-    write_json_atomic(root / DEPLOYED_FILE, record)
+    try:
+        write_json_atomic(root / DEPLOYED_FILE, record)
+    except OSError as error:  # disk full, read-only registry: the old pointer is still whole
+        raise RunError(f"Cannot deploy {run.name}: could not write {root / DEPLOYED_FILE} "
+                       f"({error.strerror or error}); {previous.get('run') or 'nothing'} stays deployed.") from error
     return record
 
 

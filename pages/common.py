@@ -18,6 +18,26 @@ ADMIN_KEY = "admin.unlocked"  # session state: a digest of the admin password on
 WRONG_PASSWORD_DELAY = 1.0  # seconds: slows guessing to a crawl, barely noticed by someone who mistyped
 
 
+def _leave_page_folder_mode() -> None:
+    """Make a server whose first visitor opened a page's own URL (/predict) serve app.py's navigation.
+
+    Until app.py has called st.navigation once, Streamlit 1.67 treats a `pages/` folder beside the
+    entry script as an old-style multipage app: /predict then runs pages/predict.py alone, without
+    app.py's sidebar (and its broken-deployment warning), and lists every module here, common.py
+    included, as a page. Every page imports this module first, so the first such run switches the
+    process to st.navigation and reruns; the page's URL name is the same in both modes.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    if get_script_run_ctx() is not None and getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_leave_page_folder_mode()
+
+
 def _mtime(path) -> float:
     try:
         return path.stat().st_mtime
@@ -144,7 +164,8 @@ def admin_unlocked() -> bool:
 def admin_ui() -> bool:
     """The sidebar's admin password box, drawn only while a password is set and this session lacks it.
 
-    Returns `admin_unlocked()` after this run's input: a page disables its shared-state actions on False.
+    Returns whether this session may change shared state; a page disables those actions on False.
+    The right password unlocks the session and reruns the page, without the box.
     """
     if admin_unlocked():
         return True
@@ -160,7 +181,7 @@ def admin_ui() -> bool:
             st.error("Wrong admin password.")
             return False
     st.session_state[ADMIN_KEY] = access.unlock_token(expected)
-    return True
+    st.rerun()  # draw the page again without the box, the buttons now enabled
 
 
 def locked_hint(action: str) -> None:

@@ -81,7 +81,17 @@ def gallery_ui(path: str, version: float, summary: dict) -> None:
             thumbnails_ui(path, version, names, [name.rsplit("/", 1)[-1] for name in names])
 
 
+STRUCTURE_NOTES = {  # what each structural problem means for training, shown above the figures
+    "missing_splits": "Missing splits: {} (without validation, training holds out part of train)",
+    "unknown_classes": "Skipped unknown class folders: {} (not one of the seven emotions)",
+    "empty_classes": "Empty class folders: {}",
+}
+
+
 def problems_ui(path: str, version: float, summary: dict) -> None:
+    for key, note in STRUCTURE_NOTES.items():
+        if summary.get(key):
+            st.warning(note.format(", ".join(summary[key])))
     duplicates = summary["duplicates"]
     figures = st.columns(5)
     figures[0].metric("Unreadable files", f"{len(summary['unreadable']):,}")

@@ -5,7 +5,7 @@ import streamlit as st
 from emotion_core import comparison, registry
 from emotion_core.datasets import DatasetError
 from pages import charts
-from pages.common import available_datasets, no_dataset_hint
+from pages.common import admin_ui, available_datasets, locked_hint, no_dataset_hint
 
 TABLE_COLUMNS = {
     "deployed": st.column_config.CheckboxColumn("deployed", width="small"),
@@ -43,7 +43,10 @@ def promote_ui(runs, deployed):
     others = [name for name in candidates if name != deployed]
     choice = st.selectbox("Run to deploy", others + [name for name in candidates if name == deployed])
     confirmed = st.checkbox(f"Yes, serve {choice} in place of {deployed or 'nothing'}", key="confirm_deploy")
-    if st.button("Deploy", type="primary", disabled=not confirmed or choice == deployed):
+    allowed = admin_ui()  # deploying changes what every user is served
+    if not allowed:
+        locked_hint("Deploying")
+    if st.button("Deploy", type="primary", disabled=not confirmed or choice == deployed or not allowed) and allowed:
         try:
             registry.deploy(choice)
         except registry.RunError as error:

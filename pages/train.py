@@ -16,7 +16,7 @@ from emotion_core import comparison, jobs, registry
 from emotion_core.architectures import ARCHITECTURES
 from emotion_core.config import config_from_dict
 from pages import charts
-from pages.common import available_datasets, no_dataset_hint, selected_dataset
+from pages.common import admin_ui, admin_unlocked, available_datasets, locked_hint, no_dataset_hint, selected_dataset
 
 REFRESH_SECONDS = 3  # a tiny epoch takes seconds; reading a few small JSON files is cheap
 MAIN_OPTIONS = ("epochs", "batch_size", "optimizer", "learning_rate", "schedule", "augment", "class_weights",
@@ -102,8 +102,11 @@ def option_ui(option: dict) -> None:
                       placeholder="<arch>-<date>-<time>" if option["name"] == "name" else None)
 
 
-def options_form_ui(options: dict, datasets: list[str]) -> dict | None:
-    """The data set and training options; returns all config values when Start is pressed."""
+def options_form_ui(options: dict, datasets: list[str], allowed: bool = True) -> dict | None:
+    """The data set and training options; returns all config values when Start is pressed.
+
+    Without `allowed` (an admin password is set and this session has not given it) Start is disabled.
+    """
     with st.form("train.form", border=False):
         current = st.session_state.get(option_key("data"))
         choices = datasets + ([current] if current and current not in datasets else [])  # a retrained run's path
@@ -118,8 +121,11 @@ def options_form_ui(options: dict, datasets: list[str]) -> dict | None:
             for index, name in enumerate(rest):
                 with columns[index % 4]:
                     option_ui(options[name])
-        pressed = st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:")
-    if not pressed:
+        pressed = st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:",
+                                        disabled=not allowed)
+    if not allowed:
+        locked_hint("Starting training")
+    if not pressed or not allowed:  # a disabled button's click must not be trusted from the browser
         return None
     return {name: st.session_state[option_key(name)] for name in options}
 
@@ -191,7 +197,9 @@ def curves_ui(job: dict) -> None:
 
 def actions_ui(job: dict) -> None:
     status = job["status"]
-    if status in jobs.ACTIVE and st.button("Cancel", key=f"train.cancel.{job['id']}", icon=":material/stop:"):
+    allowed = admin_unlocked()  # the password box is drawn outside this fragment, which cannot use the sidebar
+    if status in jobs.ACTIVE and st.button("Cancel", key=f"train.cancel.{job['id']}", icon=":material/stop:",
+                                           disabled=not allowed) and allowed:
         try:
             jobs.cancel_job(job["id"])
         except jobs.JobError as error:  # it finished in the meantime
@@ -200,7 +208,8 @@ def actions_ui(job: dict) -> None:
             st.rerun(scope="fragment")
     resumable = status in ("failed", "cancelled") and job["history"] and job.get("run_state") != "complete"
     if resumable and st.button("Resume", key=f"train.resume.{job['id']}", icon=":material/play_arrow:",
-                               help="Continue the run from its last finished epoch, as a new job."):
+                               help="Continue the run from its last finished epoch, as a new job.",
+                               disabled=not allowed) and allowed:
         try:
             # Keyed by this job: pressing Resume twice gives one resumed job, not two.
             jobs.start_job(resume=job["run"], request_id=f"resume-of-job-{job['id']}")
@@ -216,6 +225,7 @@ def actions_ui(job: dict) -> None:
 
 
 st.title("Train")
+allowed = admin_ui()
 datasets = available_datasets()
 if not datasets:
     st.info(no_dataset_hint())
@@ -227,7 +237,7 @@ st.session_state.setdefault(REQUEST_KEY, uuid.uuid4().hex)
 retrain_ui(registry.list_runs())
 architecture_ui(options)
 if datasets or st.session_state.get(option_key("data")):
-    values = options_form_ui(options, datasets)
+    values = options_form_ui(options, datasets, allowed)
     if values is not None:
         start_ui(values)
 

@@ -38,6 +38,8 @@ def isolated_dirs(tmp_path, monkeypatch):
     monkeypatch.setenv("EMOTION_DATA_DIR", str(dirs["data"]))
     monkeypatch.setenv("EMOTION_RUNS_DIR", str(dirs["models"]))
     monkeypatch.setenv("EMOTION_CACHE_DIR", str(dirs["cache"]))
+    # A developer's admin password would lock the pages' Start and Deploy buttons in every page test.
+    monkeypatch.delenv("EMOTION_ADMIN_PASSWORD", raising=False)
     return dirs
 
 

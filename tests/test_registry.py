@@ -98,7 +98,7 @@ def test_a_failed_pointer_write_keeps_the_previous_deployment(trained_runs, isol
         raise OSError("no space left on device")
 
     monkeypatch.setattr(storage.os, "replace", disk_full)
-    with pytest.raises(OSError):
+    with pytest.raises(RunError, match="Cannot deploy beta: could not write .*; alpha stays deployed"):
         deploy("beta")
 
     assert deployed_name() == "alpha"  # the pointer was never half-written
