@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 from . import registry
 from .config import config_from_dict
-from .datasets import open_dataset
+from .datasets import load_split, open_dataset
 from .evaluation import classification_report
 from .inference import predict_probabilities
 from .storage import read_json
@@ -37,11 +37,9 @@ def evaluate_run(run: str, data: str | None = None, split: str = "validation", t
     tta = config.tta if tta is None else tta
     dataset = open_dataset(data or config.data)
     model = keras.models.load_model(run_dir / registry.MODEL_FILE, safe_mode=True)
-    if split == "validation":
-        _, _, x, y, _source = load_training_data(dataset, config)
+    if split == "validation" and "validation" not in dataset.items:
+        _, _, x, y, _source = load_training_data(dataset, config)  # the part of train held out
     else:
-        from .datasets import load_split
-
         x, y = load_split(dataset, split, config.image_size, config.resolved_color_mode())
     report = classification_report(y, predict_probabilities(model, x, tta=tta, progress=progress))
     report.update(split=split, tta=tta, data=dataset.name, fingerprint=dataset.fingerprint(),

@@ -1,0 +1,40 @@
+"""The models shipped in models/ still score what their runs recorded on FER2013's validation split.
+
+A change to preprocessing (decoding, resizing, colour, TTA) that silently hurts the shipped models
+fails here. Runs in CI, where the real data is linked; skipped without it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from emotion_core import registry
+from emotion_core.scoring import evaluate_run
+from tests.conftest import FER2013, PROJECT, needs_fer2013
+
+ALLOWED_DROP = 0.005  # half a point: more than run-to-run float noise, less than any real regression
+
+
+def shipped_runs_with_weights() -> list[str]:
+    runs = registry.list_runs(PROJECT / "models")
+    return sorted(run.name for run in runs if run.has_weights and run.validation and not run.problem)
+
+
+def test_a_deployed_model_ships_with_the_project():
+    deployed = registry.deployed_name(PROJECT / "models")
+    assert deployed in shipped_runs_with_weights()
+
+
+@needs_fer2013
+@pytest.mark.parametrize("run_name", shipped_runs_with_weights())
+def test_shipped_model_keeps_its_recorded_validation_accuracy(run_name, monkeypatch):
+    monkeypatch.setenv("EMOTION_RUNS_DIR", str(PROJECT / "models"))
+    recorded = registry.load_run(PROJECT / "models" / run_name).validation
+
+    measured = evaluate_run(run_name, data=str(FER2013), split="validation", save=False)
+
+    assert measured["fingerprint"] == registry.load_run(PROJECT / "models" / run_name).dataset["fingerprint"]
+    assert measured["tta"] == recorded["tta"]
+    assert measured["n"] == recorded["n"]
+    assert measured["accuracy"] >= recorded["accuracy"] - ALLOWED_DROP
+    assert measured["macro_f1"] >= recorded["macro_f1"] - ALLOWED_DROP
