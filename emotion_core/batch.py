@@ -7,6 +7,9 @@
     frame = batch.read_results("results.csv")
     batch.emotion_summary(frame, by="group")        # shares and mean probabilities per sub-folder
 
+    # The app: an upload analysed from a temporary folder deleted before this returns.
+    analysis = batch.analyze_uploads([("a.jpg", data)], predictor, per_emotion=24)
+
 One CSV row per face (file, face index, box, emotion, the 7 probabilities, detection score);
 an image without a face or that cannot be read gets one row saying so. Rows are appended as
 files finish, so an interrupted analysis continues where it stopped when run again.
@@ -33,6 +36,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 
 from .faces import FaceBox, crop_face
 from .images import ImageError, load_rgb
@@ -63,6 +67,9 @@ LOOKAHEAD = 4  # photos decoded ahead of the writer: bounds memory to a few deco
 # enough that one zip member claiming gigabytes (a zip bomb) cannot exhaust memory.
 MAX_IMAGE_BYTES = 200_000_000
 KEEP_UPLOADS = 8  # upload folders kept by `store_uploads`; older ones are deleted
+# Side of the face thumbnails an `Analysis` holds: the app's grid shows them 96 px wide, and at
+# 49 kB each, the faces it can show (a few dozen per emotion and folder) stay within a few MB.
+THUMBNAIL_PIXELS = 128
 
 
 @dataclass(frozen=True)
@@ -102,13 +109,18 @@ def list_images(path: Path) -> list[ImageSource]:
         raise ValueError(f"{path} does not exist.")
     else:
         raise ValueError(f"{path} is neither a folder nor a .zip file.")
-    names = sorted(name for name in names
-                   if PurePosixPath(name).suffix.lower() in IMAGE_SUFFIXES
-                   and not any(part.startswith(".") or part == "__MACOSX" for part in PurePosixPath(name).parts))
+    names = _image_names(names)
     folders = [PurePosixPath(name).parts[:-1] for name in names]
     shared = 1 if folders and all(folders) and len({parts[0] for parts in folders}) == 1 else 0
     return [ImageSource(name, path, parts[shared] if len(parts) > shared else "")
             for name, parts in zip(names, folders)]
+
+
+def _image_names(names) -> list[str]:
+    """The names that are images, sorted: no hidden files, no macOS resource forks."""
+    return sorted(name for name in names
+                  if PurePosixPath(name).suffix.lower() in IMAGE_SUFFIXES
+                  and not any(part.startswith(".") or part == "__MACOSX" for part in PurePosixPath(name).parts))
 
 
 # --- Analysis ---------------------------------------------------------------------------------------
@@ -416,7 +428,88 @@ def face_crops(path: Path, faces: pd.DataFrame) -> list[np.ndarray]:
     return crops
 
 
+def top_faces(frame: pd.DataFrame, emotion: str, limit: int, group: str | None = None) -> pd.DataFrame:
+    """The `limit` most confident faces given `emotion` (only those of `group` when given), best first."""
+    faces = frame[(frame["status"] == STATUS_OK) & (frame["emotion"] == emotion)]
+    if group is not None:
+        faces = faces[faces["group"] == group]
+    return faces.nlargest(limit, "confidence")
+
+
+def shown_faces(frame: pd.DataFrame, per_emotion: int) -> pd.DataFrame:
+    """Every face `top_faces` can return: the best `per_emotion` of each emotion, overall and per group."""
+    groups = [None, *frame["group"].unique()] if has_groups(frame) else [None]
+    rows = set()
+    for emotion, group in itertools.product(EMOTIONS, groups):
+        rows.update(top_faces(frame, emotion, per_emotion, group).index)
+    return frame.loc[sorted(rows)]
+
+
+@dataclass(frozen=True, eq=False)
+class Analysis:
+    """A finished analysis held in memory, so showing it again needs no photo on disk."""
+
+    csv: bytes  # the results CSV, byte for byte as `analyze` wrote it
+    results: pd.DataFrame  # `read_results` of it
+    # Keyed by the row of `results`, for the faces of `shown_faces` only:
+    thumbnails: dict[int, np.ndarray]  # (THUMBNAIL_PIXELS, THUMBNAIL_PIXELS, 3) uint8 face crops
+    model_inputs: dict[int, np.ndarray]  # each face as the model saw it (`predictor.prepare`)
+
+
+def load_analysis(path: Path, csv_path: Path, predictor, per_emotion: int) -> Analysis:
+    """Read a finished analysis of `path` (folder or .zip) into memory, with the faces an app shows.
+
+    `per_emotion` is how many faces of each emotion (overall and per group) the app can show.
+    """
+    data = Path(csv_path).read_bytes()
+    frame = read_results(io.BytesIO(data))
+    faces = shown_faces(frame, per_emotion)
+    crops = face_crops(path, faces)
+    return Analysis(
+        data, frame,
+        thumbnails={row: _thumbnail(crop) for row, crop in zip(faces.index, crops)},
+        model_inputs={row: predictor.prepare(crop) for row, crop in zip(faces.index, crops)})
+
+
+def _thumbnail(crop: np.ndarray) -> np.ndarray:
+    image = Image.fromarray(crop).resize((THUMBNAIL_PIXELS, THUMBNAIL_PIXELS), Image.Resampling.LANCZOS)
+    return np.asarray(image)
+
+
 # --- Uploads (the app) ------------------------------------------------------------------------------
+
+
+def upload_digest(files: list[tuple[str, bytes]]) -> str:
+    """A name for an upload of (name, bytes) files, the same whatever their order."""
+    digest = hashlib.sha256()
+    for name, data in sorted(files):
+        digest.update(hashlib.sha256(name.encode()).digest() + hashlib.sha256(data).digest())
+    return digest.hexdigest()[:20]
+
+
+def count_images(files: list[tuple[str, bytes]]) -> int:
+    """How many images `analyze` will find in an upload, read in memory, nothing written.
+
+    Raises ValueError for a .zip uploaded with other files, or one that is not a zip.
+    """
+    if _is_zip_upload(files):
+        with zipfile.ZipFile(io.BytesIO(files[0][1])) as archive:
+            return len(_image_names(info.filename for info in archive.infolist() if not info.is_dir()))
+    return len(_image_names(_safe_name(name) for name, _ in files))
+
+
+def analyze_uploads(files: list[tuple[str, bytes]], predictor, progress=None, *, per_emotion: int) -> Analysis:
+    """Analyse uploaded (name, bytes) files from a private temporary folder, deleted before returning.
+
+    Nothing of the upload is left on disk, even when interrupted; the result holds all an app shows
+    (see `load_analysis`). Not resumable: `store_uploads` keeps an upload for that.
+    """
+    _is_zip_upload(files)  # refuse a bad upload before writing any of it
+    with tempfile.TemporaryDirectory(prefix="emotion-upload-") as folder:
+        source = _write_uploads(files, Path(folder) / "upload")
+        csv_path = Path(folder) / "results.csv"
+        analyze(source, csv_path, predictor, progress)
+        return load_analysis(source, csv_path, predictor, per_emotion)
 
 
 def store_uploads(files: list[tuple[str, bytes]], root: Path) -> Path:
@@ -426,24 +519,14 @@ def store_uploads(files: list[tuple[str, bytes]], root: Path) -> Path:
     The same upload gets the same folder, so its results CSV (kept beside it) lets an interrupted
     analysis continue. Only the KEEP_UPLOADS most recently used folders are kept.
     """
-    zips = [name for name, _ in files if name.lower().endswith(".zip")]
-    if zips and len(files) > 1:
-        raise ValueError("Upload either one .zip or several images, not both.")
-    digest = hashlib.sha256()
-    for name, data in sorted(files):
-        digest.update(hashlib.sha256(name.encode()).digest() + hashlib.sha256(data).digest())
+    _is_zip_upload(files)  # refuse a bad upload before writing any of it
     root = Path(root)
-    folder = root / digest.hexdigest()[:20]
+    folder = root / upload_digest(files)
     if not folder.exists():
         root.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=root, prefix=".upload-"))
         try:
-            if zips:
-                (staging / "upload.zip").write_bytes(files[0][1])
-            else:
-                (staging / "images").mkdir()
-                for name, data in files:
-                    (staging / "images" / _unique_name(staging / "images", name)).write_bytes(data)
+            _write_uploads(files, staging)
             os.replace(staging, folder)  # whole or not at all: a half-written upload is never reused
         except OSError:
             shutil.rmtree(staging, ignore_errors=True)
@@ -452,9 +535,16 @@ def store_uploads(files: list[tuple[str, bytes]], root: Path) -> Path:
     os.utime(folder)  # "most recently used", for pruning
     _prune_uploads(root, KEEP_UPLOADS)
     target = folder / "upload.zip"
-    if target.exists() and not zipfile.is_zipfile(target):
-        raise ValueError(f"{zips[0] if zips else 'The upload'} is not a valid .zip file.")
     return target if target.exists() else folder / "images"
+
+
+def discard_uploads(files: list[tuple[str, bytes]], root: Path) -> bool:
+    """Delete what `store_uploads` kept of this upload under `root`, results included; False if nothing."""
+    folder = Path(root) / upload_digest(files)
+    if not folder.is_dir():
+        return False
+    shutil.rmtree(folder)
+    return True
 
 
 def results_path(upload: Path, run_name: str) -> Path:
@@ -462,9 +552,38 @@ def results_path(upload: Path, run_name: str) -> Path:
     return Path(upload).parent / f"results-{run_name}.csv"
 
 
+def _is_zip_upload(files: list[tuple[str, bytes]]) -> bool:
+    """Whether the upload is one .zip (else images); raises ValueError for a mix or a broken zip."""
+    zips = [name for name, _ in files if name.lower().endswith(".zip")]
+    if zips and len(files) > 1:
+        raise ValueError("Upload either one .zip or several images, not both.")
+    if zips and not zipfile.is_zipfile(io.BytesIO(files[0][1])):
+        raise ValueError(f"{zips[0]} is not a valid .zip file.")
+    return bool(zips)
+
+
+def _write_uploads(files: list[tuple[str, bytes]], folder: Path) -> Path:
+    """Write the upload into `folder` (created): upload.zip, or images/ of safely named files."""
+    folder.mkdir(exist_ok=True)
+    if _is_zip_upload(files):
+        target = folder / "upload.zip"
+        target.write_bytes(files[0][1])
+        return target
+    images = folder / "images"
+    images.mkdir()
+    for name, data in files:
+        (images / _unique_name(images, name)).write_bytes(data)
+    return images
+
+
+def _safe_name(name: str) -> str:
+    """An uploaded file's base name: no folders, no leading dot."""
+    return PurePosixPath(name.replace("\\", "/")).name.lstrip(".") or "image"
+
+
 def _unique_name(folder: Path, name: str) -> str:
-    """A safe base name (no folders, no leading dot), numbered when an earlier upload took it."""
-    base = PurePosixPath(name.replace("\\", "/")).name.lstrip(".") or "image"
+    """A safe base name (`_safe_name`), numbered when an earlier upload took it."""
+    base = _safe_name(name)
     stem, suffix = os.path.splitext(base)
     candidate, number = base, 1
     while (folder / candidate).exists():

@@ -3,10 +3,14 @@
 Upload photos or a .zip (one sub-folder per ad or campaign to compare them); `emotion_core.batch`
 analyses them with a progress bar, and this page shows the emotions found, the faces behind
 each one and, for any face picked, where the model looked (Grad-CAM).
+Unless the user ticks "Keep the photos", the upload is analysed from a temporary folder deleted
+as soon as the results and the faces to show are in this session's memory.
 """
 
 from functools import partial
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -18,11 +22,13 @@ from emotion_core.labels import EMOTIONS
 from pages import charts
 from pages.common import load_explainer, load_predictor, model_ui
 
-UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "zip"]
+UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "zip"]
 GRID_FACES = 24  # faces shown per emotion, most confident first: enough to see a pattern, quick to crop
 THUMB_WIDTH = 96
 CROP_WIDTH = 160
 ALL = "all folders"
+KEEP_KEY = "analyze.keep"  # session state: the "keep the photos" checkbox
+HELD_KEY = "analyze.held"  # session state: ((upload digest, run name), batch.Analysis) of the last analysis
 SUMMARY_COLUMNS = {
     "with_faces": "with faces", "no_face": "without a face",
     "share": st.column_config.NumberColumn("share of faces", format="percent"),
@@ -31,6 +37,10 @@ SUMMARY_COLUMNS = {
     "ci_high": st.column_config.NumberColumn("95% CI high", format="%.3f"),
     "no_face_share": st.column_config.NumberColumn("share without a face", format="percent"),
 }
+
+
+def kept_uploads() -> Path:
+    return cache_dir() / "analyses"
 
 
 def uploads_ui() -> list[tuple[str, bytes]]:
@@ -43,42 +53,65 @@ def uploads_ui() -> list[tuple[str, bytes]]:
     return [(upload.name, upload.getvalue()) for upload in uploads or []]
 
 
-def analyze_ui(source, csv_path, run, done: int, total: int) -> bool:
-    """The start (or continue) button, then the analysis with a progress bar; True once all are done."""
-    label = f"Analyze {total} photos" if not done else f"Continue: {total - done} of {total} photos left"
-    if not st.button(label, type="primary", icon=":material/play_arrow:"):
-        return False
+def keep_ui(files: list[tuple[str, bytes]]) -> bool:
+    """The "keep the photos" checkbox and, while it is ticked, a button deleting what was kept."""
+    keep = st.checkbox(
+        "Keep the photos on this server so an interrupted analysis can continue", key=KEEP_KEY,
+        help="Off, the photos are analysed from a private temporary folder that is deleted as soon as "
+             "the results are ready; the results stay in this browser session only. On, the photos "
+             f"and their results are saved on the server (the {batch.KEEP_UPLOADS} latest batches).")
+    if keep:
+        st.button("Delete the kept photos and results", icon=":material/delete:", on_click=_discard, args=(files,))
+    return keep
+
+
+def _discard(files: list[tuple[str, bytes]]) -> None:
+    batch.discard_uploads(files, kept_uploads())
+    st.session_state[KEEP_KEY] = False  # or the rerun would keep them again
+    st.toast("The kept photos and their results are deleted from the server.")
+
+
+def analysis_ui(files, source: Path | None, run, total: int) -> batch.Analysis | None:
+    """The start (or continue) button, then the analysis with a progress bar; the analysis once done.
+
+    `source` is the kept upload (resumable: its results CSV sits beside it), or None to analyse
+    the upload from a temporary folder deleted as soon as the analysis is in memory.
+    """
+    csv_path = batch.results_path(source, run.name) if source else None
+    done = len(batch.finished_files(csv_path)) if source else 0
+    if done < total:
+        label = f"Analyze {total} photos" if not done else f"Continue: {total - done} of {total} photos left"
+        if not st.button(label, type="primary", icon=":material/play_arrow:"):
+            return None
     bar = st.progress(0.0, text="Loading the model…")
     try:
         predictor = load_predictor(run.name)
     except (registry.RunError, OSError, ValueError) as error:  # a model file Keras cannot read
         st.error(f"Cannot load {run.name}: {str(error).splitlines()[0]}")
-        return False
-    batch.analyze(source, csv_path, predictor,
-                  progress=lambda finished, count: bar.progress(finished / count, text=f"{finished} of {count} photos"))
+        return None
+
+    def progress(finished, count):
+        bar.progress(finished / count, text=f"{finished} of {count} photos")
+
+    try:
+        if source is None:
+            analysis = batch.analyze_uploads(files, predictor, progress, per_emotion=GRID_FACES)
+        else:
+            if done < total:
+                batch.analyze(source, csv_path, predictor, progress)
+            analysis = batch.load_analysis(source, csv_path, predictor, per_emotion=GRID_FACES)
+    except (ImageError, OSError) as error:  # the kept upload was pruned or changed under us
+        st.error(f"Cannot read the photos: {error}")
+        return None
     bar.empty()
-    return True
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def results(csv_path: str, version: float) -> pd.DataFrame:
-    """`version` (the CSV's modification time) is in the key: a continued analysis is re-read."""
-    return batch.read_results(csv_path)
-
-
-@st.cache_data(max_entries=32, show_spinner="Cutting out the faces…")
-def thumbnails(source: str, faces: pd.DataFrame) -> list:
-    return batch.face_crops(source, faces)
+    return analysis
 
 
 @st.cache_data(max_entries=64, show_spinner="Computing Grad-CAM…")
-def explain(source: str, face: pd.DataFrame, run_name: str, model_version: float):
-    """The face as the model saw it and its Grad-CAM map for the predicted emotion."""
-    (crop,) = batch.face_crops(source, face)
-    model_input = load_predictor(run_name).prepare(crop)
-    emotion = EMOTIONS.index(face["emotion"].iloc[0])
-    (heatmap,) = load_explainer(run_name).heatmaps(model_input[None], [emotion], "gradcam")
-    return model_input, heatmap
+def gradcam(model_input: np.ndarray, emotion: str, run_name: str, model_version: float) -> np.ndarray:
+    """The Grad-CAM map of `model_input` (one face as the model saw it) for `emotion`."""
+    (heatmap,) = load_explainer(run_name).heatmaps(model_input[None], [EMOTIONS.index(emotion)], "gradcam")
+    return heatmap
 
 
 def overview_ui(frame: pd.DataFrame) -> None:
@@ -104,9 +137,10 @@ def emotions_ui(frame: pd.DataFrame, by: str | None) -> pd.DataFrame:
     return summary
 
 
-def faces_ui(frame: pd.DataFrame, source, run) -> None:
+def faces_ui(analysis: batch.Analysis, run) -> None:
     """A grid of the faces given one emotion; picking one shows its Grad-CAM."""
     st.subheader("Faces by emotion")
+    frame = analysis.results
     faces = frame[frame["status"] == batch.STATUS_OK]
     if faces.empty:
         st.info("No face was found in any photo.")
@@ -120,24 +154,20 @@ def faces_ui(frame: pd.DataFrame, source, run) -> None:
     counts = faces["emotion"].value_counts()
     emotion = emotion_col.selectbox("Emotion", [e for e in EMOTIONS if e in counts],
                                     format_func=lambda name: f"{name} ({counts[name]} faces)")
-    shown = faces[faces["emotion"] == emotion].nlargest(GRID_FACES, "confidence")
-    try:
-        crops = thumbnails(str(source), shown)
-    except ImageError as error:  # the upload folder was pruned or changed under us
-        st.error(f"Cannot show the faces: {error}")
-        return
-    st.image(crops, caption=[f"{n} · {p:.0%}" for n, p in enumerate(shown["confidence"], start=1)],
-             width=THUMB_WIDTH)
+    # The same call that chose the faces `analysis` holds, so every one shown is there.
+    shown = batch.top_faces(frame, emotion, GRID_FACES, None if group == ALL else group)
+    st.image([analysis.thumbnails[row] for row in shown.index],
+             caption=[f"{n} · {p:.0%}" for n, p in enumerate(shown["confidence"], start=1)], width=THUMB_WIDTH)
     if len(shown) < counts[emotion]:
         st.caption(f"The {len(shown)} most confident of {counts[emotion]} faces.")
     picked = st.pills("Explain a face", list(range(1, len(shown) + 1)), key=f"pick-{group}-{emotion}")
     if picked is not None:
-        explanation_ui(shown.iloc[[picked - 1]], source, run)
+        row = shown.index[picked - 1]
+        explanation_ui(frame.loc[row], analysis.model_inputs[row], run)
 
 
-def explanation_ui(face: pd.DataFrame, source, run) -> None:
-    row = face.iloc[0]
-    model_input, heatmap = explain(str(source), face, run.name, run.model_path.stat().st_mtime)
+def explanation_ui(row: pd.Series, model_input: np.ndarray, run) -> None:
+    heatmap = gradcam(model_input, row["emotion"], run.name, run.model_path.stat().st_mtime)
     crop_col, heat_col, chart_col = st.columns([1, 1, 2])
     crop_col.image(to_rgb_uint8(model_input), caption="As the model saw it", width=CROP_WIDTH)
     heat_col.image(overlay(model_input, heatmap, 0.45), caption=f"Grad-CAM: {row['emotion']}", width=CROP_WIDTH)
@@ -146,12 +176,13 @@ def explanation_ui(face: pd.DataFrame, source, run) -> None:
     chart_col.altair_chart(charts.face_probabilities({e: row[e] for e in EMOTIONS}), width="stretch")
 
 
-def downloads_ui(frame: pd.DataFrame, csv_path, summary: pd.DataFrame) -> None:
+def downloads_ui(analysis: batch.Analysis, summary: pd.DataFrame) -> None:
     results_col, summary_col = st.columns(2)
-    results_col.download_button("Results, one row per face (CSV)", partial(csv_path.read_bytes), "emotions.csv",
+    results_col.download_button("Results, one row per face (CSV)", analysis.csv, "emotions.csv",
                                 "text/csv", icon=":material/download:")
     summary_col.download_button("Summary (CSV)", partial(summary.to_csv, index=False), "emotion-summary.csv",
                                 "text/csv", icon=":material/download:")
+    frame = analysis.results
     skipped = frame[frame["status"] != batch.STATUS_OK]
     if not skipped.empty:
         with st.expander(f"Photos without a face or unreadable ({len(skipped)})"):
@@ -168,9 +199,10 @@ files = uploads_ui()
 if not files:
     st.caption("Upload photos, or a .zip with one folder per ad or campaign to compare them.")
     st.stop()
+keep = keep_ui(files)
 try:
-    source = batch.store_uploads(files, cache_dir() / "analyses")
-    total = len(batch.list_images(source))
+    total = batch.count_images(files)
+    source = batch.store_uploads(files, kept_uploads()) if keep and total else None
 except ValueError as error:
     st.error(str(error))
     st.stop()
@@ -178,14 +210,17 @@ if not total:
     st.error("The upload holds no images (JPEG, PNG, WebP, BMP, GIF or TIFF).")
     st.stop()
 
-csv_path = batch.results_path(source, run.name)
-done = len(batch.finished_files(csv_path))
-if done < total and not analyze_ui(source, csv_path, run, done, total):
-    st.stop()
+# Held in this session's memory, so regrouping or picking a face needs no photo on disk.
+key = (batch.upload_digest(files), run.name)
+held_key, analysis = st.session_state.get(HELD_KEY, (None, None))
+if held_key != key:
+    analysis = analysis_ui(files, source, run, total)
+    if analysis is None:
+        st.stop()
+    st.session_state[HELD_KEY] = (key, analysis)  # only the latest: one batch's faces per session
 
-frame = results(str(csv_path), csv_path.stat().st_mtime)
-overview_ui(frame)
-grouped = batch.has_groups(frame) and st.toggle("Compare folders side by side", value=True)
-summary = emotions_ui(frame, "group" if grouped else None)
-downloads_ui(frame, csv_path, summary)
-faces_ui(frame, source, run)
+overview_ui(analysis.results)
+grouped = batch.has_groups(analysis.results) and st.toggle("Compare folders side by side", value=True)
+summary = emotions_ui(analysis.results, "group" if grouped else None)
+downloads_ui(analysis, summary)
+faces_ui(analysis, run)

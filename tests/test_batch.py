@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import shutil
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -423,6 +424,86 @@ def test_face_crops_are_the_squares_the_model_saw(reference, photo_folder):
     assert np.allclose(again, faces[list(EMOTIONS)].to_numpy(), atol=1e-4)
 
 
+@needs_photos
+def test_top_faces_are_the_most_confident_and_shown_faces_covers_every_grid(reference):
+    frame = batch.read_results(reference[0])
+    happy = batch.top_faces(frame, "happy", 3)
+    assert len(happy) == 3 and (happy["emotion"] == "happy").all()
+    assert batch.top_faces(frame, "neutral", 10, group="ad_b")["file"].str.startswith("ad_b/").all()
+    # The best face of each emotion found, overall and in each group: the overall best happy
+    # and neutral faces (ties go to the first file) are also their groups' best.
+    shown = batch.shown_faces(frame, per_emotion=1)
+    assert shown.groupby("group")["emotion"].apply(sorted).to_dict() == {
+        "": ["happy", "neutral"], "ad_a": ["happy"], "ad_b": ["neutral"]}
+
+
+def upload_of(folder: Path, tmp_path: Path) -> list[tuple[str, bytes]]:
+    """The folder as the app receives it: one .zip, read into memory."""
+    return [("photos.zip", zip_folder(folder, tmp_path / "photos.zip").read_bytes())]
+
+
+@pytest.fixture
+def private_tmp(tmp_path, monkeypatch) -> Path:
+    """The folder `tempfile` hands out folders in, empty at the start."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+@needs_photos
+def test_an_upload_analysed_in_memory_leaves_nothing_on_disk(photo_folder, reference, tmp_path, private_tmp,
+                                                             isolated_dirs):
+    files = upload_of(photo_folder, tmp_path)
+    during = []
+    predictor = BrightnessPredictor()
+    analysis = batch.analyze_uploads(files, predictor, lambda done, total: during.append(any(private_tmp.iterdir())),
+                                     per_emotion=24)
+
+    assert during and all(during)  # the photos were in a temporary folder while being analysed...
+    assert list(private_tmp.iterdir()) == [] and list(isolated_dirs["cache"].iterdir()) == []  # ...and only then
+    assert analysis.csv == reference[0].read_bytes()
+    pd.testing.assert_frame_equal(analysis.results, batch.read_results(reference[0]))
+    # Every face (24 per emotion is all of them here), as the grid and Grad-CAM need it.
+    faces = analysis.results[analysis.results["status"] == "ok"]
+    assert sorted(analysis.thumbnails) == sorted(analysis.model_inputs) == faces.index.tolist()
+    assert {thumb.shape for thumb in analysis.thumbnails.values()} == {(batch.THUMBNAIL_PIXELS,) * 2 + (3,)}
+    inputs = np.stack([analysis.model_inputs[row] for row in faces.index])
+    assert inputs.shape == (FACES, 48, 48, 1)
+    assert np.allclose(predictor.classify(inputs), faces[list(EMOTIONS)].to_numpy(), atol=1e-4)
+
+
+@needs_photos
+def test_an_interrupted_analysis_in_memory_leaves_nothing_either(photo_folder, tmp_path, private_tmp):
+    with pytest.raises(Interrupt):
+        batch.analyze_uploads(upload_of(photo_folder, tmp_path), BrightnessPredictor(), interrupt_after(3),
+                              per_emotion=24)
+    assert list(private_tmp.iterdir()) == []
+
+
+@needs_photos
+def test_gif_uploads_are_analysed_from_their_first_frame(private_tmp):
+    tiles = face_tiles()
+    buffer = io.BytesIO()
+    first, second = group_photo(tiles, ["astronaut", "grace"]), no_face_photo("gradient")
+    first.save(buffer, format="GIF", save_all=True, append_images=[second])
+    analysis = batch.analyze_uploads([("ad.gif", buffer.getvalue())], BrightnessPredictor(), per_emotion=24)
+    assert analysis.results["file"].tolist() == ["ad.gif", "ad.gif"]
+    assert analysis.results["emotion"].tolist() == ["happy", "neutral"]  # astronaut, then Grace Hopper
+    assert batch.count_images([("ad.gif", b"")]) == 1
+
+
+def test_count_images_reads_the_upload_in_memory(tmp_path):
+    assert batch.count_images([("a.png", b""), ("../b.GIF", b""), ("notes.txt", b"")]) == 2
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in ("ad/1.png", "ad/2.webp", "ad/.hidden.png", "__MACOSX/ad/1.png", "ad/readme.md"):
+            archive.writestr(name, b"x")
+    assert batch.count_images([("photos.zip", buffer.getvalue())]) == 2
+    with pytest.raises(ValueError, match="not a valid .zip"):
+        batch.count_images([("broken.zip", b"PK not really")])
+
+
 def png(color) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8), color).save(buffer, format="PNG")
@@ -447,6 +528,16 @@ def test_a_zip_upload_is_analysed_as_it_is_and_mixing_is_refused(tmp_path):
         batch.store_uploads([("photos.zip", buffer.getvalue()), ("a.png", png("red"))], tmp_path / "uploads")
     with pytest.raises(ValueError, match="not a valid .zip"):
         batch.store_uploads([("broken.zip", b"PK not really")], tmp_path / "uploads")
+
+
+def test_discarding_an_upload_deletes_its_folder_and_results_only(tmp_path):
+    kept = [("a.png", png("red"))]
+    other = batch.store_uploads([("b.png", png("blue"))], tmp_path / "uploads")
+    folder = batch.store_uploads(kept, tmp_path / "uploads")
+    batch.results_path(folder, "alpha").write_text("file\n")
+    assert batch.discard_uploads(list(kept), tmp_path / "uploads")
+    assert not folder.parent.exists() and other.exists()
+    assert not batch.discard_uploads(kept, tmp_path / "uploads")  # nothing left to delete
 
 
 def test_only_the_latest_uploads_are_kept(tmp_path, monkeypatch):

@@ -2,10 +2,13 @@
 
 Uploads are generated photos (the portraits' faces tiled on plain canvases, see test_batch.py),
 a photo without a face and a file that is not an image; the model is the tiny run 'alpha'.
+By default nothing of an upload may stay on disk; ticking "Keep the photos" keeps it, resumable.
 """
 
 import io
+import tempfile
 import zipfile
+from pathlib import Path
 
 import pytest
 import streamlit as st
@@ -19,6 +22,7 @@ from tests.conftest import PROJECT, needs_photos
 from tests.test_batch import face_tiles, group_photo
 
 PAGE = str(PROJECT / "pages" / "analyze.py")
+KEEP = "Keep the photos on this server so an interrupted analysis can continue"
 TIMEOUT = 90  # the first analysis loads TensorFlow and the model; the first Grad-CAM copies the model
 
 
@@ -31,12 +35,22 @@ def app(trained_runs):
     return AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
 
 
+@pytest.fixture
+def private_tmp(tmp_path, monkeypatch) -> Path:
+    """The folder `tempfile` hands out folders in (the page runs in this process), empty at the start."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
 @pytest.fixture(scope="module")
 def photos() -> dict[str, bytes]:
     """Two photos with 3 faces between them, one without a face, and notes saved as .jpg."""
     tiles = face_tiles()
     return {"two.png": encoded(group_photo(tiles, ["astronaut", "astronaut"])),
             "one.jpg": encoded(group_photo(tiles, ["grace"]), "JPEG"),
+            "one.gif": encoded(group_photo(tiles, ["grace"]), "GIF"),
             "plain.png": encoded(Image.new("RGB", (320, 240), (90, 120, 150))),
             "notes.jpg": b"these are notes, not a photo"}
 
@@ -48,7 +62,7 @@ def encoded(image: Image.Image, fmt: str = "PNG") -> bytes:
 
 
 def upload(app: AppTest, files: dict[str, bytes]) -> AppTest:
-    mime = {"png": "image/png", "jpg": "image/jpeg", "zip": "application/zip"}
+    mime = {"png": "image/png", "jpg": "image/jpeg", "gif": "image/gif", "zip": "application/zip"}
     return app.file_uploader[0].set_value([(name, data, mime[name.rsplit(".", 1)[1]])
                                            for name, data in files.items()]).run()
 
@@ -62,6 +76,16 @@ def metrics(app: AppTest) -> dict[str, str]:
     return {metric.label: metric.value for metric in app.metric}
 
 
+def files_under(folder: Path) -> list[Path]:
+    return [path for path in folder.rglob("*") if path.is_file()] if folder.exists() else []
+
+
+def left_of(files: dict[str, bytes], folder: Path) -> list[Path]:
+    """Files under `folder` holding an uploaded file or results (TensorFlow leaves code of its own there)."""
+    uploaded = set(files.values())
+    return [path for path in files_under(folder) if path.suffix == ".csv" or path.read_bytes() in uploaded]
+
+
 def test_without_a_model_the_page_says_how_to_get_one():
     at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
     assert not at.exception
@@ -69,11 +93,16 @@ def test_without_a_model_the_page_says_how_to_get_one():
 
 
 @needs_photos
-def test_an_upload_is_analysed_summarised_and_a_face_explained(app, photos):
-    upload(app, photos)
+def test_an_upload_is_analysed_summarised_and_a_face_explained_with_nothing_left_on_disk(app, photos,
+                                                                                       private_tmp):
+    files = {name: photos[name] for name in ("two.png", "one.gif", "plain.png", "notes.jpg")}
+    upload(app, files)
+    assert widget(app.checkbox, KEEP).value is False
     widget(app.button, "Analyze 4 photos").click().run()
 
     assert not app.exception, [e.message for e in app.exception]
+    # The photos were analysed from a temporary folder, gone now; nothing was kept in the cache.
+    assert left_of(files, private_tmp) == [] and files_under(cache_dir()) == []
     assert metrics(app) == {"Photos": "4", "Faces": "3", "Photos without a face": "33%", "Unreadable files": "1"}
     assert len(app.get("vega_lite_chart")) == 2  # distribution, mean probabilities
     summary = app.dataframe[0].value
@@ -91,6 +120,7 @@ def test_an_upload_is_analysed_summarised_and_a_face_explained(app, photos):
     captions = [caption for image in app.get("image") for caption in image.captions]
     assert "As the model saw it" in captions and f"Grad-CAM: {emotion}" in captions
     assert len(app.get("vega_lite_chart")) == 3  # and the face's probabilities
+    assert left_of(files, private_tmp) == [] and files_under(cache_dir()) == []  # all from memory
 
 
 @needs_photos
@@ -108,6 +138,8 @@ def test_an_interrupted_analysis_is_continued_not_redone(app, photos, monkeypatc
         batch.analyze(source, batch.results_path(source, "alpha"), Predictor.load("alpha"), stop_after_one)
 
     upload(app, files)
+    assert not [b for b in app.button if b.label.startswith("Continue")]  # not kept: analysed afresh
+    widget(app.checkbox, KEEP).check().run()
     widget(app.button, "Continue: 2 of 3 photos left").click().run()
     assert not app.exception
     assert metrics(app)["Photos"] == "3" and metrics(app)["Faces"] == "3"
@@ -136,6 +168,29 @@ def test_a_zip_with_folders_compares_them_side_by_side(app, photos):
     assert not app.exception
     summary, skipped = app.dataframe  # the folder table is gone; the photos without a face stay listed
     assert set(summary.value["group"]) == {"all"} and skipped.value["file"].tolist() == ["ads/summer/plain.png"]
+
+
+@needs_photos
+def test_kept_photos_stay_until_deleted_and_the_results_still_show(app, photos):
+    upload(app, {name: photos[name] for name in ("two.png", "one.jpg")})
+    widget(app.checkbox, KEEP).check().run()
+    widget(app.button, "Analyze 2 photos").click().run()
+    assert not app.exception, [e.message for e in app.exception]
+    kept = cache_dir() / "analyses" / batch.upload_digest([(name, photos[name]) for name in ("two.png", "one.jpg")])
+    assert sorted(path.name for path in files_under(kept)) == ["one.jpg", "results-alpha.csv", "two.png"]
+
+    widget(app.button, "Delete the kept photos and results").click().run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert files_under(cache_dir() / "analyses") == []
+    assert widget(app.checkbox, KEEP).value is False  # or the next rerun would keep them again
+    assert metrics(app)["Faces"] == "3"  # the results, held in memory, still show
+    app.pills[0].set_value(1).run()
+    assert not app.exception and "As the model saw it" in [c for image in app.get("image") for c in image.captions]
+
+
+def test_gif_is_among_the_upload_types(app):
+    upload(app, {"face.png": encoded(Image.new("RGB", (8, 8)))})  # the uploader is drawn before any upload too
+    assert {".gif", ".zip"} <= set(app.file_uploader[0].allowed_type)
 
 
 def test_mixing_a_zip_and_images_is_one_line_of_error(app):
