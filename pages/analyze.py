@@ -192,9 +192,6 @@ def downloads_ui(analysis: batch.Analysis, summary: pd.DataFrame) -> None:
 st.title("Analyze")
 st.caption("The emotional response to an ad, from a batch of photos of people's faces.")
 run = model_ui()
-if run is None:
-    st.info("No trained model yet: train one on the **Train** page or with `python -m emotion_core train`.")
-    st.stop()
 files = uploads_ui()
 if not files:
     st.caption("Upload photos, or a .zip with one folder per ad or campaign to compare them.")

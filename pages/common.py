@@ -137,10 +137,14 @@ def sidebar_status() -> None:
 
 
 def model_ui(label: str = "Model"):
-    """A select box of runs with a model file (the deployed one first chosen); None when there is none."""
+    """A select box of runs with a model file (the deployed one first chosen).
+
+    Without any such run it says how to get one and stops the page: every caller needs a model.
+    """
     runs = [run for run in registry.list_runs() if run.has_weights and not run.problem]
     if not runs:
-        return None
+        st.info("No trained model yet: train one on the **Train** page or with `python -m emotion_core train`.")
+        st.stop()
     names = [run.name for run in runs]
     deployed, _warning = registry.usable_deployment()  # a broken deployed run is not among `runs`
     choice = st.selectbox(label, names, index=names.index(deployed) if deployed in names else 0,

@@ -122,9 +122,6 @@ def image_ui(index: int, name: str, data: bytes, run, explanation) -> pd.DataFra
 
 st.title("Predict")
 run = model_ui()
-if run is None:
-    st.info("No trained model yet: train one on the **Train** page or with `python -m emotion_core train`.")
-    st.stop()
 explanation = explanation_ui()
 images = images_ui()
 if not images:

@@ -7,6 +7,7 @@ project's `data/` and `models/` are never touched and tests never see each other
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -77,6 +78,15 @@ def read_split_images(data_dir: Path, split: str = "validation") -> tuple[np.nda
             images.append(np.asarray(Image.open(file), dtype=np.float32)[..., None])
             labels.append(label)
     return np.stack(images), np.array(labels)
+
+
+@pytest.fixture
+def private_tmp(tmp_path, monkeypatch) -> Path:
+    """The folder `tempfile` hands out folders in empty at the start."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
 
 
 @pytest.fixture

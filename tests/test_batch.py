@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import shutil
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -442,13 +441,6 @@ def upload_of(folder: Path, tmp_path: Path) -> list[tuple[str, bytes]]:
     return [("photos.zip", zip_folder(folder, tmp_path / "photos.zip").read_bytes())]
 
 
-@pytest.fixture
-def private_tmp(tmp_path, monkeypatch) -> Path:
-    """The folder `tempfile` hands out folders in, empty at the start."""
-    folder = tmp_path / "tmp"
-    folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    return folder
 
 
 @needs_photos

@@ -6,7 +6,6 @@ By default nothing of an upload may stay on disk; ticking "Keep the photos" keep
 """
 
 import io
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -33,15 +32,6 @@ def app(trained_runs):
     st.cache_resource.clear()
     st.cache_data.clear()
     return AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
-
-
-@pytest.fixture
-def private_tmp(tmp_path, monkeypatch) -> Path:
-    """The folder `tempfile` hands out folders in (the page runs in this process), empty at the start."""
-    folder = tmp_path / "tmp"
-    folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    return folder
 
 
 @pytest.fixture(scope="module")
