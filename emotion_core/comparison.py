@@ -109,6 +109,19 @@ def val_accuracy_by_epoch(runs) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["run", "epoch", "val_accuracy"])
 
 
+def time_to_accuracy(history: list[dict], threshold: float) -> float | None:
+    """Training seconds until val_accuracy first reaches `threshold`: the `seconds` of every epoch
+    up to and including that one. None when no epoch reaches it or an epoch on the way was not timed."""
+    total = 0.0
+    for entry in history:
+        if entry.get("seconds") is None:
+            return None
+        total += float(entry["seconds"])
+        if entry.get("val_accuracy") is not None and entry["val_accuracy"] >= threshold:
+            return total
+    return None
+
+
 def group_best_accuracy(frame: pd.DataFrame, by: str) -> pd.DataFrame:
     """(run, `by` as text, best_val_accuracy) for the runs that have both, groups in natural order.
 

@@ -8,8 +8,8 @@
     photo = annotate(place_on_image(rgb, maps[0], faces[0].box, 0.5), faces)
     results_frame(faces, "photo.jpg").to_csv("results.csv", index=False)
 
-Heat maps come from tf-keras-vis on the layer every architecture names `last_conv` (see
-architectures.py). Computing them is kept apart from drawing them (as in keras-io's Grad-CAM
+Heat maps come from the layer every architecture names `last_conv` (see architectures.py):
+Grad-CAM++ and Score-CAM through tf-keras-vis, Grad-CAM through the same sums as one traced graph. Computing them is kept apart from drawing them (as in keras-io's Grad-CAM
 example): `heatmaps` returns arrays in [0, 1], `overlay` / `place_on_image` colour them.
 """
 
@@ -52,13 +52,13 @@ class Explainer:
     Grad-CAM wants the class score before softmax (softmax gradients vanish for a confident class),
     Score-CAM applies softmax itself, and Grad-CAM++ fails on the bfloat16 activations of
     mixed-precision runs. The copy is made once here, so a request costs only forward and backward
-    passes, run eagerly: nothing is traced, so nothing is retraced. Keep one Explainer per loaded
-    model (the app caches it beside the model). A run with TTA labels a face by averaging it with
-    its mirror image; the map explains the face as it is, which is what the user sees.
+    passes: traced once for Grad-CAM (`_traced_gradcam`, the same maps as tf-keras-vis's Gradcam),
+    eager for the other two. Keep one Explainer per loaded model (the app caches it beside the
+    model). A run with TTA labels a face by averaging it with its mirror image; the map explains
+    the face as it is, which is what the user sees.
     """
 
     def __init__(self, model):
-        from tf_keras_vis.gradcam import Gradcam
         from tf_keras_vis.gradcam_plus_plus import GradcamPlusPlus
         from tf_keras_vis.scorecam import Scorecam
 
@@ -67,10 +67,12 @@ class Explainer:
         self.feature_maps = int(self.model.get_layer(LAST_CONV).output.shape[-1])
         # clone=False: the copy above is already ours to modify, and cloning again costs 0.1 s.
         self._visualizers = {
-            "gradcam": Gradcam(self.model, clone=False),
             "gradcam++": GradcamPlusPlus(self.model, clone=False),
             "scorecam": Scorecam(_DirectPredict(self.model), clone=False),
         }
+        # tf-keras-vis rebuilds a two-output model and runs it eagerly on every call (~45 ms a face on
+        # two busy cores); Grad-CAM, the app's default, runs the same sums as one traced graph.
+        self._gradcam = _traced_gradcam(self.model)
         # Streamlit serves sessions on threads and one Explainer is shared by all of them.
         self._lock = threading.Lock()
 
@@ -98,7 +100,7 @@ class Explainer:
                    "expand_cam": False, "normalize_cam": False}
         # (Our last_conv is often the ReLU after a conv: seeking a Conv layer would step back
         # to the pre-activation map, so the layer is named and seeking is off.)
-        visualizer = self._visualizers[method]
+        visualizer = self._visualizers.get(method)
         with self._lock:
             if method == "scorecam":
                 # One face a call: tf-keras-vis takes the union of every face's top maps, so
@@ -108,6 +110,8 @@ class Explainer:
                     np.asarray(visualizer(CategoricalScore([k]), face[None], max_N=maps, batch_size=maps,
                                           **options))
                     for face, k in zip(faces, classes)])
+            elif method == "gradcam":
+                cams = self._gradcam(faces, np.asarray(classes, np.int32)).numpy()
             else:
                 cams = np.asarray(visualizer(CategoricalScore(classes), faces, **options))
         cams = cams.reshape(len(faces), *cams.shape[-2:])  # (n, map_h, map_w), e.g. 6x6 for vgg_gap
@@ -251,6 +255,28 @@ def _float32_logits_copy(model):
     copy.set_weights(model.get_weights())
     copy.get_layer(OUTPUT).activation = keras.activations.linear
     return copy
+
+
+def _traced_gradcam(model):
+    """tf-keras-vis's Grad-CAM (relu of the last_conv maps weighted by their mean gradient) as a
+    tf.function: (faces (n, h, w, c), classes (n,)) -> raw CAMs (n, map_h, map_w)."""
+    import keras
+    import tensorflow as tf
+
+    scores_and_maps = keras.Model(model.inputs, [model.output, model.get_layer(LAST_CONV).output])
+
+    @tf.function(reduce_retracing=True)
+    def gradcam(faces, classes):
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch(faces)
+            scores, maps = scores_and_maps(faces, training=False)
+            # Each face's own class score; faces do not interact, so one gradient serves them all.
+            score = tf.gather(scores, classes, batch_dims=1)
+        grads = tape.gradient(score, maps)
+        weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)  # one weight per feature map
+        return tf.nn.relu(tf.reduce_sum(maps * weights, axis=-1))
+
+    return gradcam
 
 
 class _DirectPredict:

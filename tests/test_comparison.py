@@ -122,6 +122,19 @@ def test_val_accuracy_by_epoch_holds_every_epoch_of_every_run(three_runs):
         {"sgd64": 0.6, "adam32": 0.7, "adam128": 0.4})
 
 
+def test_time_to_accuracy_sums_epoch_seconds_until_the_first_crossing():
+    history = [{"epoch": 1, "val_accuracy": 0.45, "seconds": 100.0},
+               {"epoch": 2, "val_accuracy": 0.61, "seconds": 90.5},
+               {"epoch": 3, "val_accuracy": 0.58, "seconds": 80.0},  # a dip after the crossing
+               {"epoch": 4, "val_accuracy": 0.66, "seconds": 85.0}]
+    assert comparison.time_to_accuracy(history, 0.60) == pytest.approx(190.5)
+    assert comparison.time_to_accuracy(history, 0.61) == pytest.approx(190.5)  # reaching counts
+    assert comparison.time_to_accuracy(history, 0.65) == pytest.approx(355.5)
+    assert comparison.time_to_accuracy(history, 0.70) is None
+    assert comparison.time_to_accuracy([], 0.60) is None
+    assert comparison.time_to_accuracy([{"epoch": 1, "val_accuracy": 0.7}], 0.60) is None  # not timed
+
+
 def test_group_best_accuracy_orders_batch_sizes_as_numbers(three_runs):
     grouped = comparison.group_best_accuracy(comparison.runs_frame(three_runs), "batch_size")
 

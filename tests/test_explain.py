@@ -128,6 +128,21 @@ def test_repeated_calls_reuse_the_explainer_and_agree(explainer):
     np.testing.assert_allclose(first, second, atol=1e-5)
 
 
+@needs_photos
+def test_traced_gradcam_gives_tf_keras_vis_maps(predictor, explainer):
+    from tf_keras_vis.gradcam import Gradcam
+    from tf_keras_vis.utils.scores import CategoricalScore
+
+    (face,) = predictor.predict(PHOTOS / "astronaut.png")
+    faces = np.stack([face.model_input, face.model_input[:, ::-1], np.full((48, 48, 1), 120, np.float32)])
+    classes = [3, 0, 6]
+    reference = Gradcam(explainer.model, clone=False)(
+        CategoricalScore(classes), faces, penultimate_layer="last_conv", seek_penultimate_conv_layer=False,
+        expand_cam=False, normalize_cam=False)
+    expected = np.stack([_unit_map(cam, (48, 48)) for cam in np.asarray(reference)])
+    np.testing.assert_allclose(explainer.heatmaps(faces, classes, "gradcam"), expected, atol=1e-5)
+
+
 def test_heatmaps_function_accepts_a_model_or_an_explainer(predictor, explainer):
     face = np.full((1, 48, 48, 1), 90, np.float32)
     face[0, 10:30, 12:36] = 200

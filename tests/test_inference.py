@@ -1,0 +1,68 @@
+"""Tests for emotion_core.inference: the traced, batched path gives the eager model's numbers."""
+
+import keras
+import numpy as np
+import pytest
+
+from emotion_core.inference import bfloat16_copy, predict_probabilities
+from emotion_core.predictor import Predictor
+
+
+@pytest.fixture(scope="module")
+def alpha_model(trained_run_template):
+    """The tiny trained 'alpha' run (vgg_gap_small, gray 48x48): its outputs are not uniform."""
+    return keras.models.load_model(trained_run_template / "models" / "alpha" / "model.keras")
+
+
+def faces(count: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(0, 255, (count, 48, 48, 1)).astype(np.float32)
+
+
+def eager(model, images):
+    return np.asarray(model(images, training=False))
+
+
+@pytest.mark.parametrize("count, batch_size", [(1, 256), (2, 256), (7, 3), (5, 5)])
+def test_probabilities_match_the_eager_model_for_any_batching(alpha_model, count, batch_size):
+    images = faces(count)
+    probabilities = predict_probabilities(alpha_model, images, batch_size=batch_size)
+    assert probabilities.shape == (count, 7) and probabilities.dtype == np.float32
+    np.testing.assert_allclose(probabilities, eager(alpha_model, images), atol=1e-6)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_tta_is_the_mean_of_the_face_and_its_mirror(alpha_model):
+    images = faces(3, seed=1)
+    expected = (eager(alpha_model, images) + eager(alpha_model, images[:, :, ::-1])) / 2
+    np.testing.assert_allclose(predict_probabilities(alpha_model, images, tta=True), expected, atol=1e-6)
+
+
+def test_no_faces_give_an_empty_table(alpha_model):
+    assert predict_probabilities(alpha_model, np.zeros((0, 48, 48, 1), np.float32)).shape == (0, 7)
+
+
+def test_progress_reaches_one(alpha_model):
+    seen = []
+    predict_probabilities(alpha_model, faces(5), batch_size=2, progress=seen.append)
+    assert seen == pytest.approx([0.4, 0.8, 1.0])
+
+
+def test_bfloat16_copy_stays_close_and_leaves_the_model_alone(alpha_model):
+    images = faces(16, seed=2)
+    copy = bfloat16_copy(alpha_model)
+    assert copy.get_layer("last_conv").dtype_policy.name == "mixed_bfloat16"
+    assert copy.get_layer("predictions").dtype_policy.name == "float32"  # softmax keeps its range
+    assert alpha_model.get_layer("last_conv").dtype_policy.name == "float32"
+    reduced = predict_probabilities(copy, images)
+    assert reduced.dtype == np.float32
+    np.testing.assert_allclose(reduced, eager(alpha_model, images), atol=0.03)  # bfloat16 keeps ~3 digits
+
+
+def test_predictor_precision_is_checked_and_used(alpha_model):
+    with pytest.raises(ValueError, match="precision must be one of float32, bfloat16"):
+        Predictor(alpha_model, precision="float16")
+    images = faces(2, seed=3)
+    exact = Predictor(alpha_model).classify(images)
+    fast = Predictor(alpha_model, precision="bfloat16").classify(images)
+    np.testing.assert_allclose(exact, eager(alpha_model, images), atol=1e-6)
+    np.testing.assert_allclose(fast, exact, atol=0.03)
