@@ -24,6 +24,17 @@ _CASCADE_FILE = "haarcascade_frontalface_default.xml"
 # The cascade was trained on 24x24 windows; it cannot see anything smaller.
 _HAAR_WINDOW = 24
 
+# Detection runs on a copy shrunk until the smallest face sought is this many pixels: the
+# cascade's cost grows with the pixels it scans, and a face any larger than the window is
+# found as well on the small copy. Not the window itself: faces shrunk to exactly 24 px are
+# missed more often (33 of an 8x5 crowd's 40 faces, against 38 at 30 px and at full size).
+_SMALLEST_FACE_PIXELS = 30
+
+# Smallest face searched for, as a fraction of the photo's shorter side. "any" finds the faces
+# of a group photo down to 6%; "large" is for portraits, selfies and webcam shots (faces of 15%
+# or more), where scanning a small copy makes detection about 5x cheaper.
+FACE_SIZES = {"any": 0.06, "large": 0.15}
+
 # Each pyramid level is 10% smaller than the last: the usual trade between speed and
 # missing faces whose size falls between two levels.
 _SCALE_FACTOR = 1.1
@@ -73,20 +84,24 @@ class FaceDetector:
     _classifier: cv2.CascadeClassifier | None = None
     _lock = threading.Lock()
 
-    def __init__(self, min_face_fraction: float = 0.06, detect_max_side: int = 640):
+    def __init__(self, min_face_fraction: float = FACE_SIZES["any"], detect_max_side: int = 640):
         """min_face_fraction: smallest face side as a fraction of the image's shorter side.
         detect_max_side: detection runs on a copy no larger than this, for speed."""
-        if not 0 <= min_face_fraction < 1:
-            raise ValueError(f"min_face_fraction must be in [0, 1), got {min_face_fraction}.")
+        _check_min_face_fraction(min_face_fraction)
         if detect_max_side < _HAAR_WINDOW:
             raise ValueError(f"detect_max_side must be at least {_HAAR_WINDOW}, got {detect_max_side}.")
         self.min_face_fraction = min_face_fraction
         self.detect_max_side = detect_max_side
 
-    def detect(self, rgb: np.ndarray) -> list[FaceBox]:
-        """Faces in an HxWx3 uint8 RGB image, sorted left to right (then top to bottom)."""
-        gray, scale = _detection_gray(rgb, self.detect_max_side)
-        min_side = max(_HAAR_WINDOW, round(self.min_face_fraction * min(gray.shape)))
+    def detect(self, rgb: np.ndarray, min_face_fraction: float | None = None) -> list[FaceBox]:
+        """Faces in an HxWx3 uint8 RGB image, sorted left to right (then top to bottom).
+
+        `min_face_fraction` overrides the detector's own for this call (see FACE_SIZES).
+        """
+        fraction = self.min_face_fraction if min_face_fraction is None else min_face_fraction
+        _check_min_face_fraction(fraction)
+        gray, scale = _detection_gray(rgb, self.detect_max_side, fraction)
+        min_side = max(_HAAR_WINDOW, round(fraction * min(gray.shape)))
         if min(gray.shape) < min_side:
             return []
         with FaceDetector._lock:
@@ -157,12 +172,27 @@ def whole_image_box(rgb: np.ndarray) -> FaceBox:
 # --- helpers -------------------------------------------------------------------------
 
 
-def _detection_gray(rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
-    """Equalised gray copy no larger than max_side, and its scale relative to `rgb`."""
+def _check_min_face_fraction(fraction: float) -> None:
+    if not 0 <= fraction < 1:
+        raise ValueError(f"min_face_fraction must be in [0, 1), got {fraction}.")
+
+
+def _detection_scale(shape: tuple, max_side: int, min_face_fraction: float) -> float:
+    """How much to shrink an image of `shape` for detection: to max_side at most, and further
+    until the smallest face sought is _SMALLEST_FACE_PIXELS."""
+    scale = min(1.0, max_side / max(shape))
+    smallest_face = min_face_fraction * min(shape)
+    if smallest_face > 0:
+        scale = min(scale, _SMALLEST_FACE_PIXELS / smallest_face)
+    return scale
+
+
+def _detection_gray(rgb: np.ndarray, max_side: int, min_face_fraction: float) -> tuple[np.ndarray, float]:
+    """Equalised gray copy for detection (see `_detection_scale`) and its scale relative to `rgb`."""
     if rgb.ndim != 3 or rgb.shape[-1] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"Expected an HxWx3 uint8 RGB image, got {rgb.dtype} {rgb.shape}.")
     gray = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
-    scale = min(1.0, max_side / max(gray.shape))
+    scale = _detection_scale(gray.shape, max_side, min_face_fraction)
     if scale < 1.0:
         size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
         gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)

@@ -108,14 +108,16 @@ class Predictor:
         with self._lock:
             return predict_probabilities(self._classifier, faces, tta=self.tta)
 
-    def predict(self, image, whole_image_fallback: bool = False) -> list[FacePrediction]:
+    def predict(self, image, whole_image_fallback: bool = False,
+                min_face_fraction: float | None = None) -> list[FacePrediction]:
         """Every face found in `image` (path, bytes, PIL image or HxWx3 uint8 RGB array).
 
         With `whole_image_fallback`, an image without a detected face is classified as one face
         (marked `whole_image`), which suits photos that are already face crops.
+        `min_face_fraction` (see faces.FACE_SIZES) overrides the detector's smallest face.
         """
         rgb = load_rgb(image)
-        boxes = self.detector.detect(rgb)
+        boxes = self.detector.detect(rgb, min_face_fraction)
         whole_image = not boxes and whole_image_fallback
         if whole_image:
             boxes = [whole_image_box(rgb)]

@@ -17,10 +17,11 @@ import streamlit as st
 from emotion_core import batch, registry
 from emotion_core.datasets import cache_dir
 from emotion_core.explain import overlay, to_rgb_uint8
+from emotion_core.faces import FACE_SIZES
 from emotion_core.images import ImageError
 from emotion_core.labels import EMOTIONS
 from pages import charts
-from pages.common import load_explainer, load_predictor, model_ui
+from pages.common import face_size_ui, load_explainer, load_predictor, model_ui
 
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "zip"]
 GRID_FACES = 24  # faces shown per emotion, most confident first: enough to see a pattern, quick to crop
@@ -71,13 +72,13 @@ def _discard(files: list[tuple[str, bytes]]) -> None:
     st.toast("The kept photos and their results are deleted from the server.")
 
 
-def analysis_ui(files, source: Path | None, run, total: int) -> batch.Analysis | None:
+def analysis_ui(files, source: Path | None, run, total: int, face_size: str) -> batch.Analysis | None:
     """The start (or continue) button, then the analysis with a progress bar; the analysis once done.
 
     `source` is the kept upload (resumable: its results CSV sits beside it), or None to analyse
     the upload from a temporary folder deleted as soon as the analysis is in memory.
     """
-    csv_path = batch.results_path(source, run.name) if source else None
+    csv_path = batch.results_path(source, run.name, face_size) if source else None
     done = len(batch.finished_files(csv_path)) if source else 0
     if done < total:
         label = f"Analyze {total} photos" if not done else f"Continue: {total - done} of {total} photos left"
@@ -95,10 +96,11 @@ def analysis_ui(files, source: Path | None, run, total: int) -> batch.Analysis |
 
     try:
         if source is None:
-            analysis = batch.analyze_uploads(files, predictor, progress, per_emotion=GRID_FACES)
+            analysis = batch.analyze_uploads(files, predictor, progress, per_emotion=GRID_FACES,
+                                             min_face_fraction=FACE_SIZES[face_size])
         else:
             if done < total:
-                batch.analyze(source, csv_path, predictor, progress)
+                batch.analyze(source, csv_path, predictor, progress, FACE_SIZES[face_size])
             analysis = batch.load_analysis(source, csv_path, predictor, per_emotion=GRID_FACES)
     except (ImageError, OSError) as error:  # the kept upload was pruned or changed under us
         st.error(f"Cannot read the photos: {error}")
@@ -192,6 +194,7 @@ def downloads_ui(analysis: batch.Analysis, summary: pd.DataFrame) -> None:
 st.title("Analyze")
 st.caption("The emotional response to an ad, from a batch of photos of people's faces.")
 run = model_ui()
+face_size = face_size_ui()
 files = uploads_ui()
 if not files:
     st.caption("Upload photos, or a .zip with one folder per ad or campaign to compare them.")
@@ -208,10 +211,10 @@ if not total:
     st.stop()
 
 # Held in this session's memory, so regrouping or picking a face needs no photo on disk.
-key = (batch.upload_digest(files), run.name)
+key = (batch.upload_digest(files), run.name, face_size)
 held_key, analysis = st.session_state.get(HELD_KEY, (None, None))
 if held_key != key:
-    analysis = analysis_ui(files, source, run, total)
+    analysis = analysis_ui(files, source, run, total, face_size)
     if analysis is None:
         st.stop()
     st.session_state[HELD_KEY] = (key, analysis)  # only the latest: one batch's faces per session

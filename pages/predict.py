@@ -19,10 +19,11 @@ from emotion_core.explain import (
     results_frame,
     to_rgb_uint8,
 )
+from emotion_core.faces import FACE_SIZES
 from emotion_core.images import ImageError, load_rgb
 from emotion_core.labels import EMOTIONS
 from pages import charts
-from pages.common import load_explainer, load_predictor, model_ui
+from pages.common import face_size_ui, load_explainer, load_predictor, model_ui
 
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif"]  # a GIF is read at its first frame
 NO_EXPLANATION = "none"
@@ -62,13 +63,14 @@ def images_ui() -> list[tuple[str, bytes]]:
 
 @st.cache_data(max_entries=24, show_spinner="Finding faces…")
 def analyse(data: bytes, run_name: str, model_mtime: float, method: str, target: str | None,
-            whole_image: bool):
+            face_size: str, whole_image: bool):
     """The decoded photo, its faces and their heat maps (None without explanation).
 
     Cached on the bytes and every choice, so moving the opacity slider only redraws.
     """
     rgb = load_rgb(data)
-    faces = load_predictor(run_name).predict(rgb, whole_image_fallback=whole_image)
+    faces = load_predictor(run_name).predict(rgb, whole_image_fallback=whole_image,
+                                             min_face_fraction=FACE_SIZES[face_size])
     if not faces or method == NO_EXPLANATION:
         return rgb, faces, None
     classes = [EMOTIONS.index(target or face.label) for face in faces]
@@ -87,16 +89,16 @@ def face_ui(number: int, face, heatmap, opacity: float, method: str, expanded: b
         chart_col.altair_chart(charts.face_probabilities(face.probabilities), width="stretch")
 
 
-def image_ui(index: int, name: str, data: bytes, run, explanation) -> pd.DataFrame | None:
+def image_ui(index: int, name: str, data: bytes, run, explanation, face_size: str) -> pd.DataFrame | None:
     """One photo's annotated picture, faces and download; returns its results table."""
     method, target, opacity, on_photo = explanation
     st.subheader(name)
-    args = (data, run.name, run.model_path.stat().st_mtime, method, target)
+    args = (data, run.name, run.model_path.stat().st_mtime, method, target, face_size)
     try:
         rgb, faces, maps = analyse(*args, whole_image=False)
         if not faces:
-            st.info(f"No face found in {name}. The detector finds frontal faces at least about 6% "
-                    "as tall as the photo's shorter side.")
+            st.info(f"No face found in {name}. The detector finds frontal faces at least about "
+                    f"{FACE_SIZES[face_size]:.0%} as tall as the photo's shorter side.")
             if not st.checkbox("Classify the whole image as one face", key=f"whole-{index}-{name}"):
                 return None
             rgb, faces, maps = analyse(*args, whole_image=True)
@@ -123,6 +125,7 @@ def image_ui(index: int, name: str, data: bytes, run, explanation) -> pd.DataFra
 st.title("Predict")
 run = model_ui()
 explanation = explanation_ui()
+face_size = face_size_ui()
 images = images_ui()
 if not images:
     st.caption("Upload one or more photos, or take one with the camera.")
@@ -134,7 +137,7 @@ except (registry.RunError, OSError, ValueError) as error:  # a model file Keras 
     st.error(f"Cannot load {run.name}: {str(error).splitlines()[0]}")
     st.stop()
 
-tables = [image_ui(index, name, data, run, explanation) for index, (name, data) in enumerate(images)]
+tables = [image_ui(index, name, data, run, explanation, face_size) for index, (name, data) in enumerate(images)]
 tables = [table for table in tables if table is not None]
 if tables:
     results = pd.concat(tables, ignore_index=True)

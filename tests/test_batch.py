@@ -22,10 +22,11 @@ from PIL import Image
 
 from emotion_core import batch, registry
 from emotion_core.cli import main
-from emotion_core.faces import FaceDetector, crop_face, prepare_face
+from emotion_core.faces import FACE_SIZES, FaceDetector, crop_face, prepare_face
 from emotion_core.images import load_rgb
 from emotion_core.labels import EMOTIONS
 from tests.conftest import PHOTOS, needs_photos
+from tests.test_faces import face_grid
 
 HAPPY = np.array([0.05, 0.02, 0.03, 0.70, 0.05, 0.05, 0.10], np.float32)
 NEUTRAL = np.array([0.05, 0.02, 0.03, 0.10, 0.15, 0.05, 0.60], np.float32)
@@ -55,9 +56,9 @@ class CountingDetector(FaceDetector):
         super().__init__()
         self.calls = []
 
-    def detect(self, rgb):
+    def detect(self, rgb, min_face_fraction=None):
         self.calls.append(rgb.shape)  # list.append is atomic: analyze detects on worker threads
-        return super().detect(rgb)
+        return super().detect(rgb, min_face_fraction)
 
 
 class BrightnessPredictor:
@@ -508,6 +509,22 @@ def test_uploads_are_stored_once_by_content_with_safe_unique_names(tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == ["a-2.png", "a.png", "evil.png"]
     assert batch.store_uploads(list(reversed(files)), tmp_path / "uploads").parent == folder.parent
     assert batch.results_path(folder, "alpha") == folder.parent / "results-alpha.csv"
+
+
+@needs_photos
+def test_large_faces_only_reports_a_crowd_of_small_faces_as_no_face(tmp_path):
+    tiles = face_tiles()
+    group_photo(tiles, ["astronaut"]).save(tmp_path / "portrait.png")  # a face ~30% of the photo
+    crowd, _ = face_grid(np.asarray(Image.fromarray(tiles["astronaut"]).resize((150, 150))), 20, 5, gap=37)
+    Image.fromarray(crowd).save(tmp_path / "crowd.png")  # 5 x 4 faces, each ~12% of the photo's height
+    results = {}
+    for face_size in FACE_SIZES:
+        csv_path = batch.results_path(tmp_path / "upload", "stub", face_size)
+        batch.analyze(tmp_path, csv_path, BrightnessPredictor(), min_face_fraction=FACE_SIZES[face_size])
+        results[face_size] = batch.read_results(csv_path).groupby("file")["faces_in_image"].first().to_dict()
+    assert results["any"] == {"crowd.png": 20, "portrait.png": 1}
+    assert results["large"] == {"crowd.png": 0, "portrait.png": 1}
+    assert batch.results_path(tmp_path / "upload", "stub", "large").name == "results-stub-large-faces.csv"
 
 
 def test_a_zip_upload_is_analysed_as_it_is_and_mixing_is_refused(tmp_path):

@@ -79,6 +79,15 @@ def test_predict_json_on_a_photo(trained_runs, capsys):
 
 
 @needs_photos
+def test_predict_with_large_faces_only_finds_a_portraits_face(trained_runs, capsys):
+    photo = str(PHOTOS / "grace_hopper.jpg")
+
+    code, out, _ = run_cli(capsys, "predict", photo, "--model", "alpha", "--faces", "large")
+
+    assert code == 0 and f"{photo}: 1 face(s)" in out
+
+
+@needs_photos
 def test_predict_reports_a_bad_file_and_exits_1(trained_runs, tmp_path, capsys):
     not_an_image = tmp_path / "notes.jpg"
     not_an_image.write_text("not a photo")

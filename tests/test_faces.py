@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from emotion_core.faces import FaceBox, FaceDetector, crop_face, prepare_face, whole_image_box
+from emotion_core.faces import FACE_SIZES, FaceBox, FaceDetector, crop_face, prepare_face, whole_image_box
 from emotion_core.images import load_rgb
 
 PHOTOS = Path(__file__).resolve().parents[1].parent / "shared" / "photos"
@@ -23,6 +23,13 @@ ASTRONAUT_FACE = FaceBox(x=177, y=67, width=93, height=93, score=0.0)
 @pytest.fixture(scope="module")
 def detector():
     return FaceDetector()
+
+
+def box_iou(a: FaceBox, b: FaceBox) -> float:
+    overlap_w = max(0, min(a.x + a.width, b.x + b.width) - max(a.x, b.x))
+    overlap_h = max(0, min(a.y + a.height, b.y + b.height) - max(a.y, b.y))
+    overlap = overlap_w * overlap_h
+    return overlap / (a.width * a.height + b.width * b.height - overlap)
 
 
 def assert_inside(boxes, rgb):
@@ -113,6 +120,48 @@ def test_every_face_in_a_group_photo_is_found_once(detector, count, columns, til
              for box in boxes}
     assert found == set(range(count))  # one box per tile, none doubled up
     assert [(b.x, b.y) for b in boxes] == sorted((b.x, b.y) for b in boxes)  # left to right
+
+
+# --- large faces only ---------------------------------------------------------------------
+
+
+@needs_photos
+@pytest.mark.parametrize("name", ["astronaut.png", "grace_hopper.jpg"])
+def test_large_faces_only_finds_a_portraits_face_in_the_same_place(detector, name):
+    rgb = load_rgb(PHOTOS / name)
+    (anywhere,) = detector.detect(rgb)
+    (large,) = detector.detect(rgb, FACE_SIZES["large"])
+    # Found on a copy a third the size, at other pyramid levels: the same face, a slightly other box.
+    assert box_iou(large, anywhere) >= 0.75
+
+
+@needs_photos
+@pytest.mark.parametrize("name", ["chelsea.png", "coffee.png"])
+def test_large_faces_only_finds_nothing_in_photos_without_faces(detector, name):
+    assert detector.detect(load_rgb(PHOTOS / name), FACE_SIZES["large"]) == []
+
+
+@needs_photos
+def test_large_faces_only_skips_the_small_faces_of_a_group_photo(detector):
+    astronaut = load_rgb(PHOTOS / "astronaut.png")
+    tile = crop_face(astronaut, ASTRONAUT_FACE, margin=0.3)  # faces about 10% of the canvas below
+    group, _ = face_grid(np.asarray(Image.fromarray(tile).resize((150, 150))), 20, 5, gap=37)
+    pair, _ = face_grid(np.asarray(Image.fromarray(tile).resize((300, 300))), 2, 2, gap=75)
+    assert len(detector.detect(group)) == 20
+    assert detector.detect(group, FACE_SIZES["large"]) == []
+    assert len(detector.detect(pair, FACE_SIZES["large"])) == 2
+
+
+@needs_photos
+def test_a_detectors_own_face_size_is_used_unless_a_call_overrides_it():
+    group = face_grid(crop_face(load_rgb(PHOTOS / "astronaut.png"), ASTRONAUT_FACE, margin=0.3), 20, 5, gap=37)[0]
+    assert FaceDetector(min_face_fraction=FACE_SIZES["large"]).detect(group) == []
+    assert len(FaceDetector(min_face_fraction=FACE_SIZES["large"]).detect(group, FACE_SIZES["any"])) == 20
+
+
+def test_a_face_size_out_of_range_is_refused_per_call(detector):
+    with pytest.raises(ValueError, match="min_face_fraction"):
+        detector.detect(np.zeros((50, 50, 3), np.uint8), 1.0)
 
 
 # --- no faces ---------------------------------------------------------------------------

@@ -121,6 +121,16 @@ def test_no_face_is_said_plainly_and_the_whole_image_can_be_classified(app):
 
 
 @needs_photos
+def test_large_faces_only_still_finds_a_portrait_and_says_what_it_skips(app):
+    widget(app.radio, "Faces to look for").set_value("large").run()
+    app.file_uploader[0].set_value([("grace.jpg", photo_bytes("grace_hopper.jpg"), "image/jpeg"),
+                                    ("chelsea.png", photo_bytes("chelsea.png"), "image/png")]).run()
+    assert not app.exception and not app.error
+    assert len(charts(app)) == 1  # Grace Hopper's face
+    assert "No face found in chelsea.png" in app.info[0].value and "15%" in app.info[0].value
+
+
+@needs_photos
 def test_webp_bmp_and_a_sideways_phone_jpeg_are_all_read_upright(app):
     # A phone stores the pixels sideways and an EXIF tag saying "turn 90 degrees clockwise".
     sideways = io.BytesIO()
