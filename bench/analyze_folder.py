@@ -4,10 +4,14 @@
     python bench/analyze_folder.py --photos 100 --model RUN # a run name or a run folder
     python bench/analyze_folder.py --photos 100 --workers 1 # without decoding ahead of detection
     python bench/analyze_folder.py --photos 100 --size 4032x3024   # full-size 12 MP phone photos
+    python bench/analyze_folder.py --tile 0.4-0.8           # close-ups: webcam shots and selfies
 
 Generates N photos of 1-2 faces (the two portraits of ../shared/photos, cut out, rescaled and
 placed at random on a blurred background from its other photos), saved as 1280x960 JPEGs like
 photos exported for sharing (or any --size), then times `batch.analyze` on the folder as the CLI runs it.
+Both face sizes are timed on the same folder: "any" (faces down to 6% of the photo's height) and
+"large" (from 15%). The pasted cut-outs are 1/6 to 1/3 of the photo's height by default (--tile);
+the face inside one is about 1/1.6 of it (10-21% of the height): people a few metres from the camera.
 Model loading is timed apart: it happens once however many photos there are.
 The machine's load average is printed too, since the figure is only comparable on a quiet one.
 """
@@ -28,7 +32,7 @@ import numpy as np  # noqa: E402
 from PIL import Image, ImageFilter  # noqa: E402
 
 from emotion_core import batch  # noqa: E402
-from emotion_core.faces import FaceDetector, crop_face  # noqa: E402
+from emotion_core.faces import FACE_SIZES, FaceDetector, crop_face  # noqa: E402
 from emotion_core.images import load_rgb  # noqa: E402
 from emotion_core.predictor import Predictor  # noqa: E402
 
@@ -49,10 +53,11 @@ def source_images(size: tuple[int, int]) -> tuple[list[Image.Image], list[Image.
     return faces, backgrounds
 
 
-def make_photos(folder: Path, count: int, size=(1280, 960), seed: int = 0) -> int:
+def make_photos(folder: Path, count: int, size=(1280, 960), seed: int = 0, tile=(1 / 6, 1 / 3)) -> int:
     """`count` JPEGs with one or two faces, each in its own half; returns the faces placed.
 
-    Faces are 1/6 to 1/3 of the photo's height (160-320 pixels at 960): people in front of a screen.
+    Each face cut-out is tile[0] to tile[1] of the photo's height (by default 160-320 pixels at 960:
+    people in front of a screen), and no wider than half the photo.
     """
     rng = np.random.default_rng(seed)
     faces, backgrounds = source_images(size)
@@ -62,7 +67,7 @@ def make_photos(folder: Path, count: int, size=(1280, 960), seed: int = 0) -> in
     for index in range(count):
         photo = backgrounds[index % len(backgrounds)].copy()
         for half in range(int(rng.integers(1, 3))):
-            side = int(rng.integers(height // 6, height // 3 + 1))
+            side = min(width // 2 - 1, int(rng.integers(round(height * tile[0]), round(height * tile[1]) + 1)))
             left = half * width // 2 + int(rng.integers(0, width // 2 - side))
             top = int(rng.integers(0, height - side))
             photo.paste(faces[int(rng.integers(len(faces)))].resize((side, side)), (left, top))
@@ -77,28 +82,36 @@ def main(argv=None) -> int:
     parser.add_argument("--model", default="deployed", help="deployed, a run name or a run folder")
     parser.add_argument("--workers", type=int, default=batch.WORKERS, help="threads decoding and detecting")
     parser.add_argument("--size", default="1280x960", help="photo width x height in pixels")
+    parser.add_argument("--tile", default="0.167-0.333", help="face cut-out side as a fraction of the photo's height, LOW-HIGH")
     args = parser.parse_args(argv)
     size = tuple(int(v) for v in args.size.lower().split("x"))
+    tile = tuple(float(v) for v in args.tile.split("-"))
     batch.WORKERS = args.workers
 
     started = time.perf_counter()
     predictor = Predictor.load(args.model)
     load_seconds = time.perf_counter() - started
+    rows = []
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch) / "photos"
-        placed = make_photos(folder, args.photos, size)
-        started = time.perf_counter()
-        counts = batch.analyze(folder, Path(scratch) / "results.csv", predictor)
-        seconds = time.perf_counter() - started
+        placed = make_photos(folder, args.photos, size, tile=tile)
+        for face_size, fraction in FACE_SIZES.items():
+            started = time.perf_counter()
+            counts = batch.analyze(folder, Path(scratch) / f"results-{face_size}.csv", predictor,
+                                   min_face_fraction=fraction)
+            seconds = time.perf_counter() - started
+            rows.append((face_size, counts, seconds))
 
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"model {predictor.run_name} loaded in {load_seconds:.1f} s; {os.cpu_count()} CPUs, "
-          f"load average {load}; {args.workers} worker(s)")
-    print(f"{args.photos} photos ({size[0]}x{size[1]} JPEG), {counts['faces']} faces found "
-          f"of {placed} placed, "
-          f"{counts['no_face']} photos without one: {seconds:.1f} s")
-    print(f"{args.photos / seconds:.1f} photos/s, {counts['faces'] / seconds:.1f} faces/s; "
-          f"1,000 photos would take {1000 / (args.photos / seconds):.0f} s")
+          f"load average {load}; {args.workers} worker(s); {args.photos} photos ({size[0]}x{size[1]} JPEG), "
+          f"{placed} faces placed, cut-outs {tile[0]:.0%}-{tile[1]:.0%} of the height\n")
+    print("| faces to look for | faces found | photos without one | seconds | photos/s | faces/s | 1,000 photos |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for face_size, counts, seconds in rows:
+        print(f"| {face_size} ({FACE_SIZES[face_size]:.0%} and up) | {counts['faces']} | {counts['no_face']} | "
+              f"{seconds:.1f} | {args.photos / seconds:.1f} | {counts['faces'] / seconds:.1f} | "
+              f"{1000 * seconds / args.photos:.0f} s |")
     return 0
 
 
