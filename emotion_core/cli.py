@@ -220,6 +220,9 @@ def cmd_analyze(args) -> int:
     analysed = counts["images"] - counts["skipped_as_done"]
     print(f"\n{analysed} images analysed in {time.monotonic() - started:.1f} s "
           f"({counts['skipped_as_done']} done earlier); results in {args.csv}", file=sys.stderr)
+    if args.faces == "any" and analysed:
+        print("tip: when every face fills 15% or more of its photo (webcam shots, portraits), "
+              "--faces large finds them about 3x faster", file=sys.stderr)
     print(batch.format_summary(batch.read_results(args.csv)))
     return 0
 

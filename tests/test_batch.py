@@ -577,6 +577,12 @@ def test_cli_analyze_writes_the_csv_prints_progress_and_the_summary(trained_runs
     assert f"] {len(LAYOUT)}/{len(LAYOUT)} images" in err
     assert out.startswith("9 images: 6 with faces (9 faces), 2 without a face, 1 unreadable")
     assert "By folder" in out
+    assert "--faces large" in err  # the hint towards the faster setting
+
+    code, _, err = run_cli(capsys, "analyze", photo_folder, "--csv", tmp_path / "large.csv", "--model", "alpha",
+                           "--faces", "large")
+    assert code == 0 and "--faces large" not in err
+    assert len(rows(tmp_path / "large.csv")) == len(rows(csv_path))  # the test photos' faces are all large
 
     code, _, err = run_cli(capsys, "analyze", photo_folder, "--csv", csv_path, "--model", "alpha")
     assert code == 0 and "0 images analysed" in err and f"({len(LAYOUT)} done earlier)" in err
