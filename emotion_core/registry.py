@@ -154,6 +154,15 @@ class Run:
     def validation(self) -> dict:
         return self.evaluations.get("validation", {})
 
+    @property
+    def color_mode(self) -> str | None:
+        """"grayscale" or "rgb": the config's, else read from the model's input shape (a config's ""
+        means "the architecture's own"); None when neither says."""
+        if self.config.get("color_mode"):
+            return self.config["color_mode"]
+        channels = (self.info.get("input_shape") or [None])[-1]
+        return {1: "grayscale", 3: "rgb"}.get(channels)
+
     def summary_row(self) -> dict:
         """The flat row the runs table and `runs list` show."""
         best = self.best_epoch or {}
@@ -164,7 +173,7 @@ class Run:
             "architecture": self.config.get("arch"),
             "optimizer": self.config.get("optimizer"),
             "batch_size": self.config.get("batch_size"),
-            "color_mode": self.config.get("color_mode") or self.info.get("color_mode"),
+            "color_mode": self.color_mode,
             "augment": self.config.get("augment"),
             "epochs": len(self.history),
             "epochs_planned": self.config.get("epochs"),

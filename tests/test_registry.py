@@ -72,6 +72,8 @@ def test_summary_row_of_a_complete_run(trained_runs):
         "beta", "complete", "vgg_gap_small", "adam")
     assert (row["epochs"], row["epochs_planned"], row["batch_size"]) == (2, 2, 8)
     assert row["weights"] is True and row["problem"] == ""
+    # Its config leaves the colour to the architecture (""); the table names what the model took.
+    assert load_run(trained_runs["beta"]).config.get("color_mode", "") == "" and row["color_mode"] == "grayscale"
 
 
 # --- Deploying --------------------------------------------------------------------------------------
