@@ -32,6 +32,11 @@ INTEGER_COLUMNS = ["batch_size", "epochs", "epochs_planned", "best_epoch", "para
 UNINFORMATIVE_CONFIG_KEYS = {"name"}
 # What the box plots may group runs by: the recipe choices people actually compare.
 GROUPINGS = ("optimizer", "batch_size", "color_mode", "architecture", "augment")
+# A choice's config key where it differs from its column name.
+_CONFIG_KEYS = {"architecture": "arch"}
+# Keys that change with a choice by necessity: another optimizer or batch size needs its own
+# learning rate, so runs differing in both still compare that choice.
+_COMPANION_KEYS = {"optimizer": ("learning_rate",), "batch_size": ("learning_rate",)}
 
 
 # --- Runs side by side -------------------------------------------------------------------------
@@ -135,6 +140,42 @@ def group_best_accuracy(frame: pd.DataFrame, by: str) -> pd.DataFrame:
     usable = usable.iloc[np.lexsort((usable["run"], usable[by].map(rank)))]
     return pd.DataFrame({"run": usable["run"], by: usable[by].astype(str),
                          "best_val_accuracy": usable["best_val_accuracy"].astype(float)})
+
+
+def like_for_like(runs, by: str) -> pd.DataFrame:
+    """Runs that differ in `by` alone, in sets: (set, run, `by` as text, best_val_accuracy,
+    val_macro_f1, learning_rate), sets numbered from 1, best run first within a set.
+
+    Box plots over all runs mix budgets and architectures; a set here holds runs whose recipes
+    are the same but for `by` (and the learning rate, for optimizer and batch size) on the same
+    data, so the difference in accuracy is that choice's effect. Sets need two values of `by`.
+    """
+    if by not in GROUPINGS:
+        raise ValueError(f"compare one of {', '.join(GROUPINGS)}, not '{by}'")
+    key = _CONFIG_KEYS.get(by, by)
+    ignored = {key, "name", "data", *_COMPANION_KEYS.get(by, ())}
+    sets: dict[str, list] = {}
+    for run in runs:
+        if run.problem or not run.history:
+            continue
+        recipe = {k: v for k, v in run.config.items() if k not in ignored}
+        recipe["data"] = run.dataset.get("fingerprint")
+        if by != "color_mode":  # "" and "grayscale" are the same input for a grayscale architecture
+            recipe["color_mode"] = run.color_mode
+        sets.setdefault(json.dumps(recipe, sort_keys=True, default=str), []).append(run)
+    rows = []
+    for members in sets.values():
+        values = [run.color_mode if by == "color_mode" else run.config.get(key) for run in members]
+        if len(set(map(str, values))) < 2:
+            continue
+        number = len({row["set"] for row in rows}) + 1
+        for run, value in zip(members, values):
+            summary = run.summary_row()
+            rows.append({"set": number, "run": run.name, by: str(value),
+                         "best_val_accuracy": summary["best_val_accuracy"], "val_macro_f1": summary["val_macro_f1"],
+                         "learning_rate": run.config.get("learning_rate")})
+    frame = pd.DataFrame(rows, columns=["set", "run", by, "best_val_accuracy", "val_macro_f1", "learning_rate"])
+    return frame.sort_values(["set", "best_val_accuracy"], ascending=[True, False]).reset_index(drop=True)
 
 
 def best_and_worst(frame: pd.DataFrame, n: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:

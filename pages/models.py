@@ -18,6 +18,7 @@ TABLE_COLUMNS = {
     "model_mb": st.column_config.NumberColumn("MB", format="%.2f"),
     "training_minutes": st.column_config.NumberColumn("train min", format="%.1f"),
 }
+LABELS = {"batch_size": "batch size", "color_mode": "colour", "augment": "augmentation"}
 HIGHLIGHT = "background-color: rgba(255, 200, 0, 0.35)"
 
 
@@ -72,8 +73,15 @@ def overview_ui(runs, frame):
         st.caption("No run has finished an epoch yet.")
         return
     st.altair_chart(charts.accuracy_heatmap(by_epoch))
-    by = st.radio("Group by", ["optimizer", "batch_size", "color_mode"], horizontal=True)
+    by = st.radio("Group by", comparison.GROUPINGS, horizontal=True, format_func=lambda key: LABELS.get(key, key))
     st.altair_chart(charts.accuracy_boxes(comparison.group_best_accuracy(frame, by), by))
+    like = comparison.like_for_like(runs, by)
+    st.markdown(f"**Like for like**: runs whose recipes differ only in {LABELS.get(by, by)}")
+    if like.empty:
+        st.caption("No two runs differ in this alone (same data, architecture, epochs and other settings); "
+                   "the boxes above mix every run that has each value.")
+    else:
+        st.dataframe(like, hide_index=True, column_config=TABLE_COLUMNS)
     best, worst = comparison.best_and_worst(frame, n=3)
     left, right = st.columns(2)
     left.markdown("**Best runs**")

@@ -1,5 +1,6 @@
 """Tests for emotion_core.comparison, on registry runs written by hand (no training needed)."""
 
+import json
 import math
 
 import numpy as np
@@ -143,6 +144,52 @@ def test_group_best_accuracy_orders_batch_sizes_as_numbers(three_runs):
         {"adam32": 0.7, "sgd64": 0.6, "adam128": 0.4})
     with pytest.raises(ValueError, match="group by one of"):
         comparison.group_best_accuracy(comparison.runs_frame(three_runs), "seed")
+
+
+@pytest.fixture
+def choice_runs(isolated_dirs):
+    """A base recipe and one run per changed choice, plus a longer run that compares with none."""
+    root = isolated_dirs["models"]
+    base = {"arch": "vgg_gap_small", "epochs": 10, "optimizer": "sgd", "learning_rate": 0.01, "batch_size": 64,
+            "color_mode": "", "augment": True, "seed": 1}
+    variants = {"base": ({}, 0.49), "adam": ({"optimizer": "adam", "learning_rate": 0.001}, 0.53),
+                "batch256": ({"batch_size": 256, "learning_rate": 0.04}, 0.42),
+                "rgb": ({"color_mode": "rgb"}, 0.47), "noaug": ({"augment": False}, 0.45),
+                "long": ({"epochs": 36, "optimizer": "adam"}, 0.56)}
+    for name, (change, best) in variants.items():
+        run_dir = write_run(root, name, {**base, **change}, [best - 0.1, best], "2026-01-01")
+        write_json_atomic(run_dir / registry.DATASET_FILE, {"fingerprint": "abc"})
+    return registry.list_runs(root)
+
+
+@pytest.mark.parametrize("by, expected", [
+    ("optimizer", {"adam": 0.53, "sgd": 0.49}),  # not "long": it trained 36 epochs
+    ("batch_size", {"64": 0.49, "256": 0.42}),  # its learning rate scaled with the batch
+    ("augment", {"True": 0.49, "False": 0.45}),
+])
+def test_like_for_like_sets_runs_that_differ_only_in_one_choice(choice_runs, by, expected):
+    like = comparison.like_for_like(choice_runs, by)
+
+    assert list(like["set"].unique()) == [1]
+    assert dict(zip(like[by], like["best_val_accuracy"])) == pytest.approx(expected)
+    assert like["best_val_accuracy"].is_monotonic_decreasing  # best first
+
+
+def test_like_for_like_reads_an_empty_colour_mode_as_the_architectures_own(choice_runs, isolated_dirs):
+    # write_run's info has no input shape; a real run records it, and "" then reads as grayscale.
+    for run in choice_runs:
+        info = json.loads((run.path / registry.INFO_FILE).read_text())
+        info["input_shape"] = [48, 48, 3 if run.name == "rgb" else 1]
+        write_json_atomic(run.path / registry.INFO_FILE, info)
+    like = comparison.like_for_like(registry.list_runs(isolated_dirs["models"]), "color_mode")
+
+    assert dict(zip(like["run"], like["color_mode"])) == {"base": "grayscale", "rgb": "rgb"}
+
+
+def test_like_for_like_is_empty_when_nothing_differs_in_that_choice_alone(three_runs):
+    assert comparison.like_for_like(three_runs, "augment").empty
+    with pytest.raises(ValueError, match="compare one of"):
+        comparison.like_for_like(three_runs, "seed")
 
 
 def test_best_and_worst_rank_by_best_val_accuracy(three_runs):

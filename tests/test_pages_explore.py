@@ -133,6 +133,16 @@ def test_models_page_lists_runs_and_moves_the_deployed_mark_on_promote(trained_r
     assert "Deployed now: **beta** (before it: **alpha**)" in texts(at)
 
 
+def test_models_page_compares_like_for_like_only_runs_that_differ_in_the_choice_alone(trained_runs):
+    at = open_page("pages/models.py")
+    # alpha and beta differ in optimizer *and* batch size: not a fair optimizer comparison.
+    assert widget(at, "radio", "Group by").value == "optimizer"
+    assert "differ only in optimizer" in texts(at) and "No two runs differ in this alone" in texts(at)
+
+    widget(at, "radio", "Group by").set_value("batch_size").run()
+    assert "differ only in batch size" in texts(at) and "No two runs differ in this alone" in texts(at)
+
+
 def test_models_page_computes_a_missing_evaluation_with_the_button(trained_runs):
     (trained_runs["beta"] / registry.EVALUATION_DIR / "validation.json").unlink()
     at = open_page("pages/models.py")
