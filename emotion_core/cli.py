@@ -114,6 +114,8 @@ def cmd_runs_list(args) -> int:
         print(json.dumps([run.summary_row() for run in runs], indent=2, default=str))
     elif not runs:
         print(f"No runs in {registry.runs_root()}; train one with `python -m emotion_core train`.")
+    elif args.markdown:
+        print(registry.format_runs_markdown(runs, registry.deployed_name()))
     else:
         print(registry.format_runs_table(runs, registry.deployed_name()))
     return 0
@@ -272,6 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     runs = commands.add_parser("runs", help="the run registry").add_subparsers(dest="runs_command", required=True)
     runs_list = runs.add_parser("list")
     runs_list.add_argument("--json", action="store_true")
+    runs_list.add_argument("--markdown", action="store_true",
+                           help="the results table of RESULTS.md: validation figures, recipe, size, cost, hardware")
     runs_list.set_defaults(func=cmd_runs_list)
     show = runs.add_parser("show")
     show.add_argument("run")

@@ -425,6 +425,39 @@ def _cell(value, spec: str, width: int) -> str:
     return format("-" if value is None else value, f">{width}" if value is None else spec)
 
 
+def format_runs_markdown(runs: list[Run], deployed: str | None) -> str:
+    """The results table of RESULTS.md: validation figures, recipe, size, cost and hardware of each
+    run, best validation accuracy first (runs without a validation evaluation last)."""
+    header = ("| run | validation accuracy | macro-F1 | macro AUC | flip TTA | architecture | optimizer | batch "
+              "| colour | augment | epochs | parameters | multiply-adds | training time | hardware |")
+    lines = [header, "|---|---:|---:|---:|:-:|---|---|---:|---|:-:|---:|---:|---:|---:|---|"]
+    ranked = sorted(runs, key=lambda run: -(run.validation.get("accuracy") or -1))
+    for run in ranked:
+        row, validation = run.summary_row(), run.validation
+        auc = (validation.get("roc") or {}).get("macro_auc")
+        name = f"`{run.name}`" + (" (deployed)" if run.name == deployed else "")
+        lines.append(" | ".join([
+            f"| {name}", _percent(validation.get("accuracy")), _number(validation.get("macro_f1"), ".3f"),
+            _number(auc, ".3f"), {True: "on", False: "off"}.get(validation.get("tta"), "-"),
+            str(row["architecture"]), str(row["optimizer"]), str(row["batch_size"]), str(row["color_mode"] or "-"),
+            {True: "on", False: "off"}.get(row["augment"], "-"), f"{row['epochs']}/{row['epochs_planned']}",
+            _millions(row["parameters"]), _millions(row["multiply_adds"]), f"{row['training_minutes']:.0f} min",
+            f"{run.info.get('hardware', '-')}, {run.info.get('backend', '-')} |"]))
+    return "\n".join(lines)
+
+
+def _percent(value) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _number(value, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def _millions(value) -> str:
+    return "-" if value is None else f"{value / 1e6:.2f} M"
+
+
 def format_runs_table(runs: list[Run], deployed: str | None) -> str:
     """The plain-text table of `runs list`."""
     header = (f"{'':2}{'run':<38}{'state':<12}{'arch':<24}{'epochs':>8}{'best val':>10}{'val acc':>9}"

@@ -76,6 +76,20 @@ def test_summary_row_of_a_complete_run(trained_runs):
     assert load_run(trained_runs["beta"]).config.get("color_mode", "") == "" and row["color_mode"] == "grayscale"
 
 
+def test_markdown_results_table_ranks_runs_by_validation_accuracy(trained_runs):
+    registry.deploy("beta")
+    runs = registry.list_runs()
+    accuracy = {run.name: run.validation["accuracy"] for run in runs}
+
+    lines = registry.format_runs_markdown(runs, "beta").splitlines()
+
+    assert lines[0].startswith("| run | validation accuracy | macro-F1 |") and len(lines) == 2 + len(runs)
+    ranked = sorted(accuracy, key=accuracy.get, reverse=True)
+    assert [line.split("`")[1] for line in lines[2:]] == ranked
+    beta = next(line for line in lines if "`beta`" in line)
+    assert "(deployed)" in beta and f"{accuracy['beta']:.1%}" in beta and "| vgg_gap_small | adam | 8 |" in beta
+
+
 # --- Deploying --------------------------------------------------------------------------------------
 
 
