@@ -29,7 +29,7 @@ THUMB_WIDTH = 96
 CROP_WIDTH = 160
 ALL = "all folders"
 KEEP_KEY = "analyze.keep"  # session state: the "keep the photos" checkbox
-HELD_KEY = "analyze.held"  # session state: ((upload digest, run name), batch.Analysis) of the last analysis
+HELD_KEY = "analyze.held"  # session state: ((upload digest, run name, face size), batch.Analysis) of the last analysis
 SUMMARY_COLUMNS = {
     "with_faces": "with faces", "no_face": "without a face",
     "share": st.column_config.NumberColumn("share of faces", format="percent"),
