@@ -113,6 +113,7 @@ def build_training_model(config: TrainConfig, input_shape) -> tuple[keras.Model,
     """(the model that is saved and served, the same model behind the augmentation layers)."""
     keras.mixed_precision.set_global_policy(config.resolved_precision())
     model = build_model(config.arch, input_shape, len(EMOTIONS))
+    scale_dropout(model, config.dropout_scale)
     trainer = keras.Sequential([keras.Input(input_shape), *augmentation_layers(config), model],
                                name="trainer")
     trainer.compile(
@@ -121,6 +122,36 @@ def build_training_model(config: TrainConfig, input_shape) -> tuple[keras.Model,
         metrics=["accuracy"],
     )
     return model, trainer
+
+
+def scale_dropout(model: keras.Model, scale: float) -> None:
+    """Multiply every dropout rate (dropout is inactive at inference, so the served model is unchanged)."""
+    if scale == 1:
+        return
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dropout):
+            layer.rate = min(0.9, layer.rate * scale)
+
+
+def warm_start_source(config: TrainConfig, runs_dir: Path) -> Path | None:
+    """The model file of the run named by `init_from`, or a one-line error saying why it cannot serve."""
+    if not config.init_from:
+        return None
+    source = registry.resolve_run(config.init_from, runs_dir)
+    model_file = source / registry.MODEL_FILE
+    if not model_file.exists():
+        raise ValueError(f"init_from run {source.name} has no {registry.MODEL_FILE} to start from")
+    source_arch = read_json(source / registry.CONFIG_FILE).get("arch")
+    if source_arch != config.arch:
+        raise ValueError(f"init_from run {source.name} is a {source_arch}, not a {config.arch}")
+    return model_file
+
+
+def load_warm_start(model: keras.Model, model_file: Path) -> None:
+    source = keras.models.load_model(model_file, compile=False, safe_mode=True)
+    if [w.shape for w in source.weights] != [w.shape for w in model.weights]:
+        raise ValueError(f"{model_file.parent.name}'s weights do not fit this model (another input colour or size?)")
+    model.set_weights(source.get_weights())
 
 
 # --- Callbacks that make a run folder followable and resumable ----------------------------------
@@ -197,6 +228,7 @@ def train(config: TrainConfig, runs_dir: Path | None = None, verbose: int | None
     run_dir = runs_dir / new_run_name(config)
     if run_dir.exists():
         raise FileExistsError(f"run folder {run_dir} already exists; pick another --name")
+    warm_start_source(config, runs_dir)  # refuse a bad init_from before a run folder exists
     dataset = open_dataset(config.data)
     run_dir.mkdir(parents=True)
     write_json_atomic(run_dir / registry.CONFIG_FILE, config.to_dict())
@@ -251,6 +283,8 @@ def _fit(run_dir: Path, config: TrainConfig, dataset: Dataset, history: list, ch
             keras.mixed_precision.set_global_policy(config.resolved_precision())
             trainer = keras.models.load_model(checkpoint, safe_mode=True)
             model = trainer.layers[-1]
+        elif config.init_from:
+            load_warm_start(model, warm_start_source(config, run_dir.parent))
         num_classes = len(EMOTIONS)
         recorder = RunRecorder(run_dir, model, config, history)
         stopper = StopOnSignal()

@@ -245,3 +245,45 @@ def test_train_refuses_to_overwrite_an_existing_run(trained_runs, isolated_dirs)
     config = config_from_dict({"data": str(trained_runs["data"]), "name": "alpha"})
     with pytest.raises(FileExistsError, match="pick another --name"):
         training.train(config, runs_dir=isolated_dirs["models"])
+
+
+# --- Warm starts and dropout ----------------------------------------------------------------------
+
+
+def _trained_kernels(run):
+    model = keras.models.load_model(run / "model.keras", compile=False, safe_mode=True)
+    return [np.asarray(weight) for weight in model.trainable_weights if weight.path.endswith("kernel")]
+
+
+def test_warm_start_begins_from_the_named_runs_weights(trained_runs, isolated_dirs):
+    # At a vanishing learning rate one epoch leaves the kernels where they started:
+    # alpha's with init_from, fresh random ones without.
+    still = dict(epochs=1, learning_rate=1e-9, weight_decay=0.0, seed=99)
+    warm = train_tiny_run(isolated_dirs["models"], trained_runs["data"], "warm", init_from="alpha", **still)
+    cold = train_tiny_run(isolated_dirs["models"], trained_runs["data"], "cold", **still)
+
+    alpha = _trained_kernels(trained_runs["alpha"])
+    for started, expected in zip(_trained_kernels(warm), alpha):
+        np.testing.assert_allclose(started, expected, atol=1e-6)
+    assert not np.allclose(_trained_kernels(cold)[0], alpha[0], atol=1e-3)
+    assert _read(warm / "config.json")["init_from"] == "alpha"
+
+
+@pytest.mark.parametrize("overrides, error, message", [
+    ({"init_from": "nobody"}, ValueError, "No run named 'nobody'"),
+    ({"init_from": "alpha", "arch": "vgg_gap"}, ValueError, "init_from run alpha is a vgg_gap_small, not a vgg_gap"),
+])
+def test_a_warm_start_that_cannot_work_is_refused_before_a_folder_exists(trained_runs, isolated_dirs,
+                                                                          overrides, error, message):
+    before = sorted(p.name for p in isolated_dirs["models"].iterdir())
+    with pytest.raises(error, match=message):
+        train_tiny_run(isolated_dirs["models"], trained_runs["data"], "refused", **overrides)
+    assert sorted(p.name for p in isolated_dirs["models"].iterdir()) == before
+
+
+def test_dropout_scale_multiplies_every_dropout_rate_of_the_architecture():
+    config = TrainConfig(arch="vgg_gap", dropout_scale=0.5, precision="float32")
+    model, _ = training.build_training_model(config, (48, 48, 1))
+
+    rates = [layer.rate for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
+    assert rates == pytest.approx([0.1, 0.1, 0.1, 0.2, 0.2])  # vgg_gap's own: 0.2 per stage, 0.4 in the head
