@@ -83,12 +83,20 @@ def architecture_ui(options: dict) -> None:
     st.caption(f"{ARCHITECTURES[arch].description} · {count} ({size}×{size} {color_mode} input)")
 
 
+def warm_start_choices(runs) -> tuple:
+    """Fresh weights, or any run with weights to start from; a retrained run's source stays listed."""
+    names = [run.name for run in runs if run.has_weights and not run.problem]
+    current = st.session_state.get(option_key("init_from"))
+    return ("", *names, *([current] if current and current not in names else []))
+
+
 def option_ui(option: dict) -> None:
     """One widget per option, its kind chosen from the default's type."""
     key, label, help_text = option_key(option["name"]), option["name"].replace("_", " "), option["reason"] or None
     default = option["default"]
     if option["choices"]:
-        st.selectbox(label, option["choices"], key=key, help=help_text, format_func=lambda value: value or "auto")
+        unset = "fresh weights" if option["name"] == "init_from" else "auto"
+        st.selectbox(label, option["choices"], key=key, help=help_text, format_func=lambda value: value or unset)
     elif isinstance(default, bool):
         st.checkbox(label, key=key, help=help_text)
     elif isinstance(default, int):
@@ -234,7 +242,9 @@ if option_key("epochs") not in st.session_state:  # first visit, or the widgets 
     prefill({"data": selected_dataset() or ""})
 st.session_state.setdefault(REQUEST_KEY, uuid.uuid4().hex)
 
-retrain_ui(registry.list_runs())
+runs = registry.list_runs()
+options["init_from"] = {**options["init_from"], "choices": warm_start_choices(runs)}
+retrain_ui(runs)
 architecture_ui(options)
 if datasets or st.session_state.get(option_key("data")):
     values = options_form_ui(options, datasets, allowed)

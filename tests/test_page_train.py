@@ -120,3 +120,19 @@ def test_without_a_data_set_the_page_says_where_to_put_one_and_offers_no_form():
     assert "No data set found under" in at.info[0].value
     assert "Start training" not in [button.label for button in at.button]
     assert "No training jobs yet." in texts(at)
+
+
+def test_a_job_can_start_from_a_trained_runs_weights(trained_runs):
+    write_run("weightless", 2, 2)  # a comparison run without model.keras cannot be a starting point
+    at = open_train_page()
+    start = widget(at, "selectbox", "init from")
+    assert start.options[0] == "fresh weights" and sorted(start.options[1:]) == ["alpha", "beta"]
+
+    widget(at, "selectbox", "Data set").set_value("tiny")
+    start.set_value("alpha")
+    widget(at, "number_input", "dropout scale").set_value(0.5)
+    widget(at, "button", "Start training").click().run()
+
+    assert not at.exception, [error.message for error in at.exception]
+    [job] = jobs.list_jobs()
+    assert (job["config"]["init_from"], job["config"]["dropout_scale"]) == ("alpha", 0.5)
