@@ -364,6 +364,16 @@ def write_model_card(run_dir: Path) -> Path:
     return path
 
 
+def _recipe_extras(config: dict) -> str:
+    """The recipe choices a card mentions only when they differ from the plain default."""
+    extras = []
+    if config.get("dropout_scale", 1.0) != 1.0:
+        extras.append(f"dropout x{config['dropout_scale']:g}")
+    if config.get("init_from"):
+        extras.append(f"warm start from run `{config['init_from']}` (its epochs are not counted here)")
+    return "".join(f", {extra}" for extra in extras)
+
+
 def model_card_text(run: Run) -> str:
     config, info, dataset, validation = run.config, run.info, run.dataset, run.validation
     best = run.best_epoch or {}
@@ -372,7 +382,8 @@ def model_card_text(run: Run) -> str:
         "",
         f"**Architecture:** `{config.get('arch')}`: {info.get('description', '')}",
         f"**Parameters:** {info.get('parameters', 0):,}; **multiply-adds per face:** "
-        f"{info.get('multiply_adds', 0) / 1e6:.1f} M; **file:** {info.get('model_bytes', 0) / 2**20:.1f} MB",
+        f"{info.get('multiply_adds', 0) / 1e6:.1f} M; **file:** {info.get('model_bytes', 0) / 2**20:.1f} MB"
+        + ("" if run.has_weights else " (not kept here: a comparison run, its figures stay)"),
         "",
         "## Intended use",
         "Classifying the expression of a single, roughly frontal face crop into one of seven emotions "
@@ -387,7 +398,7 @@ def model_card_text(run: Run) -> str:
         f"Recipe: {config.get('epochs')} epochs, {config.get('optimizer')} lr {config.get('learning_rate')} "
         f"({config.get('schedule')}), batch {config.get('batch_size')}, augmentation "
         f"{'on' if config.get('augment') else 'off'}, class weights {config.get('class_weights')}, "
-        f"label smoothing {config.get('label_smoothing')}. Full config in `config.json`.",
+        f"label smoothing {config.get('label_smoothing')}{_recipe_extras(config)}. Full config in `config.json`.",
         "",
         "## Results on the validation split",
     ]

@@ -9,7 +9,7 @@ import pytest
 from emotion_core import registry, storage
 from emotion_core.labels import EMOTIONS
 from emotion_core.registry import (RunError, deploy, deployed_name, deployment_record, format_runs_table,
-                                   list_runs, load_run, resolve_run)
+                                   list_runs, load_run, resolve_run, write_model_card)
 
 
 def _copy(trained_runs, name, source="alpha"):
@@ -196,3 +196,23 @@ def test_model_card_names_the_architecture_and_tables_every_class(trained_runs):
         assert row.endswith("| 3 |")  # 3 validation images per class
     assert f"Accuracy **{validation['accuracy']:.2%}**" in card
     assert "Not for decisions about individuals" in card
+
+
+def test_model_card_of_a_run_kept_without_weights_says_so(trained_runs):
+    run = trained_runs["alpha"]
+    assert "not kept here" not in (run / "MODEL_CARD.md").read_text()
+
+    (run / "model.keras").unlink()
+    card = write_model_card(run).read_text()
+
+    assert "(not kept here: a comparison run, its figures stay)" in card.splitlines()[3]
+
+
+def test_model_card_states_a_warm_start_and_scaled_dropout(trained_runs):
+    run = trained_runs["alpha"]
+    config = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**config, "init_from": "beta", "dropout_scale": 0.5}))
+
+    card = write_model_card(run).read_text()
+
+    assert ", dropout x0.5, warm start from run `beta` (its epochs are not counted here)." in card
