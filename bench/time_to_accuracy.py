@@ -5,6 +5,8 @@
 
 Nothing is trained here: each epoch's `seconds` (training and validation, written by the run
 itself) are added up until val_accuracy first reaches the threshold (`comparison.time_to_accuracy`).
+A warm-started run (`init_from`) counts the epochs and time of the runs its weights came from
+first (`comparison.lineage_history`), so its figures are from scratch; "after" names them.
 The figures are only as quiet as the machine was while the run trained; `status.json` says how
 many epochs ran, and the table shows the best accuracy so a run that never got there is visible.
 """
@@ -37,22 +39,23 @@ def main() -> None:
         print(f"note: no run with a history in {registry.runs_root()}; name run folders on the command line")
         return
     header = ["run", "architecture", "precision", "epochs", "best val acc", "s / epoch",
-              *(f"minutes to {threshold:.0%}" for threshold in args.thresholds), "epoch reached"]
+              *(f"minutes to {threshold:.0%}" for threshold in args.thresholds), "epoch reached", "after"]
     print("| " + " | ".join(header) + " |")
     print("|---|---|---|" + "---:|" * (len(header) - 3))
     for run in runs:
-        history = run.history
+        history = comparison.lineage_history(run)
+        sources = [link.name for link in comparison.lineage(run)[:-1]]
         seconds = [entry.get("seconds") for entry in history if entry.get("seconds") is not None]
         reached = []
         for threshold in args.thresholds:
             epoch = next((entry["epoch"] for entry in history if entry.get("val_accuracy", 0) >= threshold), None)
             reached.append(f"{threshold:.0%}: {epoch or '-'}")
         row = [run.name, run.config.get("arch", "?"), run.config.get("precision", "?"),
-               f"{len(history)}/{run.config.get('epochs', '?')}",
-               f"{max(entry['val_accuracy'] for entry in history):.2%}",
+               f"{len(run.history)}/{run.config.get('epochs', '?')}",
+               f"{max(entry['val_accuracy'] for entry in run.history):.2%}",
                f"{sum(seconds) / len(seconds):.0f}" if seconds else "?",
                *(minutes(comparison.time_to_accuracy(history, threshold)) for threshold in args.thresholds),
-               ", ".join(reached)]
+               ", ".join(reached), ", ".join(sources) or "-"]
         print("| " + " | ".join(str(cell) for cell in row) + " |")
 
 

@@ -16,6 +16,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from . import registry
 from .evaluation import row_normalised
 from .labels import EMOTIONS
 
@@ -112,6 +113,27 @@ def val_accuracy_by_epoch(runs) -> pd.DataFrame:
     """Long format (run, epoch, val_accuracy) of every run with history, for the heat map."""
     rows = [(run.name, entry["epoch"], entry["val_accuracy"]) for run in runs for entry in run.history]
     return pd.DataFrame(rows, columns=["run", "epoch", "val_accuracy"])
+
+
+def lineage(run) -> list:
+    """The runs whose weights led to `run`, oldest first, ending with `run` itself: a warm start's
+    `init_from` source, its own source, and so on, as far as they are in the same registry."""
+    chain, current = [run], run
+    while current.config.get("init_from"):
+        try:
+            current = registry.load_run(registry.resolve_run(current.config["init_from"], current.path.parent))
+        except registry.RunError:
+            break  # a source kept elsewhere: count what is here
+        if any(current.path == seen.path for seen in chain):
+            break
+        chain.insert(0, current)
+    return chain
+
+
+def lineage_history(run) -> list[dict]:
+    """Every epoch behind `run`'s weights (see `lineage`), numbered on from the first run's."""
+    epochs = [entry for link in lineage(run) for entry in link.history]
+    return [{**entry, "epoch": number} for number, entry in enumerate(epochs, start=1)]
 
 
 def time_to_accuracy(history: list[dict], threshold: float) -> float | None:

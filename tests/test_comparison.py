@@ -136,6 +136,21 @@ def test_time_to_accuracy_sums_epoch_seconds_until_the_first_crossing():
     assert comparison.time_to_accuracy([{"epoch": 1, "val_accuracy": 0.7}], 0.60) is None  # not timed
 
 
+def test_a_warm_started_runs_lineage_counts_the_epochs_behind_its_weights(isolated_dirs):
+    root = isolated_dirs["models"]
+    write_run(root, "first", {"arch": "vgg_gap"}, [0.4, 0.5], "2026-01-01")
+    write_run(root, "second", {"arch": "vgg_gap", "init_from": "first"}, [0.55], "2026-01-02")
+    third = write_run(root, "third", {"arch": "vgg_gap", "init_from": "second"}, [0.58, 0.61], "2026-01-03")
+    orphan = write_run(root, "orphan", {"arch": "vgg_gap", "init_from": "kept-elsewhere"}, [0.3], "2026-01-04")
+
+    chain = comparison.lineage(registry.load_run(third))
+    assert [run.name for run in chain] == ["first", "second", "third"]
+    history = comparison.lineage_history(registry.load_run(third))
+    assert [(row["epoch"], row["val_accuracy"]) for row in history] == [
+        (1, 0.4), (2, 0.5), (3, 0.55), (4, 0.58), (5, 0.61)]  # 60% first reached at epoch 5 from scratch
+    assert [run.name for run in comparison.lineage(registry.load_run(orphan))] == ["orphan"]
+
+
 def test_group_best_accuracy_orders_batch_sizes_as_numbers(three_runs):
     grouped = comparison.group_best_accuracy(comparison.runs_frame(three_runs), "batch_size")
 
