@@ -26,7 +26,7 @@ RUN_COLUMNS = [
     "deployed", "run", "state", "architecture", "optimizer", "batch_size", "color_mode",
     "best_val_accuracy", "best_epoch", "best_val_loss", "val_macro_f1", "val_accuracy", "epochs",
     "parameters", "model_mb", "training_minutes", "problem",
-    "augment", "epochs_planned", "tta", "multiply_adds", "weights", "started",
+    "augment", "epochs_planned", "warm_start_from", "tta", "multiply_adds", "weights", "started",
 ]
 INTEGER_COLUMNS = ["batch_size", "epochs", "epochs_planned", "best_epoch", "parameters", "multiply_adds"]
 # Keys that differ between any two runs by construction, so highlighting them says nothing.

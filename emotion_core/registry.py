@@ -177,6 +177,7 @@ class Run:
             "augment": self.config.get("augment"),
             "epochs": len(self.history),
             "epochs_planned": self.config.get("epochs"),
+            "warm_start_from": self.config.get("init_from") or "",
             "best_val_accuracy": best.get("val_accuracy"),
             "best_epoch": best.get("epoch"),
             "best_val_loss": min((row["val_loss"] for row in self.history), default=None),
@@ -451,10 +452,15 @@ def format_runs_markdown(runs: list[Run], deployed: str | None) -> str:
             f"| {name}", _percent(validation.get("accuracy")), _number(validation.get("macro_f1"), ".3f"),
             _number(auc, ".3f"), {True: "on", False: "off"}.get(validation.get("tta"), "-"),
             str(row["architecture"]), str(row["optimizer"]), str(row["batch_size"]), str(row["color_mode"] or "-"),
-            {True: "on", False: "off"}.get(row["augment"], "-"), f"{row['epochs']}/{row['epochs_planned']}",
+            {True: "on", False: "off"}.get(row["augment"], "-"), _epochs_text(row),
             _millions(row["parameters"]), _millions(row["multiply_adds"]), f"{row['training_minutes']:.0f} min",
             f"{run.info.get('hardware', '-')}, {run.info.get('backend', '-')} |"]))
     return "\n".join(lines)
+
+
+def _epochs_text(row: dict) -> str:
+    done = f"{row['epochs']}/{row['epochs_planned']}"
+    return f"{done} after `{row['warm_start_from']}`" if row["warm_start_from"] else done
 
 
 def _percent(value) -> str:

@@ -17,6 +17,7 @@ TABLE_COLUMNS = {
     "parameters": st.column_config.NumberColumn("parameters", format="localized"),
     "model_mb": st.column_config.NumberColumn("MB", format="%.2f"),
     "training_minutes": st.column_config.NumberColumn("train min", format="%.1f"),
+    "warm_start_from": "warm start from",
 }
 LABELS = {"batch_size": "batch size", "color_mode": "colour", "augment": "augmentation"}
 HIGHLIGHT = "background-color: rgba(255, 200, 0, 0.35)"

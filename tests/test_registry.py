@@ -90,6 +90,16 @@ def test_markdown_results_table_ranks_runs_by_validation_accuracy(trained_runs):
     assert "(deployed)" in beta and f"{accuracy['beta']:.1%}" in beta and "| vgg_gap_small | adam | 8 |" in beta
 
 
+def test_markdown_results_table_names_the_run_a_warm_start_began_from(trained_runs):
+    config = json.loads((trained_runs["beta"] / "config.json").read_text())
+    (trained_runs["beta"] / "config.json").write_text(json.dumps({**config, "init_from": "alpha"}))
+
+    lines = registry.format_runs_markdown(registry.list_runs(), None).splitlines()
+
+    assert "| 2/2 after `alpha` |" in next(line for line in lines if line.startswith("| `beta`"))
+    assert "| 2/2 |" in next(line for line in lines if line.startswith("| `alpha`"))
+
+
 # --- Deploying --------------------------------------------------------------------------------------
 
 
