@@ -228,7 +228,9 @@ def train(config: TrainConfig, runs_dir: Path | None = None, verbose: int | None
     run_dir = runs_dir / new_run_name(config)
     if run_dir.exists():
         raise FileExistsError(f"run folder {run_dir} already exists; pick another --name")
-    warm_start_source(config, runs_dir)  # refuse a bad init_from before a run folder exists
+    source = warm_start_source(config, runs_dir)  # refuse a bad init_from before a run folder exists
+    if source is not None and source.parent.parent.resolve() == runs_dir.resolve():
+        config.init_from = source.parent.name  # record which run `deployed` (or a path) meant at the time
     dataset = open_dataset(config.data)
     run_dir.mkdir(parents=True)
     write_json_atomic(run_dir / registry.CONFIG_FILE, config.to_dict())

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import pytest
 
-from emotion_core import training
+from emotion_core import registry, training
 from emotion_core.config import TrainConfig, config_from_dict
 from emotion_core.labels import EMOTIONS
 from emotion_core.training import class_weights, learning_rate_at, resume
@@ -259,14 +259,15 @@ def test_warm_start_begins_from_the_named_runs_weights(trained_runs, isolated_di
     # At a vanishing learning rate one epoch leaves the kernels where they started:
     # alpha's with init_from, fresh random ones without.
     still = dict(epochs=1, learning_rate=1e-9, weight_decay=0.0, seed=99)
-    warm = train_tiny_run(isolated_dirs["models"], trained_runs["data"], "warm", init_from="alpha", **still)
+    registry.deploy("alpha")
+    warm = train_tiny_run(isolated_dirs["models"], trained_runs["data"], "warm", init_from="deployed", **still)
     cold = train_tiny_run(isolated_dirs["models"], trained_runs["data"], "cold", **still)
 
     alpha = _trained_kernels(trained_runs["alpha"])
     for started, expected in zip(_trained_kernels(warm), alpha):
         np.testing.assert_allclose(started, expected, atol=1e-6)
     assert not np.allclose(_trained_kernels(cold)[0], alpha[0], atol=1e-3)
-    assert _read(warm / "config.json")["init_from"] == "alpha"
+    assert _read(warm / "config.json")["init_from"] == "alpha"  # the run `deployed` meant, not the alias
 
 
 @pytest.mark.parametrize("overrides, error, message", [
