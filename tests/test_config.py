@@ -9,6 +9,7 @@ import pytest
 from emotion_core import cli
 from emotion_core.architectures import ARCHITECTURES
 from emotion_core.config import TrainConfig, config_from_dict, load_config_file
+from tests.conftest import PROJECT
 
 
 def parse_train(*flags: str):
@@ -183,3 +184,15 @@ def test_a_bad_config_file_fails_the_train_command_in_one_line(tmp_path, capsys)
 
     captured = capsys.readouterr()
     assert captured.err == "error: unknown config key(s): lr\n"
+
+
+RECIPES = sorted((PROJECT / "recipes").glob("*.json"))
+
+
+@pytest.mark.parametrize("recipe", RECIPES, ids=[path.stem for path in RECIPES])
+def test_every_recipe_is_a_valid_config_whose_warm_start_ships_with_weights(recipe):
+    config = config_from_dict(load_config_file(recipe))
+
+    if config.init_from:
+        assert (PROJECT / "models" / config.init_from / "model.keras").is_file(), \
+            f"{recipe.name} starts from {config.init_from}, which is not shipped with weights"
