@@ -155,8 +155,17 @@ def unlock(tab) -> None:
 
 def select(tab, label: str, option: str) -> None:
     wait_idle(tab)
-    tab.get_by_test_id("stSelectbox").filter(has_text=label).click()
-    tab.get_by_role("option", name=option, exact=True).click()
+    choice = tab.get_by_role("option", name=option, exact=True)
+    for _attempt in range(5):
+        # A rerun finishing just after the click redraws the box closed (seen on a loaded machine):
+        # open it again rather than wait for a list that will not come.
+        tab.get_by_test_id("stSelectbox").filter(has_text=label).click()
+        try:
+            choice.wait_for(state="visible", timeout=5_000)
+            break
+        except sync_api.TimeoutError:
+            wait_idle(tab)
+    choice.click()
     wait_idle(tab)
 
 
