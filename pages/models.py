@@ -21,6 +21,8 @@ TABLE_COLUMNS = {
 }
 LABELS = {"batch_size": "batch size", "color_mode": "colour", "augment": "augmentation"}
 HIGHLIGHT = "background-color: rgba(255, 200, 0, 0.35)"
+# Set by a successful Deploy for the rerun that follows, so the section opens to confirm it.
+JUST_DEPLOYED_KEY = "models.just_deployed"
 
 
 def runs_table_ui(frame):
@@ -35,6 +37,9 @@ def runs_table_ui(frame):
 
 
 def promote_ui(runs, deployed):
+    just_deployed = st.session_state.pop(JUST_DEPLOYED_KEY, None)
+    if just_deployed:
+        st.success(f"{just_deployed} is deployed: Predict, Analyze and the command line serve it now.")
     history = registry.deployment_record().get("history", [])
     before = f" (before it: **{history[0]['run']}**)" if history else ""
     st.markdown(f"Deployed now: **{deployed or 'none'}**{before}")
@@ -54,6 +59,7 @@ def promote_ui(runs, deployed):
         except registry.RunError as error:
             st.error(str(error))
         else:
+            st.session_state[JUST_DEPLOYED_KEY] = choice  # keeps this section open to say so
             st.rerun()  # the sidebar, the table's mark and this section all follow the pointer
 
 
@@ -138,7 +144,8 @@ if not runs:
 frame = comparison.runs_frame(runs, deployed)
 by_name = {run.name: run for run in runs}
 shown = runs_table_ui(frame)
-with st.expander("Deployed model", expanded=deployed is None, icon=":material/rocket_launch:"):
+with st.expander("Deployed model", expanded=deployed is None or JUST_DEPLOYED_KEY in st.session_state,
+                 icon=":material/rocket_launch:"):
     promote_ui(runs, deployed)
 
 names = list(shown["run"])

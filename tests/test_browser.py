@@ -203,6 +203,8 @@ def test_promote_a_run_with_the_admin_password(page, server):
     sync_api.expect(deploy).to_be_enabled()
     deploy.click()
 
+    sync_api.expect(page.get_by_text("alpha is deployed: Predict, Analyze and the command line serve it now.")
+                    ).to_be_visible()
     sync_api.expect(page.get_by_text("Deployed now: alpha")).to_be_visible()
     sync_api.expect(page.get_by_test_id("stSidebar").get_by_text("Deployed model: alpha")).to_be_visible()
     assert registry.deployed_name(server.models) == "alpha"

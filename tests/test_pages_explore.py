@@ -131,6 +131,8 @@ def test_models_page_lists_runs_and_moves_the_deployed_mark_on_promote(trained_r
     assert registry.deployed_name() == "beta"
     assert frames(at)[0].set_index("run")["deployed"].to_dict() == {"alpha": False, "beta": True}
     assert "Deployed now: **beta** (before it: **alpha**)" in texts(at)
+    assert "beta is deployed: Predict, Analyze and the command line serve it now." in texts(at)
+    # AppTest cannot see whether an expander is open; the browser test checks the message is visible.
 
 
 def test_models_page_compares_like_for_like_only_runs_that_differ_in_the_choice_alone(trained_runs):
