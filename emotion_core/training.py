@@ -141,7 +141,7 @@ def warm_start_source(config: TrainConfig, runs_dir: Path) -> Path | None:
     model_file = source / registry.MODEL_FILE
     if not model_file.exists():
         raise ValueError(f"init_from run {source.name} has no {registry.MODEL_FILE} to start from")
-    source_arch = read_json(source / registry.CONFIG_FILE).get("arch")
+    source_arch = registry.load_run(source).config.get("arch")
     if source_arch != config.arch:
         raise ValueError(f"init_from run {source.name} is a {source_arch}, not a {config.arch}")
     return model_file
