@@ -16,8 +16,9 @@ busy machine slows them alike and the ratios hold:
    (`data/fer2013`; skipped with a note when absent). fer's classifier takes 64x64 gray faces in
    -1..1: the 48x48 faces are resized as `detect_emotions` resizes its crops, then scored by its
    default TFLite model (and its Keras .hdf5 model for accuracy).
-The models are the deployed-style `vgg_gap` (trained when --model or a deployed run is given) and an
-untrained `vgg_gap_small` (speed does not depend on the weights), in float32 and in bfloat16.
+The models are the deployed-style `vgg_gap` (trained when --model or a deployed run is given) and
+the registry's best `vgg_gap_small` run (the fast model; untrained when there is none: speed
+does not depend on the weights), in float32 and in bfloat16.
 
 fer is optional and never in requirements.txt: its wheel pins opencv-contrib-python, moviepy and
 facenet-pytorch, none of which the detector and classifier need. Install it without them:
@@ -102,7 +103,7 @@ def eager_probabilities(model, faces: np.ndarray, tta: bool) -> np.ndarray:
 
 def our_models(spec: str | None) -> list[tuple[str, object, bool, bool]]:
     """(label, keras model, tta, trained) for vgg_gap (from `spec`, the deployed run, or untrained)
-    and an untrained vgg_gap_small."""
+    and vgg_gap_small (see `fast_model`)."""
     import keras
 
     from emotion_core import registry
@@ -122,8 +123,22 @@ def our_models(spec: str | None) -> list[tuple[str, object, bool, bool]]:
     keras.mixed_precision.set_global_policy("float32")
     if not models:
         models.append(("vgg_gap (untrained)", build_model("vgg_gap", (48, 48, 1), 7), True, False))
-    models.append(("vgg_gap_small (untrained)", build_model("vgg_gap_small", (48, 48, 1), 7), True, False))
+    models.append(fast_model())
     return models
+
+
+def fast_model() -> tuple[str, object, bool, bool]:
+    """The registry's best vgg_gap_small run with weights (the fast model), else an untrained one."""
+    from emotion_core import registry
+    from emotion_core.architectures import build_model
+
+    fast = [run for run in registry.list_runs() if run.config.get("arch") == "vgg_gap_small"
+            and run.has_weights and run.validation and not run.problem]
+    if not fast:
+        return "vgg_gap_small (untrained)", build_model("vgg_gap_small", (48, 48, 1), 7), True, False
+    best = max(fast, key=lambda run: run.validation["accuracy"])
+    predictor = Predictor.load(best.name)
+    return f"vgg_gap_small ({best.name})", predictor.model, predictor.tta, True
 
 
 def float32_model(model):
