@@ -45,7 +45,7 @@ def main() -> None:
     for run in runs:
         history = comparison.lineage_history(run)
         sources = [link.name for link in comparison.lineage(run)[:-1]]
-        seconds = [entry.get("seconds") for entry in history if entry.get("seconds") is not None]
+        seconds = [entry.get("seconds") for entry in run.history if entry.get("seconds") is not None]
         reached = []
         for threshold in args.thresholds:
             epoch = next((entry["epoch"] for entry in history if entry.get("val_accuracy", 0) >= threshold), None)

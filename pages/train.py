@@ -84,8 +84,8 @@ def architecture_ui(options: dict) -> None:
 
 
 def warm_start_choices(runs) -> tuple:
-    """Fresh weights, or any run with weights to start from; a retrained run's source stays listed."""
-    names = [run.name for run in runs if run.has_weights and not run.problem]
+    """Fresh weights, or a finished run's; a retrained run's source stays listed."""
+    names = comparison.deployable_runs(runs)  # complete, with a model file: what a warm start needs
     current = st.session_state.get(option_key("init_from"))
     return ("", *names, *([current] if current and current not in names else []))
 
