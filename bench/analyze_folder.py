@@ -8,7 +8,7 @@
 
 Generates N photos of 1-2 faces (the two portraits of ../shared/photos, cut out, rescaled and
 placed at random on a blurred background from its other photos), saved as 1280x960 JPEGs like
-photos exported for sharing (or any --size), then times `batch.analyze` on the folder as the CLI runs it.
+photos exported for sharing (or any --size), then times `analysis.analyze` on the folder as the CLI runs it.
 Both face sizes are timed on the same folder: "any" (faces down to 6% of the photo's height) and
 "large" (from 15%). The pasted cut-outs are 1/6 to 1/3 of the photo's height by default (--tile);
 the face inside one is about 1/1.6 of it (10-21% of the height): people a few metres from the camera.
@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 from PIL import Image, ImageFilter  # noqa: E402
 
-from emotion_core import batch  # noqa: E402
+from emotion_core import analysis  # noqa: E402
 from emotion_core.faces import FACE_SIZES, FaceDetector, crop_face  # noqa: E402
 from emotion_core.images import load_rgb  # noqa: E402
 from emotion_core.predictor import Predictor  # noqa: E402
@@ -80,13 +80,13 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--photos", type=int, default=1000)
     parser.add_argument("--model", default="deployed", help="deployed, a run name or a run folder")
-    parser.add_argument("--workers", type=int, default=batch.WORKERS, help="threads decoding and detecting")
+    parser.add_argument("--workers", type=int, default=analysis.pipeline.WORKERS, help="threads decoding and detecting")
     parser.add_argument("--size", default="1280x960", help="photo width x height in pixels")
     parser.add_argument("--tile", default="0.167-0.333", help="face cut-out side as a fraction of the photo's height, LOW-HIGH")
     args = parser.parse_args(argv)
     size = tuple(int(v) for v in args.size.lower().split("x"))
     tile = tuple(float(v) for v in args.tile.split("-"))
-    batch.WORKERS = args.workers
+    analysis.pipeline.WORKERS = args.workers
 
     started = time.perf_counter()
     predictor = Predictor.load(args.model)
@@ -97,8 +97,8 @@ def main(argv=None) -> int:
         placed = make_photos(folder, args.photos, size, tile=tile)
         for face_size, fraction in FACE_SIZES.items():
             started = time.perf_counter()
-            counts = batch.analyze(folder, Path(scratch) / f"results-{face_size}.csv", predictor,
-                                   min_face_fraction=fraction)
+            counts = analysis.analyze(folder, Path(scratch) / f"results-{face_size}.csv", predictor,
+                                      min_face_fraction=fraction)
             seconds = time.perf_counter() - started
             rows.append((face_size, counts, seconds))
 

@@ -9,7 +9,7 @@
    served (urllib). Both come before any page script runs: Streamlit runs the script when a
    browser connects. That first script run (app.py and the Home page, imports included) is timed in a
    fresh process with Streamlit's AppTest, as the third column; start-to-usable is health + that run.
-2. Predict: pages/predict.py under AppTest, in-process, with Grad-CAM on (the page's default):
+2. Predict: views/predict.py under AppTest, in-process, with Grad-CAM on (the page's default):
    the first upload of a session (loads the model, builds the explainer, traces the graphs), then
    uploads of other photos while the model stays cached, as in a running server. The page caches
    results per photo, so every timed upload is a photo the page has not seen (data cache cleared).
@@ -104,7 +104,7 @@ def upload_times(photos: dict[str, bytes], uploads: int) -> tuple[float, list[fl
 
     st.cache_resource.clear()
     st.cache_data.clear()
-    at = AppTest.from_file(str(PROJECT / "pages" / "predict.py"), default_timeout=120).run()
+    at = AppTest.from_file(str(PROJECT / "views" / "predict.py"), default_timeout=120).run()
     if at.info and "No trained model" in at.info[0].value:
         raise RuntimeError("no deployed model to predict with")
     names = list(photos)

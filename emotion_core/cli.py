@@ -11,24 +11,25 @@
     python -m emotion_core jobs start --arch vgg_gap --data fer2013 | list | cancel ID | log ID
 
 Errors a user can fix (a missing data set, a bad option) print one line and exit with status 2.
+TensorFlow's start-up notices are hidden unless TF_CPP_MIN_LOG_LEVEL is set (0 shows them all).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import time
-from dataclasses import fields
 from pathlib import Path
 
-from .config import TrainConfig, config_from_dict, field_choices, load_config_file
-from .faces import FACE_SIZES
+from tqdm import tqdm
 
-
-class UserError(Exception):
-    """An error explained in one line; the CLI prints it without a traceback."""
+from .config import add_train_options, resolve_config
+from .faces import DEFAULT_DETECTOR, DETECTOR_DESCRIPTIONS, DETECTORS, FACE_SIZES
+from .quiet import TF_LOG_LEVEL, native_stderr_silenced
+RUNS_DIR_HELP = "registry folder (default models/ or EMOTION_RUNS_DIR)"
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -65,40 +66,13 @@ def cmd_data_summary(args) -> int:
 # --- train ----------------------------------------------------------------------------------------
 
 
-def _add_train_options(parser: argparse.ArgumentParser) -> None:
-    """One flag per config field, grouped; defaults stay None so file values are not overridden."""
-    choices = field_choices()
-    defaults = TrainConfig()
-    group = parser.add_argument_group("training options (defaults in emotion_core/config.py)")
-    for field in fields(TrainConfig):
-        flag = "--" + field.name.replace("_", "-")
-        default = getattr(defaults, field.name)
-        help_text = f"default: {default!r}"
-        if isinstance(default, bool):
-            group.add_argument(flag, dest=field.name, action=argparse.BooleanOptionalAction, default=None,
-                               help=help_text)
-        else:
-            group.add_argument(flag, dest=field.name, type=type(default), default=None,
-                               choices=choices.get(field.name), help=help_text)
-
-
-def config_from_args(args) -> TrainConfig:
-    """Defaults, then the --config file, then flags."""
-    values = load_config_file(args.config) if args.config else {}
-    for field in fields(TrainConfig):
-        value = getattr(args, field.name, None)
-        if value is not None:
-            values[field.name] = value
-    return config_from_dict(values)
-
-
 def cmd_train(args) -> int:
     from . import training
 
     if args.resume:
         run_dir = training.resume(args.resume, epochs=args.epochs)
     else:
-        run_dir = training.train(config_from_args(args), runs_dir=args.runs_dir)
+        run_dir = training.train(resolve_config(args.config, vars(args)), runs_dir=args.runs_dir)
     print(f"run folder: {run_dir}")
     return 0
 
@@ -107,7 +81,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_runs_list(args) -> int:
-    from . import registry
+    from . import registry, report
 
     runs = registry.list_runs()
     if args.json:
@@ -115,21 +89,21 @@ def cmd_runs_list(args) -> int:
     elif not runs:
         print(f"No runs in {registry.runs_root()}; train one with `python -m emotion_core train`.")
     elif args.markdown:
-        print(registry.format_runs_markdown(runs, registry.deployed_name()))
+        print(report.format_runs_markdown(runs, registry.deployed_name()))
     else:
-        print(registry.format_runs_table(runs, registry.deployed_name()))
+        print(report.format_runs_table(runs, registry.deployed_name()))
     return 0
 
 
 def cmd_runs_show(args) -> int:
-    from . import registry
+    from . import registry, report
 
     run = registry.load_run(registry.resolve_run(args.run))
     if args.json:
         print(json.dumps({"summary": run.summary_row(), "config": run.config, "status": run.status,
                           "dataset": run.dataset, "info": run.info}, indent=2, default=str))
     else:
-        print(registry.model_card_text(run))
+        print(report.model_card_text(run))
         if run.problem:
             print(f"broken: {run.problem}")
     return 0
@@ -160,7 +134,7 @@ def cmd_predict(args) -> int:
     from .images import ImageError
     from .predictor import Predictor
 
-    predictor = Predictor.load(args.model)
+    predictor = Predictor.load(args.model, detector=args.detector)
     if predictor.warning:
         print(f"warning: {predictor.warning}", file=sys.stderr)
     results, failed = {}, 0
@@ -186,67 +160,137 @@ def _describe_prediction(image_path: str, faces) -> str:
     if not faces:
         return f"{image_path}: no face found"
     lines = [f"{image_path}: {len(faces)} face(s)"]
-    for index, face in enumerate(faces):
+    for number, face in enumerate(faces, start=1):  # numbered as on the annotated photo and in the CSV
         box = face["box"]
         top = sorted(face["probabilities"].items(), key=lambda item: -item[1])[:3]
         shares = ", ".join(f"{name} {p:.0%}" for name, p in top)
-        lines.append(f"  face {index}: {face['label']:<9} at x={box['x']} y={box['y']} "
+        lines.append(f"  face {number}: {face['label']:<9} at x={box['x']} y={box['y']} "
                      f"{box['width']}x{box['height']}  ({shares})")
     return "\n".join(lines)
 
 
 def _add_faces_option(parser) -> None:
+    help_text = (f"smallest face to look for: any = {FACE_SIZES['any']:.0%} of the photo's shorter side "
+                 f"(group photos), large = {FACE_SIZES['large']:.0%} (portraits, webcam; about 5x faster)")
     parser.add_argument("--faces", choices=list(FACE_SIZES), default="any",
-                        help=f"smallest face to look for: any = {FACE_SIZES['any']:.0%} of the photo's shorter side "
-                             f"(group photos), large = {FACE_SIZES['large']:.0%} (portraits, webcam; about 5x faster)")
+                        help=help_text.replace("%", "%%"))  # argparse %-formats help: "5%" alone is an error
+    parser.add_argument("--detector", choices=list(DETECTORS), default=DEFAULT_DETECTOR,
+                        help="face detector: " + "; ".join(f"{name} = {text}" for name, text in DETECTOR_DESCRIPTIONS.items()))
 
 
 # --- analyze ----------------------------------------------------------------------------------------
 
 
 def cmd_analyze(args) -> int:
-    from . import batch
+    from . import analysis
     from .predictor import Predictor
 
-    predictor = Predictor.load(args.model)
+    predictor = Predictor.load(args.model, detector=args.detector)
     if predictor.warning:
         print(f"warning: {predictor.warning}", file=sys.stderr)
     started = time.monotonic()
     try:
-        counts = batch.analyze(args.path, args.csv, predictor, progress=_progress_bar(sys.stderr),
-                               min_face_fraction=FACE_SIZES[args.faces])
+        with _progress_bar(sys.stderr) as progress:
+            counts = analysis.analyze(args.path, args.csv, predictor, progress=progress,
+                                      min_face_fraction=FACE_SIZES[args.faces])
     except KeyboardInterrupt:
-        print(f"\ninterrupted: finished files are in {args.csv}; run the same command to continue",
+        print(f"interrupted: finished files are in {args.csv}; run the same command to continue",
               file=sys.stderr)
         return 130
     analysed = counts["images"] - counts["skipped_as_done"]
-    print(f"\n{analysed} images analysed in {time.monotonic() - started:.1f} s "
+    print(f"{analysed} images analysed in {time.monotonic() - started:.1f} s "
           f"({counts['skipped_as_done']} done earlier); results in {args.csv}", file=sys.stderr)
     if args.faces == "any" and analysed:
         print("tip: when every face fills 15% or more of its photo (webcam shots, portraits), "
               "--faces large finds them about 3x faster", file=sys.stderr)
-    print(batch.format_summary(batch.read_results(args.csv)))
+    print(analysis.format_summary(analysis.read_results(args.csv)))
     return 0
 
 
-def _progress_bar(stream, width: int = 30):
-    """A progress(done, total) callback drawing `[#####.....] 120/1000 images  14.2/s  ETA 1:02`."""
-    started, done_before = time.monotonic(), None
+@contextlib.contextmanager
+def _progress_bar(stream):
+    """A progress(done, total) callback drawing `[#####.....] 120/1000 images  14.20/s  ETA 01:02`.
 
-    def draw(done: int, total: int) -> None:
-        nonlocal done_before
-        if done_before is None:
-            done_before = done  # files done by an earlier run: the rate counts this run's only
-        filled = round(width * done / total) if total else width
-        rate = (done - done_before) / max(time.monotonic() - started, 1e-9)
-        left = int((total - done) / rate) if rate else None
-        eta = f"  ETA {left // 60}:{left % 60:02d}" if left is not None else ""
-        bar = "#" * filled + "." * (width - filled)
-        # The trailing spaces wipe what a longer previous line left behind.
-        stream.write(f"\r[{bar}] {done}/{total} images  {rate:.1f}/s{eta}  ")
-        stream.flush()
+    Files done by an earlier run are the bar's `initial`, so the rate and ETA count this run's only;
+    the bar is closed (its line ended) when the block ends, interrupted or not.
+    """
+    bar = None
 
-    return draw
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, initial=done, file=stream, unit="", ascii=".#",
+                       bar_format="[{bar:30}] {n_fmt}/{total_fmt} images  {rate_noinv_fmt}  ETA {remaining}")
+        bar.update(done - bar.n)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+# --- jobs -----------------------------------------------------------------------------------------
+
+
+def cmd_jobs_start(args) -> int:
+    from . import jobs, registry
+
+    if args.resume:
+        job = jobs.start_job(resume=args.resume, epochs=args.epochs, request_id=args.request_id,
+                             root=args.runs_dir)
+    else:
+        config_file, flags = args.config, vars(args)
+        if args.from_run:
+            if args.config:
+                raise jobs.JobError("use --config or --from-run, not both")
+            # The run's config.json is a config file like any other; only its name must not carry over.
+            config_file = registry.resolve_run(args.from_run, args.runs_dir) / registry.CONFIG_FILE
+            flags = {**flags, "name": args.name or ""}
+        job = jobs.start_job(resolve_config(config_file, flags), request_id=args.request_id, root=args.runs_dir)
+    ahead = f", position {job['queue_position']} in the queue" if job["status"] == "queued" else ""
+    print(f"job {job['id']} {job['status']}{ahead}; follow it with `jobs list` or `jobs log {job['id']}`",
+          file=sys.stderr)
+    print(job["id"])
+    return 0
+
+
+def cmd_jobs_list(args) -> int:
+    from . import jobs
+
+    found = jobs.list_jobs(args.runs_dir)
+    if args.json:
+        print(json.dumps(found, indent=2, default=str))
+    elif not found:
+        print(f"No jobs in {jobs.jobs_dir(args.runs_dir)}; start one with `python -m emotion_core jobs start`.")
+    else:
+        print(jobs.format_jobs_table(found))
+    return 0
+
+
+def cmd_jobs_cancel(args) -> int:
+    from . import jobs
+
+    job = jobs.cancel_job(args.job, args.runs_dir)
+    if job["status"] == "cancelled":
+        print(f"job {job['id']} cancelled")
+    else:
+        print(f"job {job['id']}: asked worker {job['pid']} to stop after its current batch")
+    return 0
+
+
+def cmd_jobs_log(args) -> int:
+    from . import jobs
+
+    jobs.read_job(args.job, args.runs_dir)  # an unknown id is an error, not an empty log
+    print(jobs.log_tail(args.job, args.tail, args.runs_dir), end="")
+    return 0
+
+
+def cmd_jobs_worker(args) -> int:
+    from . import jobs
+
+    return jobs.run_worker(args.job, args.runs_dir)
 
 
 # --- the parser -----------------------------------------------------------------------------------
@@ -265,11 +309,10 @@ def build_parser() -> argparse.ArgumentParser:
     summary.set_defaults(func=cmd_data_summary)
 
     train = commands.add_parser("train", help="train a run (or --resume one)")
-    train.add_argument("--config", type=Path, help="JSON file of config values (flags override it)")
     train.add_argument("--resume", metavar="RUN", help="continue an interrupted run")
-    train.add_argument("--runs-dir", type=Path, help="registry folder (default models/ or EMOTION_RUNS_DIR)")
-    _add_train_options(train)
-    train.set_defaults(func=cmd_train)
+    train.add_argument("--runs-dir", type=Path, help=RUNS_DIR_HELP)
+    add_train_options(train)
+    train.set_defaults(func=cmd_train, needs_keras=True)
 
     runs = commands.add_parser("runs", help="the run registry").add_subparsers(dest="runs_command", required=True)
     runs_list = runs.add_parser("list")
@@ -293,7 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="horizontal-flip test-time augmentation (default: as the run records)")
     evaluate.add_argument("--json", action="store_true")
     evaluate.add_argument("--no-save", action="store_true", help="do not save into the run folder")
-    evaluate.set_defaults(func=cmd_evaluate)
+    evaluate.set_defaults(func=cmd_evaluate, needs_keras=True)
 
     predict = commands.add_parser("predict", help="emotions of the faces in images")
     predict.add_argument("images", nargs="+")
@@ -301,7 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--whole-image", action="store_true", help="classify the whole image when no face is found")
     predict.add_argument("--json", action="store_true")
     _add_faces_option(predict)
-    predict.set_defaults(func=cmd_predict)
+    predict.set_defaults(func=cmd_predict, needs_keras=True)
 
     analyze = commands.add_parser("analyze", help="emotions of every face in a folder or .zip of photos, to a CSV")
     analyze.add_argument("path", type=Path, help="a folder (searched recursively) or a .zip of images")
@@ -309,23 +352,48 @@ def build_parser() -> argparse.ArgumentParser:
                          help="results file; if it exists, files already in it are not analysed again")
     analyze.add_argument("--model", default="deployed")
     _add_faces_option(analyze)
-    analyze.set_defaults(func=cmd_analyze)
+    analyze.set_defaults(func=cmd_analyze, needs_keras=True)
 
-    from .jobs import add_jobs_commands  # jobs start|list|cancel|log|worker, defined beside the jobs code
-
-    add_jobs_commands(commands)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--runs-dir", type=Path, help=RUNS_DIR_HELP)
+    jobs = commands.add_parser("jobs", help="background training jobs").add_subparsers(dest="jobs_command",
+                                                                                       required=True)
+    start = jobs.add_parser("start", parents=[common], help="queue a training job; prints its id")
+    start.add_argument("--from-run", metavar="RUN", help="retrain: a run's config, as a new run (flags override it)")
+    start.add_argument("--resume", metavar="RUN", help="continue an interrupted run (--epochs to extend it)")
+    start.add_argument("--request-id", help="idempotency key: starting twice with it gives the first job")
+    add_train_options(start)
+    start.set_defaults(func=cmd_jobs_start)
+    listing = jobs.add_parser("list", parents=[common], help="every job with its progress")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=cmd_jobs_list)
+    cancel = jobs.add_parser("cancel", parents=[common], help="cancel a queued or running job")
+    cancel.add_argument("job")
+    cancel.set_defaults(func=cmd_jobs_cancel)
+    log = jobs.add_parser("log", parents=[common], help="a job's output")
+    log.add_argument("job")
+    log.add_argument("--tail", type=int, default=0, metavar="N", help="only the last N lines")
+    log.set_defaults(func=cmd_jobs_log)
+    worker = jobs.add_parser("worker", parents=[common], help="run a job here (what `start` runs)")
+    worker.add_argument("job")
+    worker.set_defaults(func=cmd_jobs_worker, needs_keras=True)
     return parser
 
 
 def main(argv=None) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the output
+    # TensorFlow's start-up notices are noise in a command's answer; a user who set the level wants them.
+    quiet = TF_LOG_LEVEL not in os.environ
+    os.environ.setdefault(TF_LOG_LEVEL, "3")  # 3 also hides "failed call to cuInit" on a machine without a GPU
     args = build_parser().parse_args(argv)
+    if quiet and getattr(args, "needs_keras", False):
+        with native_stderr_silenced():  # TensorFlow's notices come before its logging is set up
+            import keras  # noqa: F401
     from .datasets import DatasetError
     from .registry import RunError
 
     try:
         return args.func(args)
-    except (UserError, DatasetError, RunError, ValueError, FileNotFoundError, FileExistsError) as error:
+    except (DatasetError, RunError, ValueError, FileNotFoundError, FileExistsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except OSError as error:  # disk full, read-only folder: the machine's state, not a bug worth a traceback

@@ -208,28 +208,6 @@ def best_and_worst(frame: pd.DataFrame, n: int = 3) -> tuple[pd.DataFrame, pd.Da
             ranked[columns].iloc[::-1].head(n).reset_index(drop=True))
 
 
-def model_card_facts(run) -> dict:
-    """What the Home page's model card shows, from the run's own files; None where unknown."""
-    validation, best = run.validation, run.best_epoch or {}
-    model_bytes = run.info.get("model_bytes")
-    return {
-        "run": run.name,
-        "architecture": run.config.get("arch") or run.info.get("architecture"),
-        "description": run.info.get("description", ""),
-        # Evaluated figures when saved; the best epoch's Keras val accuracy otherwise.
-        "val_accuracy": validation.get("accuracy", best.get("val_accuracy")),
-        "val_macro_f1": validation.get("macro_f1"),
-        "parameters": run.info.get("parameters"),
-        "model_mb": model_bytes / 2**20 if model_bytes else None,
-        "trained": (run.status.get("ended") or run.status.get("started") or "")[:10] or None,
-        "epochs": len(run.history),
-        "data": run.dataset.get("name"),
-        "train_images": run.dataset.get("train_images"),
-        "validation_images": run.dataset.get("validation_images"),
-        "fingerprint": run.dataset.get("fingerprint"),
-    }
-
-
 # --- One run's evaluation -----------------------------------------------------------------------
 
 

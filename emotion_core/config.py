@@ -1,13 +1,16 @@
 """Training configuration: every default in one place, each with its reason.
 
 A config comes from defaults, then an optional JSON file, then command-line flags; the resolved
-config is saved in the run folder so the run can be resumed or explained later.
+config is saved in the run folder so the run can be resumed or explained later. Each field's
+reason is its `help` metadata: the CLI's flag help and the Train page's tooltips show it.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw")
@@ -17,37 +20,44 @@ COLOR_MODES = ("grayscale", "rgb")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 
 
+def _option(default, reason: str):
+    """A config field: its default and the one-line reason for it."""
+    return field(default=default, metadata={"help": reason})
+
+
 @dataclass
 class TrainConfig:
-    arch: str = "vgg_gap"
-    data: str = "fer2013"  # a path, or a data set name under the data root
-    epochs: int = 60  # FER2013 nets keep improving past 50 epochs with augmentation
-    batch_size: int = 64  # small batches regularise and suit a 2-core CPU's caches
-    optimizer: str = "sgd"  # SGD with Nesterov momentum generalises best on FER2013 in the literature
-    learning_rate: float = 0.01  # SGD's usual start for BN nets; use ~1e-3 for adam/rmsprop
-    momentum: float = 0.9
-    weight_decay: float = 5e-4  # decoupled; strong regularisation suits a 28k-image data set
-    schedule: str = "cosine"  # cosine anneals to zero by the last epoch: no patience to tune
-    warmup_epochs: int = 1  # avoids early divergence of the high SGD learning rate with BN
-    # (capped at epochs - 1, so a one-epoch run still trains at the full rate)
-    color_mode: str = ""  # "" = the architecture's own (the seeds' RGB nets take RGB)
-    image_size: int = 48  # FER2013's native size
-    augment: bool = True  # flip, small rotation, shift and zoom: the biggest single gain on FER2013
-    random_erasing: float = 0.0  # probability of erasing a patch (occlusion robustness)
-    dropout_scale: float = 1.0  # multiplies every dropout rate of the architecture; below 1 when a
-    # short budget underfits (train accuracy no higher than validation), 0 = no dropout
-    init_from: str = ""  # a run (name in the same registry, or folder) whose weights start training:
-    # a warm start that spends a second budget on top of the first instead of starting over
-    class_weights: str = "sqrt"  # lifts disgust's recall without giving up much accuracy
-    label_smoothing: float = 0.1  # calibrates probabilities; FER2013 labels are noisy
-    early_stopping: int = 0  # patience in epochs on val_accuracy; 0 = off (cosine needs all epochs)
-    plateau_patience: int = 5  # for schedule=plateau: epochs without val_loss gain before LR/5
-    val_fraction: float = 0.1  # carved from train (stratified) when the data set has no validation
-    tta: bool = True  # evaluate with horizontal-flip test-time augmentation (faces are symmetric)
-    precision: str = "auto"  # "auto" = bfloat16 compute where the CPU has AVX512-BF16/AMX (about 2x
-    # faster here) or on a GPU; weights stay float32 and the saved model is float32 either way
-    seed: int = 1337
-    name: str = ""  # run folder name; "" = <arch>-<date>-<time>
+    arch: str = _option("vgg_gap", "the network, by name in emotion_core/architectures.py; vgg_gap is the "
+                                   "deployed model's")
+    data: str = _option("fer2013", "a path, or a data set name under the data root")
+    epochs: int = _option(60, "FER2013 nets keep improving past 50 epochs with augmentation")
+    batch_size: int = _option(64, "small batches regularise and suit a 2-core CPU's caches")
+    optimizer: str = _option("sgd", "SGD with Nesterov momentum generalises best on FER2013 in the literature")
+    learning_rate: float = _option(0.01, "SGD's usual start for BN nets; use ~1e-3 for adam/rmsprop")
+    momentum: float = _option(0.9, "SGD's Nesterov momentum, the usual value (the other optimizers ignore it)")
+    weight_decay: float = _option(5e-4, "decoupled; strong regularisation suits a 28k-image data set")
+    schedule: str = _option("cosine", "cosine anneals to zero by the last epoch: no patience to tune")
+    warmup_epochs: int = _option(1, "avoids early divergence of the high SGD learning rate with BN (capped at "
+                                    "epochs - 1, so a one-epoch run still trains at the full rate)")
+    color_mode: str = _option("", '"" = the architecture\'s own (the seeds\' RGB nets take RGB)')
+    image_size: int = _option(48, "FER2013's native size")
+    augment: bool = _option(True, "flip, small rotation, shift and zoom: the biggest single gain on FER2013")
+    random_erasing: float = _option(0.0, "probability of erasing a patch (occlusion robustness)")
+    dropout_scale: float = _option(1.0, "multiplies every dropout rate of the architecture; below 1 when a short "
+                                        "budget underfits (train accuracy no higher than validation), 0 = no dropout")
+    init_from: str = _option("", "a run (name in the same registry, or folder) whose weights start training: a "
+                                 "warm start that spends a second budget on top of the first instead of starting over")
+    class_weights: str = _option("sqrt", "lifts disgust's recall without giving up much accuracy")
+    label_smoothing: float = _option(0.1, "calibrates probabilities; FER2013 labels are noisy")
+    early_stopping: int = _option(0, "patience in epochs on val_accuracy; 0 = off (cosine needs all epochs)")
+    plateau_patience: int = _option(5, "for schedule=plateau: epochs without val_loss gain before LR/5")
+    val_fraction: float = _option(0.1, "carved from train (stratified) when the data set has no validation")
+    tta: bool = _option(True, "evaluate with horizontal-flip test-time augmentation (faces are symmetric)")
+    precision: str = _option("auto", '"auto" = bfloat16 compute where the CPU has AVX512-BF16/AMX (about 2x '
+                                     "faster here) or on a GPU; weights stay float32 and the saved model is "
+                                     "float32 either way")
+    seed: int = _option(1337, "fixes the validation split, initial weights and augmentation, so a run repeats")
+    name: str = _option("", 'run folder name; "" = <arch>-<date>-<time>')
 
     def validate(self) -> "TrainConfig":
         """Raise ValueError with a one-line reason when a value is out of range."""
@@ -120,6 +130,42 @@ def config_from_dict(values: dict) -> TrainConfig:
             raise ValueError(f"config key '{key}' must be {expected.__name__}, not {type(value).__name__}")
         converted[key] = value
     return TrainConfig(**converted).validate()
+
+
+def training_options() -> list[dict]:
+    """Every field as {name, default, choices, reason}: what a flag or a form needs to offer and explain it."""
+    choices = field_choices()
+    return [{"name": f.name, "default": f.default, "choices": choices.get(f.name), "reason": f.metadata["help"]}
+            for f in fields(TrainConfig)]
+
+
+def add_train_options(parser: argparse.ArgumentParser) -> None:
+    """`--config FILE` and one flag per field, each with its reason and default as the help.
+
+    Flags default to None (not given), so a config file's values survive them; see `resolve_config`.
+    """
+    group = parser.add_argument_group("training options (defaults in emotion_core/config.py)")
+    group.add_argument("--config", type=Path, help="JSON file of config values (flags override it)")
+    for option in training_options():
+        flag, default = "--" + option["name"].replace("_", "-"), option["default"]
+        help_text = f"{option['reason']} (default: {default!r})".replace("%", "%%")  # argparse %-formats help
+        if isinstance(default, bool):
+            group.add_argument(flag, dest=option["name"], action=argparse.BooleanOptionalAction, default=None,
+                               help=help_text)
+        else:
+            group.add_argument(flag, dest=option["name"], type=type(default), default=None,
+                               choices=option["choices"], help=help_text)
+
+
+def resolve_config(config_file: Path | None = None, flags: Mapping | None = None) -> TrainConfig:
+    """Defaults, then the JSON `config_file`, then `flags` (values by field name; None = not given).
+
+    Keys of `flags` that are not fields are ignored: a parsed command line also holds its other options.
+    """
+    values = load_config_file(config_file) if config_file else {}
+    names = {f.name for f in fields(TrainConfig)}
+    values.update({key: value for key, value in (flags or {}).items() if key in names and value is not None})
+    return config_from_dict(values)
 
 
 def load_config_file(path: Path) -> dict:

@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from .images import IMAGE_SUFFIXES
 from .labels import EMOTIONS, canonical_class, canonical_split
 from .storage import write_json_atomic
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 CSV_USAGES = {"Training": "train", "PublicTest": "validation", "PrivateTest": "test"}
 # Folders a layout may nest its splits under (the Kaggle set ships `images/train`, ...).
 NESTING_FOLDERS = ("images", "data", "dataset")
@@ -78,8 +78,11 @@ class Dataset:
         return digest.hexdigest()[:16]
 
 
-def data_root() -> Path:
-    """The folder data sets are found under: `EMOTION_DATA_DIR`, else `data/` of the project."""
+def data_root(root: str | Path | None = None) -> Path:
+    """The folder data sets are found under: `root` when given, else `EMOTION_DATA_DIR`, else `data/`
+    of the project."""
+    if root:
+        return Path(root)
     return Path(os.environ.get("EMOTION_DATA_DIR", Path(__file__).resolve().parents[1] / "data"))
 
 
@@ -91,7 +94,7 @@ def cache_dir() -> Path:
 
 def find_datasets(root: Path | None = None) -> list[Path]:
     """Data sets directly under the data root (folders or .csv files that open as one)."""
-    root = Path(root) if root else data_root()
+    root = data_root(root)
     if not root.is_dir():
         return []
     found = []
@@ -104,6 +107,17 @@ def find_datasets(root: Path | None = None) -> list[Path]:
             continue
         found.append(candidate)
     return found
+
+
+def dataset_version(path: Path) -> float:
+    """The newest modification time of a data set, its entries and the folders below them.
+
+    Adding or removing an image touches its class folder, so a listing or summary cached under
+    this value is read again when images come or go (one overwritten in place goes unnoticed).
+    """
+    path = Path(path)
+    entries = [path, *path.glob("*"), *(p for p in path.glob("*/*") if p.is_dir())]
+    return max(entry.stat().st_mtime for entry in entries)
 
 
 def resolve_dataset_path(name_or_path: str | Path) -> Path:
@@ -336,7 +350,7 @@ def summarize(dataset: Dataset, use_cache: bool = True) -> dict:
                 continue
             sizes[f"{image.width}x{image.height}"] += 1
             pixels = np.asarray(image.convert("RGB") if image.mode not in ("L", "RGB") else image)
-            color["grayscale" if _is_grayscale(pixels) else "color"] += 1
+            color["grayscale" if is_grayscale(pixels) else "color"] += 1
             digest = hashlib.blake2b(pixels.tobytes(), digest_size=12).hexdigest()
             by_hash[f"{pixels.shape}:{digest}"].append((split, name, EMOTIONS[label]))
 
@@ -364,8 +378,10 @@ def summarize(dataset: Dataset, use_cache: bool = True) -> dict:
     return summary
 
 
-def _is_grayscale(pixels: np.ndarray) -> bool:
-    if pixels.ndim == 2:
+def is_grayscale(pixels: np.ndarray) -> bool:
+    """Whether an image (HxW, HxWxC) or a stack of them (n, h, w, c) holds no colour: one channel,
+    or three equal ones (a gray photo saved as RGB)."""
+    if pixels.ndim == 2 or pixels.shape[-1] == 1:
         return True
     return bool(np.array_equal(pixels[..., 0], pixels[..., 1]) and np.array_equal(pixels[..., 1], pixels[..., 2]))
 

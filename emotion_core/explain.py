@@ -1,31 +1,26 @@
-"""Why did the model say that? Class activation maps per face, and the pictures that show them.
+"""Why did the model say that? Class activation maps per face, as arrays.
 
     explainer = Explainer(predictor.model)                     # once per model: copies it
-    faces = predictor.predict(rgb)
+    faces, maps = predict_and_explain(predictor, rgb, "gradcam", explainer=explainer)
+    # The second step alone, for faces already found: (n, 48, 48) float32 in [0, 1].
     maps = explainer.heatmaps(np.stack([f.model_input for f in faces]),
                               [EMOTIONS.index(f.label) for f in faces], "gradcam")
-    crop = overlay(faces[0].model_input, maps[0], opacity=0.5)  # (48, 48, 3) uint8
-    photo = annotate(place_on_image(rgb, maps[0], faces[0].box, 0.5), faces)
-    results_frame(faces, "photo.jpg").to_csv("results.csv", index=False)
 
 Heat maps come from the layer every architecture names `last_conv` (see architectures.py):
-Grad-CAM++ and Score-CAM through tf-keras-vis, Grad-CAM through the same sums as one traced graph. Computing them is kept apart from drawing them (as in keras-io's Grad-CAM
-example): `heatmaps` returns arrays in [0, 1], `overlay` / `place_on_image` colour them.
+Grad-CAM++ and Score-CAM through tf-keras-vis, Grad-CAM through the same sums as one traced graph.
+Computing them is kept apart from drawing them (as in keras-io's Grad-CAM example): `heatmaps`
+returns arrays in [0, 1], drawing.py's `overlay` and `place_on_image` colour them.
 """
 
 from __future__ import annotations
 
-import io
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import cv2
 import numpy as np
-import pandas as pd
-from PIL import Image, ImageDraw, ImageFont
 
 from .architectures import LAST_CONV, OUTPUT
-from .faces import FaceBox
 from .labels import EMOTIONS
 
 # Method key -> the name the app shows. All three run with tf-keras-vis 0.8.7 on Keras 3
@@ -36,13 +31,6 @@ METHODS = {"gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++", "scorecam": "Score-
 # about 1.5 s a face on two cores. Keeping the 16 maps that vary most over the face (the
 # "Faster Score-CAM" of tf-keras-vis) costs 16 forward passes and keeps the same hot regions.
 SCORECAM_MAPS = 16
-
-# One colour per emotion, shared by the boxes drawn on photos and the app's bar charts
-# (Tableau 10: distinct hues, readable on light and dark backgrounds).
-EMOTION_COLORS = {
-    "angry": "#e15759", "disgust": "#59a14f", "fear": "#b07aa1", "happy": "#edc948",
-    "sad": "#4e79a7", "surprise": "#f28e2b", "neutral": "#9c9c9c",
-}
 
 
 class Explainer:
@@ -124,119 +112,26 @@ def heatmaps(model, faces: np.ndarray, class_indices: Sequence[int] | int, metho
     return explainer.heatmaps(faces, class_indices, method)
 
 
-# --- Drawing ------------------------------------------------------------------------------
+def predict_and_explain(predictor, image, method: str | None = "gradcam", target: str | None = None, *,
+                        explainer: Explainer | Callable[[], Explainer] | None = None,
+                        whole_image_fallback: bool = False, min_face_fraction: float | None = None):
+    """Every face `predictor` finds in `image`, and each face's heat map: (faces, maps or None).
 
-
-def to_rgb_uint8(image) -> np.ndarray:
-    """HxW, HxWx1 or HxWx3 pixels (uint8, or float 0..255 such as a model input) as HxWx3 uint8.
-
-    This is how a FacePrediction's `model_input` is shown: the face as the model saw it.
+    `maps` is (n, h, w) in [0, 1] as `Explainer.heatmaps` returns, None when `method` is None or
+    no face was found. Each map explains `target` (an emotion name), or when None the emotion
+    predicted for that face. `explainer` is an Explainer of the predictor's model, or a function
+    returning one, called only when there are faces to explain; without it one is built.
+    `whole_image_fallback` and `min_face_fraction` go to `Predictor.predict`.
     """
-    pixels = np.asarray(image)
-    if pixels.dtype != np.uint8:
-        pixels = np.clip(np.rint(np.nan_to_num(pixels.astype(np.float32))), 0, 255).astype(np.uint8)
-    if pixels.ndim == 3 and pixels.shape[-1] == 1:
-        pixels = pixels[..., 0]
-    if pixels.ndim == 2:
-        pixels = np.stack([pixels] * 3, axis=-1)
-    if pixels.ndim != 3 or pixels.shape[-1] != 3:
-        raise ValueError(f"Expected an HxW, HxWx1 or HxWx3 image, got shape {pixels.shape}.")
-    return pixels
-
-
-def overlay(image, heatmap: np.ndarray, opacity: float = 0.5) -> np.ndarray:
-    """`image` (HxW, HxWx1 or HxWx3, uint8 or float 0..255) with `heatmap` coloured on top.
-
-    The heat map is resized to the image; opacity 0 gives the image, 1 the colour map alone.
-    Returns HxWx3 uint8 RGB.
-    """
-    rgb = to_rgb_uint8(image)
-    colours = _colour_map(heatmap, rgb.shape[:2])
-    return _blend(rgb, colours, opacity)
-
-
-def place_on_image(image_rgb: np.ndarray, heatmap: np.ndarray, box: FaceBox, opacity: float = 0.5) -> np.ndarray:
-    """A copy of the photo with one face's heat map blended over the square the model saw.
-
-    `crop_face(rgb, box)` (margin 0) cut a square of side max(width, height) centred on the
-    box, possibly reaching past the image edge; the map is stretched over that same square
-    and clipped to the image.
-    """
-    out = to_rgb_uint8(image_rgb).copy()
-    image_h, image_w = out.shape[:2]
-    side = max(1, round(max(box.width, box.height)))
-    left = int(np.floor(box.x + box.width / 2 - side / 2))
-    top = int(np.floor(box.y + box.height / 2 - side / 2))
-    colours = _colour_map(heatmap, (side, side))
-    # The part of the square that lies inside the image, in image and in square coordinates.
-    x0, y0 = max(left, 0), max(top, 0)
-    x1, y1 = min(left + side, image_w), min(top + side, image_h)
-    if x1 <= x0 or y1 <= y0:
-        return out
-    region = out[y0:y1, x0:x1]
-    out[y0:y1, x0:x1] = _blend(region, colours[y0 - top:y1 - top, x0 - left:x1 - left], opacity)
-    return out
-
-
-def annotate(image_rgb: np.ndarray, faces) -> np.ndarray:
-    """A copy of the photo with each face's box and "number emotion confidence" label drawn on it.
-
-    Line width and font grow with the image, so labels stay readable on a phone photo and on
-    a thumbnail; the font is also kept below a face's width so a crowd's labels do not pile up.
-    """
-    image = Image.fromarray(to_rgb_uint8(image_rgb))
-    if not faces:
-        return np.asarray(image)
-    draw = ImageDraw.Draw(image)
-    short_side = min(image.size)
-    line = max(2, round(short_side / 250))
-    smallest_face = min(face.box.width for face in faces)
-    font_px = max(11, min(round(short_side / 28), round(smallest_face * 0.3)))
-    font = ImageFont.load_default(size=font_px)  # FreeType font bundled with Pillow: no download
-    for number, face in enumerate(faces, start=1):
-        box = face.box
-        colour = EMOTION_COLORS[face.label]
-        draw.rectangle([box.x, box.y, box.x + box.width - 1, box.y + box.height - 1], outline=colour, width=line)
-        prefix = "whole image: " if face.whole_image else f"{number} "
-        text = f"{prefix}{face.label} {face.confidence:.0%}"
-        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
-        pad = max(1, font_px // 6)
-        label_w, label_h = right - left + 2 * pad, bottom - top + 2 * pad
-        # Above the box when there is room, else just inside its top edge.
-        label_y = box.y - label_h if box.y - label_h >= 0 else box.y
-        label_x = min(max(0, box.x), max(0, image.width - label_w))
-        draw.rectangle([label_x, label_y, label_x + label_w, label_y + label_h], fill=colour)
-        draw.text((label_x + pad - left, label_y + pad - top), text, font=font, fill=_text_colour(colour))
-    return np.asarray(image)
-
-
-def png_bytes(image_rgb: np.ndarray) -> bytes:
-    """The image encoded as PNG, for a download button."""
-    buffer = io.BytesIO()
-    Image.fromarray(to_rgb_uint8(image_rgb)).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-# --- Tables -------------------------------------------------------------------------------
-
-
-def results_frame(faces, file_name: str, model: str = "") -> pd.DataFrame:
-    """One row per face: file, face number, box, emotion, confidence, the 7 probabilities.
-
-    Column names follow the CSV of `batch.analyze` (python -m emotion_core analyze), so the
-    app's export and the command line's read alike; `face` counts from 1, as drawn on the photo.
-    """
-    columns = ["file", "face", "x", "y", "width", "height", "detection_score", "emotion", "confidence",
-               *EMOTIONS, "whole_image", "model"]
-    rows = [
-        {"file": file_name, "face": number, "x": face.box.x, "y": face.box.y, "width": face.box.width,
-         "height": face.box.height, "detection_score": round(face.box.score, 3), "emotion": face.label,
-         "confidence": round(face.confidence, 4),
-         **{emotion: round(face.probabilities[emotion], 4) for emotion in EMOTIONS},
-         "whole_image": face.whole_image, "model": model}
-        for number, face in enumerate(faces, start=1)
-    ]
-    return pd.DataFrame(rows, columns=columns)
+    faces = predictor.predict(image, whole_image_fallback=whole_image_fallback, min_face_fraction=min_face_fraction)
+    if not faces or method is None:
+        return faces, None
+    if explainer is None:
+        explainer = Explainer(predictor.model)
+    elif callable(explainer):
+        explainer = explainer()
+    classes = [EMOTIONS.index(target or face.label) for face in faces]
+    return faces, explainer.heatmaps(np.stack([face.model_input for face in faces]), classes, method)
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -319,24 +214,3 @@ def _unit_map(cam: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         return np.zeros(size, np.float32)
     return np.clip((cam - low) / (high - low), 0.0, 1.0).astype(np.float32)
 
-
-def _colour_map(heatmap: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """A [0, 1] heat map resized to `size` (h, w) and coloured with the jet map: (h, w, 3) uint8 RGB."""
-    heat = np.clip(np.nan_to_num(np.asarray(heatmap, dtype=np.float32)), 0.0, 1.0)
-    if heat.ndim != 2:
-        raise ValueError(f"Expected a 2-D heat map, got shape {heat.shape}.")
-    heat = cv2.resize(heat, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
-    coloured = cv2.applyColorMap(np.rint(heat * 255).astype(np.uint8), cv2.COLORMAP_JET)
-    return cv2.cvtColor(coloured, cv2.COLOR_BGR2RGB)
-
-
-def _blend(rgb: np.ndarray, colours: np.ndarray, opacity: float) -> np.ndarray:
-    opacity = float(np.clip(opacity, 0.0, 1.0))
-    mixed = rgb.astype(np.float32) * (1 - opacity) + colours.astype(np.float32) * opacity
-    return np.rint(mixed).astype(np.uint8)
-
-
-def _text_colour(hex_colour: str) -> str:
-    """Black or white, whichever reads better on the label's background."""
-    red, green, blue = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
-    return "black" if 0.299 * red + 0.587 * green + 0.114 * blue > 150 else "white"

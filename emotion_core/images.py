@@ -18,6 +18,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+# The file types read as images everywhere (data sets, analyses, the app's uploads); PIL decodes
+# them all, a GIF at its first frame and a TIFF at its first page.
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
 # A 50-megapixel limit accepts any real camera photo but refuses decompression bombs:
 # tiny files whose header promises billions of pixels and whose decoding would exhaust memory.
 MAX_INPUT_PIXELS = 50_000_000

@@ -1,7 +1,14 @@
-"""Canonical emotion labels and the aliases found in the data sets users actually have."""
+"""Canonical emotion labels, their colours, and the aliases found in the data sets users actually have."""
 
 # The order of FER2013's `emotion` column; every model output follows it.
 EMOTIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+
+# One colour per emotion, shared by the boxes drawn on photos and the app's charts
+# (Tableau 10: distinct hues, readable on light and dark backgrounds).
+EMOTION_COLORS = {
+    "angry": "#e15759", "disgust": "#59a14f", "fear": "#b07aa1", "happy": "#edc948",
+    "sad": "#4e79a7", "surprise": "#f28e2b", "neutral": "#9c9c9c",
+}
 
 _CLASS_ALIASES = {
     "angry": "angry", "anger": "angry", "mad": "angry",

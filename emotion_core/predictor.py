@@ -1,9 +1,11 @@
 """Faces in, emotions out: the one prediction path shared by the app, the CLI and the benchmarks.
 
-    from emotion_core import Predictor
+    from emotion_core.predictor import Predictor, results_frame
     predictor = Predictor.load("deployed")
-    for face in predictor.predict("photo.jpg"):
+    faces = predictor.predict("photo.jpg")
+    for face in faces:
         print(face.label, face.box, face.probabilities)
+    results_frame(faces, "photo.jpg").to_csv("results.csv", index=False)
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from . import registry
-from .faces import FaceBox, FaceDetector, crop_face, prepare_face, whole_image_box
+from .faces import DEFAULT_DETECTOR, FaceBox, FaceDetector, crop_face, prepare_face, whole_image_box
 from .images import load_rgb
 from .inference import PRECISIONS, bfloat16_copy, predict_probabilities
 from .labels import EMOTIONS
@@ -70,8 +73,10 @@ class Predictor:
 
     @classmethod
     def load(cls, run: str | Path = registry.DEPLOYED, root: Path | None = None,
-             precision: str = "float32") -> "Predictor":
+             precision: str = "float32", detector: str = DEFAULT_DETECTOR) -> "Predictor":
         """The model of `deployed`, a run name, or a run folder, ready to predict.
+
+        `detector` names the face detector (faces.DETECTORS: "yunet", the default, or "haar").
 
         A broken deployed run is not served: the latest earlier deployment that is still usable
         is loaded instead, and `warning` says so.
@@ -91,7 +96,8 @@ class Predictor:
             reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise registry.RunError(f"Keras refused {info.name}/{registry.MODEL_FILE}: {reason}") from error
         predictor = cls(model, run_name=info.name, tta=bool(info.config.get("tta", False)),
-                        grayscale_source=bool(info.dataset.get("grayscale_source", True)), precision=precision)
+                        grayscale_source=bool(info.dataset.get("grayscale_source", True)), precision=precision,
+                        detector=FaceDetector(detector))
         predictor.warning = warning
         return predictor
 
@@ -129,3 +135,44 @@ class Predictor:
             FacePrediction(box, {name: float(p) for name, p in zip(EMOTIONS, row)}, face_input, whole_image)
             for box, row, face_input in zip(boxes, probabilities, inputs)
         ]
+
+
+# The columns of one face, shared by the app's export and the analysis CSV (`face_row`).
+FACE_COLUMNS = ["face", "x", "y", "width", "height", "detection_score", "landmarks", "emotion", "confidence",
+                *EMOTIONS]
+
+
+def face_row(number: int, box: FaceBox, probabilities) -> dict:
+    """One face as a table row; `number` counts from 1, as the faces are numbered on the photo.
+
+    `landmarks` is "x y x y ..." in LANDMARK_NAMES order (empty when the detector gives none), so
+    a crop can be cut again exactly as the model saw it.
+    """
+    values = [float(p) for p in probabilities]
+    best = int(np.argmax(values))
+    return {"face": number, "x": box.x, "y": box.y, "width": box.width, "height": box.height,
+            "detection_score": round(box.score, 3),
+            "landmarks": " ".join(f"{x:.1f} {y:.1f}" for x, y in box.landmarks),
+            "emotion": EMOTIONS[best], "confidence": round(values[best], 4),
+            **{name: round(p, 4) for name, p in zip(EMOTIONS, values)}}
+
+
+def box_from_row(row) -> FaceBox:
+    """The FaceBox a `face_row` was made from (a dict or a pandas row)."""
+    numbers = [float(v) for v in str(row.get("landmarks", "") or "").split()]
+    landmarks = tuple(zip(numbers[0::2], numbers[1::2]))
+    return FaceBox(int(row["x"]), int(row["y"]), int(row["width"]), int(row["height"]),
+                   float(row["detection_score"]), landmarks)
+
+
+def results_frame(faces, file_name: str, model: str = "") -> pd.DataFrame:
+    """One row per face: file, `face_row`'s columns, whether the whole image was classified, model.
+
+    Column names follow the CSV of `python -m emotion_core analyze`, so the app's export and the
+    command line's read alike.
+    """
+    columns = ["file", *FACE_COLUMNS, "whole_image", "model"]
+    rows = [{"file": file_name, **face_row(number, face.box, [face.probabilities[e] for e in EMOTIONS]),
+             "whole_image": face.whole_image, "model": model}
+            for number, face in enumerate(faces, start=1)]
+    return pd.DataFrame(rows, columns=columns)

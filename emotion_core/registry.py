@@ -7,21 +7,20 @@
 A run folder holds `config.json` (resolved config), `status.json` (state, epochs, times),
 `history.json` (one row per epoch), `dataset.json` (fingerprint and counts), `model.keras`
 (best epoch; optional: comparison-only runs ship without it), `info.json` (parameters,
-multiply-adds, size, versions), `evaluation/<split>.json` and `MODEL_CARD.md`.
+multiply-adds, size, versions), `evaluation/<split>.json` and `MODEL_CARD.md` (see report.py).
 `deployed.json` in the registry root names the deployed run; it is the only shared pointer.
+
+This module only writes, reads and scans run folders; report.py renders them (model cards, tables).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
-from .labels import EMOTIONS
-from .storage import read_json, write_json_atomic
+from .storage import now_iso, read_json, replacing, write_json_atomic
 
 CONFIG_FILE = "config.json"
 STATUS_FILE = "status.json"
@@ -40,13 +39,11 @@ class RunError(ValueError):
     """A run that cannot be found or used, with the reason in one line."""
 
 
-def runs_root() -> Path:
-    """The registry folder: `EMOTION_RUNS_DIR`, else `models/` of the project."""
+def runs_root(root: str | Path | None = None) -> Path:
+    """The registry folder: `root` when given, else `EMOTION_RUNS_DIR`, else `models/` of the project."""
+    if root:
+        return Path(root)
     return Path(os.environ.get("EMOTION_RUNS_DIR", Path(__file__).resolve().parents[1] / "models"))
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 # --- Writing a run ------------------------------------------------------------------------------
@@ -56,7 +53,7 @@ def update_status(run_dir: Path, **changes) -> dict:
     """Merge `changes` into the run's status.json (atomically) and return the new status."""
     path = Path(run_dir) / STATUS_FILE
     status = read_json(path) if path.exists() else {}
-    status.update(changes, updated=_now())
+    status.update(changes, updated=now_iso())
     write_json_atomic(path, status)
     return status
 
@@ -73,15 +70,8 @@ def read_training_seconds(run_dir: Path) -> float:
 
 def save_model_atomic(model, path: Path) -> None:
     """Save a Keras model so that readers never see a half-written file."""
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".keras")
-    os.close(handle)
-    try:
+    with replacing(path, suffix=".keras") as temporary:  # Keras saves only to a name ending .keras
         model.save(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def remove_partial_files(run_dir: Path) -> list[str]:
@@ -237,7 +227,7 @@ def _weights_problem(run: Run) -> str:
 
 def list_runs(root: Path | None = None) -> list[Run]:
     """Every run folder in the registry, newest first; broken ones included and marked."""
-    root = Path(root) if root else runs_root()
+    root = runs_root(root)
     if not root.is_dir():
         return []
     runs = [load_run(child) for child in root.iterdir()
@@ -252,7 +242,7 @@ def deployed_name(root: Path | None = None) -> str | None:
 
 def deployment_record(root: Path | None = None) -> dict:
     """deployed.json as a dict; {} when it is missing or unreadable (hand-edited into garbage, say)."""
-    pointer = (Path(root) if root else runs_root()) / DEPLOYED_FILE
+    pointer = runs_root(root) / DEPLOYED_FILE
     try:
         record = read_json(pointer)
     except (OSError, ValueError):  # ValueError: bad JSON or bytes that are not UTF-8
@@ -267,7 +257,7 @@ def usable_deployment(root: Path | None = None) -> tuple[str | None, str]:
     the one served; it is "" when the deployed run is fine or when nothing was ever deployed.
     A run is usable when its folder reads without a problem and holds a model file.
     """
-    root = Path(root) if root else runs_root()
+    root = runs_root(root)
     record = deployment_record(root)
     deployed = record.get("run") if isinstance(record, dict) else None
     if not deployed:
@@ -301,7 +291,7 @@ def _serving_problem(root: Path, name) -> str:
 
 def resolve_serving(name: str | Path = DEPLOYED, root: Path | None = None) -> tuple[Path, str]:
     """Like `resolve_run`, but `deployed` falls back as `usable_deployment` does: (folder, warning)."""
-    root = Path(root) if root else runs_root()
+    root = runs_root(root)
     if str(name) != DEPLOYED:
         return resolve_run(name, root), ""
     served, warning = usable_deployment(root)
@@ -312,7 +302,7 @@ def resolve_serving(name: str | Path = DEPLOYED, root: Path | None = None) -> tu
 
 def resolve_run(name: str | Path, root: Path | None = None) -> Path:
     """The folder of a run given `deployed`, a run name, or a path to a run folder."""
-    root = Path(root) if root else runs_root()
+    root = runs_root(root)
     if str(name) == DEPLOYED:
         deployed = deployed_name(root)
         if not deployed:
@@ -328,7 +318,7 @@ def resolve_run(name: str | Path, root: Path | None = None) -> Path:
 
 def deploy(name: str, root: Path | None = None) -> dict:
     """Point `deployed` at a run with usable weights; the previous one is remembered."""
-    root = Path(root) if root else runs_root()
+    root = runs_root(root)
     run_dir = resolve_run(name, root)
     if run_dir.resolve().parent != root.resolve():
         # The pointer holds a name, so only a run inside the registry can be found through it.
@@ -344,154 +334,10 @@ def deploy(name: str, root: Path | None = None) -> dict:
     history = previous.get("history", [])
     if previous.get("run"):
         history = ([{"run": previous["run"], "deployed_at": previous.get("deployed_at")}] + history)[:20]
-    record = {"run": run.name, "deployed_at": _now(), "history": history}
+    record = {"run": run.name, "deployed_at": now_iso(), "history": history}
     try:
         write_json_atomic(root / DEPLOYED_FILE, record)
     except OSError as error:  # disk full, read-only registry: the old pointer is still whole
         raise RunError(f"Cannot deploy {run.name}: could not write {root / DEPLOYED_FILE} "
                        f"({error.strerror or error}); {previous.get('run') or 'nothing'} stays deployed.") from error
     return record
-
-
-# --- Model card -----------------------------------------------------------------------------------
-
-
-def write_model_card(run_dir: Path) -> Path:
-    """Generate MODEL_CARD.md from the run's own files: use, data, results, limits."""
-    run = load_run(run_dir)
-    text = model_card_text(run)
-    path = Path(run_dir) / MODEL_CARD_FILE
-    path.write_text(text)
-    return path
-
-
-def _recipe_extras(config: dict) -> str:
-    """The recipe choices a card mentions only when they differ from the plain default."""
-    extras = []
-    if config.get("dropout_scale", 1.0) != 1.0:
-        extras.append(f"dropout x{config['dropout_scale']:g}")
-    if config.get("init_from"):
-        extras.append(f"warm start from run `{config['init_from']}` (its epochs are not counted here)")
-    return "".join(f", {extra}" for extra in extras)
-
-
-def model_card_text(run: Run) -> str:
-    config, info, dataset, validation = run.config, run.info, run.dataset, run.validation
-    best = run.best_epoch or {}
-    lines = [
-        f"# Model card: {run.name}",
-        "",
-        f"**Architecture:** `{config.get('arch')}`: {info.get('description', '')}",
-        f"**Parameters:** {info.get('parameters', 0):,}; **multiply-adds per face:** "
-        f"{info.get('multiply_adds', 0) / 1e6:.1f} M; **file:** {info.get('model_bytes', 0) / 2**20:.1f} MB"
-        + ("" if run.has_weights else " (not kept here: a comparison run, its figures stay)"),
-        "",
-        "## Intended use",
-        "Classifying the expression of a single, roughly frontal face crop into one of seven emotions "
-        f"({', '.join(EMOTIONS)}), for exploring and demonstrating facial expression recognition and "
-        "for aggregate analysis of many faces. Not for decisions about individuals (hiring, policing, "
-        "health, education): an expression is not an inner state, and the labels are noisy.",
-        "",
-        "## Training data",
-        f"Data set `{dataset.get('name')}` (fingerprint `{dataset.get('fingerprint')}`): "
-        f"{dataset.get('train_images', 0):,} training images, validation from the "
-        f"{dataset.get('validation_source', '?')} ({dataset.get('validation_images', 0):,} images).",
-        f"Recipe: {config.get('epochs')} epochs, {config.get('optimizer')} lr {config.get('learning_rate')} "
-        f"({config.get('schedule')}), batch {config.get('batch_size')}, augmentation "
-        f"{'on' if config.get('augment') else 'off'}, class weights {config.get('class_weights')}, "
-        f"label smoothing {config.get('label_smoothing')}{_recipe_extras(config)}. Full config in `config.json`.",
-        "",
-        "## Results on the validation split",
-    ]
-    if validation:
-        lines += [
-            f"Accuracy **{validation['accuracy']:.2%}**, macro-F1 **{validation['macro_f1']:.3f}**, "
-            f"macro AUC {validation['roc']['macro_auc']:.3f} on {validation['n']:,} images "
-            f"(flip test-time augmentation {'on' if validation.get('tta') else 'off'}); best epoch "
-            f"{best.get('epoch')} of {len(run.history)}. The test split was not used for any choice.",
-            "",
-            "| class | precision | recall | F1 | support |",
-            "|---|---:|---:|---:|---:|",
-        ]
-        for name, scores in validation["per_class"].items():
-            lines.append(f"| {name} | {scores['precision']:.3f} | {scores['recall']:.3f} | "
-                         f"{scores['f1']:.3f} | {scores['support']} |")
-    else:
-        lines.append("Not evaluated yet.")
-    lines += [
-        "",
-        "## Known limits",
-        "- FER2013 is 48x48 grayscale web images, mostly of white adults, posed or exaggerated; "
-        "accuracy on other groups, lighting and real camera photos is lower and was not measured here.",
-        "- Disgust has about 1.5% of the training images; its scores are the least reliable.",
-        "- The data set holds duplicates, some across splits, and some mislabeled or non-face images; "
-        "validation figures carry that noise.",
-        "- Faces are found by OpenCV's Haar cascade: profiles, occlusions and small faces are missed.",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def _cell(value, spec: str, width: int) -> str:
-    """A formatted table cell, or a dash of the same width when the value is missing."""
-    return format("-" if value is None else value, f">{width}" if value is None else spec)
-
-
-def format_runs_markdown(runs: list[Run], deployed: str | None) -> str:
-    """The results table of RESULTS.md: validation figures, recipe, size, cost and hardware of each
-    run, best validation accuracy first (runs without a validation evaluation last)."""
-    header = ("| run | validation accuracy | macro-F1 | macro AUC | flip TTA | architecture | optimizer | batch "
-              "| colour | augment | epochs | parameters | multiply-adds | training time | hardware |")
-    lines = [header, "|---|---:|---:|---:|:-:|---|---|---:|---|:-:|---:|---:|---:|---:|---|"]
-    ranked = sorted(runs, key=lambda run: -(run.validation.get("accuracy") or -1))
-    for run in ranked:
-        row, validation = run.summary_row(), run.validation
-        auc = (validation.get("roc") or {}).get("macro_auc")
-        name = f"`{run.name}`" + (" (deployed)" if run.name == deployed else "")
-        lines.append(" | ".join([
-            f"| {name}", _percent(validation.get("accuracy")), _number(validation.get("macro_f1"), ".3f"),
-            _number(auc, ".3f"), {True: "on", False: "off"}.get(validation.get("tta"), "-"),
-            str(row["architecture"]), str(row["optimizer"]), str(row["batch_size"]), str(row["color_mode"] or "-"),
-            {True: "on", False: "off"}.get(row["augment"], "-"), _epochs_text(row),
-            _millions(row["parameters"]), _millions(row["multiply_adds"]), f"{row['training_minutes']:.0f} min",
-            f"{run.info.get('hardware', '-')}, {run.info.get('backend', '-')} |"]))
-    return "\n".join(lines)
-
-
-def _epochs_text(row: dict) -> str:
-    done = f"{row['epochs']}/{row['epochs_planned']}"
-    return f"{done} after `{row['warm_start_from']}`" if row["warm_start_from"] else done
-
-
-def _percent(value) -> str:
-    return "-" if value is None else f"{value:.1%}"
-
-
-def _number(value, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
-
-
-def _millions(value) -> str:
-    return "-" if value is None else f"{value / 1e6:.2f} M"
-
-
-def format_runs_table(runs: list[Run], deployed: str | None) -> str:
-    """The plain-text table of `runs list`."""
-    header = (f"{'':2}{'run':<38}{'state':<12}{'arch':<24}{'epochs':>8}{'best val':>10}{'val acc':>9}"
-              f"{'F1':>7}{'params':>11}{'weights':>9}")
-    lines = [header]
-    for run in runs:
-        row = run.summary_row()
-        mark = "* " if run.name == deployed else "  "
-        lines.append(
-            f"{mark}{row['run']:<38}{row['state']:<12}{str(row['architecture']):<24}"
-            f"{row['epochs']:>4}/{_cell(row['epochs_planned'], '<3', 3)}"
-            f"{_cell(row['best_val_accuracy'], '>10.4f', 10)}{_cell(row['val_accuracy'], '>9.4f', 9)}"
-            f"{_cell(row['val_macro_f1'], '>7.3f', 7)}{_cell(row['parameters'], '>11,', 11)}"
-            f"{'yes' if row['weights'] else 'no':>9}"
-        )
-        if run.problem:
-            lines.append(f"    broken: {run.problem}")
-    if deployed:
-        lines.append(f"\n* deployed: {deployed}")
-    return "\n".join(lines)

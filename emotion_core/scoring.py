@@ -5,14 +5,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from . import registry
 from .config import config_from_dict
 from .datasets import load_split, open_dataset
 from .evaluation import classification_report
 from .inference import predict_probabilities
-from .storage import read_json
+from .storage import now_iso, read_json
 
 
 def evaluate_run(run: str, data: str | None = None, split: str = "validation", tta: bool | None = None,
@@ -43,7 +41,7 @@ def evaluate_run(run: str, data: str | None = None, split: str = "validation", t
         x, y = load_split(dataset, split, config.image_size, config.resolved_color_mode())
     report = classification_report(y, predict_probabilities(model, x, tta=tta, progress=progress))
     report.update(split=split, tta=tta, data=dataset.name, fingerprint=dataset.fingerprint(),
-                  evaluated=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                  evaluated=now_iso())
     if save:
         # Figures on another data set must not overwrite the ones on the run's own.
         same_data = dataset.fingerprint() == run_info.dataset.get("fingerprint")

@@ -18,7 +18,7 @@ import platform
 import signal
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import keras
@@ -27,15 +27,12 @@ import numpy as np
 from . import registry
 from .architectures import ARCHITECTURES, build_model, count_multiply_adds
 from .config import TrainConfig, config_from_dict
-from .datasets import Dataset, load_split, open_dataset, stratified_split
+from .datasets import Dataset, is_grayscale, load_split, open_dataset, stratified_split
 from .evaluation import classification_report
 from .inference import predict_probabilities
 from .labels import EMOTIONS
-from .storage import read_json, write_json_atomic
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+from .report import write_model_card
+from .storage import now_iso, read_json, write_json_atomic
 
 
 # --- Data ---------------------------------------------------------------------------------------
@@ -224,7 +221,7 @@ def new_run_name(config: TrainConfig) -> str:
 def train(config: TrainConfig, runs_dir: Path | None = None, verbose: int | None = None) -> Path:
     """Train a new run from `config`; returns its folder."""
     config.validate()
-    runs_dir = Path(runs_dir) if runs_dir else registry.runs_root()
+    runs_dir = registry.runs_root(runs_dir)
     run_dir = runs_dir / new_run_name(config)
     if run_dir.exists():
         raise FileExistsError(f"run folder {run_dir} already exists; pick another --name")
@@ -277,7 +274,8 @@ def _fit(run_dir: Path, config: TrainConfig, dataset: Dataset, history: list, ch
             "name": dataset.name, "path": str(dataset.path), "fingerprint": dataset.fingerprint(),
             "counts": dataset.counts(), "train_images": int(len(y_train)),
             "validation_images": int(len(y_val)), "validation_source": val_source,
-            "grayscale_source": _is_grayscale_dataset(x_train),
+            # A sample of ~500 images says whether colour photos must be shown to the model in gray.
+            "grayscale_source": is_grayscale(x_train[:: max(1, len(x_train) // 500)]),
         })
         input_shape = x_train.shape[1:]
         model, trainer = build_training_model(config, input_shape)
@@ -323,12 +321,6 @@ def _fit_verbosity(verbose):
     return 1 if sys.stdout.isatty() else 2  # a bar on a terminal, one line per epoch in logs
 
 
-def _is_grayscale_dataset(x: np.ndarray) -> bool:
-    sample = x[:: max(1, len(x) // 500)]
-    return bool(sample.shape[-1] == 1 or (np.array_equal(sample[..., 0], sample[..., 1])
-                                          and np.array_equal(sample[..., 1], sample[..., 2])))
-
-
 def export_float32(model_path: Path, config: TrainConfig) -> keras.Model:
     """Rewrite the served model with float32 compute, so it runs the same on any CPU."""
     trained = keras.models.load_model(model_path, safe_mode=True)
@@ -362,5 +354,5 @@ def finish_run(run_dir: Path, config: TrainConfig, x_val: np.ndarray, y_val: np.
         "versions": registry.library_versions(),
     })
     (run_dir / registry.CHECKPOINT_FILE).unlink(missing_ok=True)  # only needed to resume
-    registry.write_model_card(run_dir)
+    write_model_card(run_dir)
     registry.update_status(run_dir, state="complete", ended=now_iso())

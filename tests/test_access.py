@@ -53,17 +53,29 @@ def test_only_the_exact_password_matches(given, expected):
     assert access.password_matches(given, PASSWORD) is expected
 
 
-def test_the_comparison_is_constant_time(monkeypatch):
-    calls = []
+def test_every_guess_is_decided_by_a_timing_safe_comparison_of_utf8_bytes(monkeypatch):
+    # Timing itself is too noisy to assert on; what makes the check constant-time is that every
+    # guess, right or wrong, short or long, reaches hmac.compare_digest as bytes, and that its
+    # answer alone decides: no `==`, no length check, no early return on a wrong character.
+    expected = "pässwörd"  # non-ASCII: compare_digest refuses such str, so both sides must be bytes
+    guesses = {expected: True, "pässwörx": False, "xässwörd": False, "pässwör": False, expected * 3: False}
+    compared = []
     real = access.hmac.compare_digest
 
-    def spy(a, b):
-        calls.append((a, b))
+    def recording(a, b):
+        compared.append((a, b))
         return real(a, b)
 
-    monkeypatch.setattr(access.hmac, "compare_digest", spy)
-    assert access.password_matches("pässwörd", "pässwörd")  # non-ASCII too: compared as UTF-8 bytes
-    assert calls == [("pässwörd".encode(), "pässwörd".encode())]
+    monkeypatch.setattr(access.hmac, "compare_digest", recording)
+    assert {guess: access.password_matches(guess, expected) for guess in guesses} == guesses
+    assert compared == [(guess.encode("utf-8"), expected.encode("utf-8")) for guess in guesses]
+
+    # If the comparison said yes to everything, every non-empty guess would pass: nothing else decides.
+    monkeypatch.setattr(access.hmac, "compare_digest", lambda a, b: True)
+    assert all(access.password_matches(guess, expected) for guess in guesses)
+    # An empty or missing guess is refused without comparing (that it is empty is no secret).
+    monkeypatch.setattr(access.hmac, "compare_digest", lambda a, b: pytest.fail("compared an empty guess"))
+    assert not access.password_matches("", expected) and not access.password_matches(None, expected)
 
 
 def test_an_unlocked_session_is_locked_again_when_the_password_changes():
@@ -116,7 +128,7 @@ def write_running_job(tiny_dataset) -> None:
 
 
 def test_without_a_password_training_is_open_and_no_box_is_shown(tiny_dataset, paused):
-    at = open_page("pages/train.py")
+    at = open_page("views/train.py")
 
     assert password_box(at) is None
     assert not button(at, "Start training").disabled
@@ -127,7 +139,7 @@ def test_without_a_password_training_is_open_and_no_box_is_shown(tiny_dataset, p
 def test_with_a_password_start_and_cancel_are_locked_until_it_is_given(tiny_dataset, paused, monkeypatch):
     monkeypatch.setenv(access.PASSWORD_ENV, PASSWORD)
     write_running_job(tiny_dataset)
-    at = open_page("pages/train.py")
+    at = open_page("views/train.py")
 
     assert button(at, "Start training").disabled and button(at, "Cancel").disabled
     assert "Starting training needs the admin password" in captions(at)
@@ -149,7 +161,7 @@ def test_with_a_password_start_and_cancel_are_locked_until_it_is_given(tiny_data
 def test_a_click_arriving_after_the_page_locked_starts_nothing(tiny_dataset, paused, monkeypatch):
     # A tab drawn before the password was set still shows Start enabled. Its click must start nothing:
     # Streamlit drops clicks on a button that is now disabled, and the page checks `allowed` again.
-    at = open_page("pages/train.py")
+    at = open_page("views/train.py")
     monkeypatch.setenv(access.PASSWORD_ENV, PASSWORD)
 
     button(at, "Start training").click().run()
@@ -161,7 +173,7 @@ def test_a_click_arriving_after_the_page_locked_starts_nothing(tiny_dataset, pau
 
 def test_deploying_asks_for_the_password_from_streamlit_secrets(trained_runs):
     registry.deploy("alpha")
-    at = open_page("pages/models.py", secrets={"admin_password": PASSWORD})
+    at = open_page("views/models.py", secrets={"admin_password": PASSWORD})
     next(box for box in at.selectbox if box.label == "Run to deploy").select("beta").run()
     at.checkbox(key="confirm_deploy").check().run()
 
@@ -180,7 +192,7 @@ def test_predicting_never_asks_for_the_password(trained_runs, monkeypatch):
     registry.deploy("alpha")
     st.cache_resource.clear()
     st.cache_data.clear()
-    at = open_page("pages/predict.py")
+    at = open_page("views/predict.py")
     at.file_uploader[0].set_value(("grace_hopper.jpg", (PHOTOS / "grace_hopper.jpg").read_bytes(),
                                    "image/jpeg")).run()
 
@@ -226,7 +238,7 @@ def _keyword(call: ast.Call, name: str):
     return next((ast.literal_eval(k.value) for k in call.keywords if k.arg == name), None)
 
 
-SOURCES = sorted([*PROJECT.glob("emotion_core/*.py"), *PROJECT.glob("pages/*.py"), PROJECT / "app.py",
+SOURCES = sorted([*PROJECT.glob("emotion_core/*.py"), *PROJECT.glob("views/*.py"), *PROJECT.glob("ui/*.py"), PROJECT / "app.py",
                   *PROJECT.glob("bench/*.py")])
 
 
@@ -253,7 +265,7 @@ def _files(folder: Path) -> dict[str, float]:
 @needs_photos
 def test_a_photo_sent_to_the_predict_page_is_not_written_anywhere(trained_runs, isolated_dirs, tmp_path):
     registry.deploy("alpha")
-    at = open_page("pages/predict.py")
+    at = open_page("views/predict.py")
     photo = io.BytesIO()
     Image.open(PHOTOS / "grace_hopper.jpg").save(photo, "PNG")  # bytes no file on disk holds yet
     before = _files(tmp_path)  # the data root, the registry and the cache all live here

@@ -1,12 +1,17 @@
 """Tests for emotion_core.cli, run through `main([...])` as `python -m emotion_core ...` would."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
+from emotion_core import jobs
 from emotion_core.cli import main
 from emotion_core.labels import EMOTIONS
-from tests.conftest import PHOTOS, needs_photos
+from tests.conftest import PHOTOS, PROJECT, needs_photos
+from tests.jobs.helpers import write_finished_run
 
 
 def run_cli(capsys, *args) -> tuple[int, str, str]:
@@ -130,3 +135,76 @@ def test_train_a_tiny_run_from_flags(tiny_dataset, isolated_dirs, capsys):
     config = json.loads((run / "config.json").read_text())
     assert (config["arch"], config["epochs"], config["batch_size"], config["tta"]) == ("vgg_gap_small", 1, 16, False)
     assert (run / "model.keras").is_file() and (run / "MODEL_CARD.md").is_file()
+
+
+# --- jobs -----------------------------------------------------------------------------------------------
+
+
+def test_cli_starts_lists_cancels_and_shows_the_log_of_jobs(tiny_dataset, isolated_dirs, monkeypatch, capsys):
+    monkeypatch.setenv(jobs.MAX_JOBS_ENV, "0")  # jobs stay queued: no worker is started
+    write_finished_run(isolated_dirs["models"], "alpha")
+    start = ["jobs", "start", "--arch", "vgg_gap_small", "--data", "tiny", "--epochs", "3", "--request-id", "r1"]
+
+    assert main(start) == 0
+    assert main(start) == 0  # the same request id: the same job
+    assert main(["jobs", "start", "--from-run", "alpha", "--optimizer", "adam"]) == 0
+    ids = capsys.readouterr().out.split()
+    assert main(["jobs", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+
+    assert ids == ["1", "1", "2"]
+    assert [(job["id"], job["status"]) for job in listed] == [("2", "queued"), ("1", "queued")]
+    assert listed[1]["options"]["epochs"] == 3
+    retrained = listed[0]["config"]
+    assert (retrained["optimizer"], retrained["batch_size"], retrained["name"]) == ("adam", 16, "")
+
+    assert main(["jobs", "cancel", "1"]) == 0
+    assert "job 1 cancelled" in capsys.readouterr().out
+    assert main(["jobs", "list"]) == 0
+    table = capsys.readouterr().out
+    assert "cancelled" in table and "optimizer=adam" in table
+    assert main(["jobs", "log", "9"]) == 2
+    assert "No job '9'" in capsys.readouterr().err
+
+
+def test_jobs_start_refuses_both_a_config_file_and_a_run_to_retrain(tiny_dataset, isolated_dirs, capsys):
+    write_finished_run(isolated_dirs["models"], "alpha")
+
+    code, _, err = run_cli(capsys, "jobs", "start", "--from-run", "alpha", "--config", "recipe.json")
+
+    assert (code, err) == (2, "error: use --config or --from-run, not both\n")
+    assert not jobs.jobs_dir().exists() or not list(jobs.jobs_dir().glob("*.json"))
+
+
+# --- TensorFlow's start-up notices ------------------------------------------------------------------------
+
+
+def test_a_tensorflow_log_level_the_user_set_is_kept(monkeypatch, capsys):
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")
+
+    run_cli(capsys, "runs", "list")
+
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0"
+
+
+def test_without_a_user_setting_tensorflow_logs_errors_only_at_most(monkeypatch, capsys):
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
+
+    run_cli(capsys, "runs", "list")
+
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "3"
+
+
+@pytest.mark.slow
+@needs_photos
+def test_predict_prints_no_tensorflow_start_up_notices(trained_runs):
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    photo = str(PHOTOS / "astronaut.png")
+
+    done = subprocess.run([sys.executable, "-m", "emotion_core", "predict", photo, "--model", "alpha"],
+                          cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300)
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"{photo}: 1 face(s)")
+    for notice in ("absl::InitializeLog", "oneDNN", "cuda drivers", "cuInit"):
+        assert notice not in done.stderr

@@ -287,15 +287,3 @@ def test_sizes_frame_keeps_the_most_common_and_sums_the_rest():
     frame = comparison.sizes_frame({"48x48": 100, "64x64": 5, "32x32": 3, "10x10": 1}, top=2)
 
     assert frame.values.tolist() == [["48x48", 100], ["64x64", 5], ["other", 4]]
-
-
-def test_model_card_facts_come_from_the_run_files(three_runs, report):
-    run = next(run for run in three_runs if run.name == "adam32")
-    facts = comparison.model_card_facts(run)
-    assert facts["val_accuracy"] == pytest.approx(0.7)  # no evaluation saved: best epoch's figure
-    assert facts["val_macro_f1"] is None and facts["model_mb"] == 1.0 and facts["trained"] == "2026-01-02"
-
-    registry.save_evaluation(run.path, "validation", report)
-    facts = comparison.model_card_facts(registry.load_run(run.path))
-    assert facts["val_accuracy"] == pytest.approx(4 / 6)
-    assert facts["val_macro_f1"] == pytest.approx(59 / 90)

@@ -1,19 +1,30 @@
 """emotion_core.config and the train flags: defaults, refusals with reasons, file and flag precedence."""
 
+import argparse
 import json
 import math
 import re
+from dataclasses import fields
 
 import pytest
 
 from emotion_core import cli
 from emotion_core.architectures import ARCHITECTURES
-from emotion_core.config import TrainConfig, config_from_dict, load_config_file
+from emotion_core.config import (TrainConfig, add_train_options, config_from_dict, load_config_file, resolve_config,
+                                 training_options)
 from tests.conftest import PROJECT
 
 
-def parse_train(*flags: str):
-    return cli.build_parser().parse_args(["train", *flags])
+def train_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="train")
+    add_train_options(parser)
+    return parser
+
+
+def parse_train(*flags: str) -> TrainConfig:
+    """The config that `--config` and flags resolve to, as the train and jobs start commands get it."""
+    args = train_parser().parse_args(list(flags))
+    return resolve_config(args.config, vars(args))
 
 
 def write_config(tmp_path, values) -> str:
@@ -144,26 +155,26 @@ def test_a_missing_config_file_is_refused(tmp_path):
 def test_flags_override_the_file_which_overrides_the_defaults(tmp_path):
     path = write_config(tmp_path, {"epochs": 10, "batch_size": 32, "optimizer": "adam"})
 
-    config = cli.config_from_args(parse_train("--config", path, "--epochs", "3"))
+    config = parse_train("--config", path, "--epochs", "3")
 
     assert config.epochs == 3  # flag beats file
     assert config.batch_size == 32 and config.optimizer == "adam"  # file beats defaults
     assert config.learning_rate == TrainConfig().learning_rate  # untouched default
-    assert cli.config_from_args(parse_train("--config", path)).epochs == 10
-    assert cli.config_from_args(parse_train()) == TrainConfig()
+    assert parse_train("--config", path).epochs == 10
+    assert parse_train() == TrainConfig()
 
 
 def test_boolean_flags_switch_both_ways(tmp_path):
-    assert cli.config_from_args(parse_train("--no-augment")).augment is False
-    assert cli.config_from_args(parse_train("--no-tta")).tta is False
+    assert parse_train("--no-augment").augment is False
+    assert parse_train("--no-tta").tta is False
     path = write_config(tmp_path, {"augment": False})
-    assert cli.config_from_args(parse_train("--config", path)).augment is False
-    assert cli.config_from_args(parse_train("--config", path, "--augment")).augment is True
+    assert parse_train("--config", path).augment is False
+    assert parse_train("--config", path, "--augment").augment is True
 
 
 def test_flags_are_converted_to_their_field_types():
-    config = cli.config_from_args(parse_train("--learning-rate", "0.001", "--color-mode", "rgb",
-                                              "--val-fraction", "0.2", "--batch-size", "16"))
+    config = parse_train("--learning-rate", "0.001", "--color-mode", "rgb", "--val-fraction", "0.2",
+                         "--batch-size", "16")
 
     assert (config.learning_rate, config.color_mode, config.val_fraction, config.batch_size) == (
         0.001, "rgb", 0.2, 16)
@@ -175,6 +186,44 @@ def test_arch_choices_come_from_the_registry(capsys):
 
     error = capsys.readouterr().err
     assert all(name in error for name in ARCHITECTURES)
+
+
+def test_resolve_config_takes_defaults_then_the_file_then_the_given_flags(tmp_path):
+    path = write_config(tmp_path, {"epochs": 10, "batch_size": 32})
+
+    config = resolve_config(path, {"epochs": 3, "batch_size": None, "func": print, "runs_dir": "models"})
+
+    assert (config.epochs, config.batch_size, config.optimizer) == (3, 32, TrainConfig().optimizer)
+    assert resolve_config() == TrainConfig()
+    assert resolve_config(None, {"augment": False}).augment is False
+
+
+def test_an_unknown_key_in_the_config_file_is_refused_by_resolve_config(tmp_path):
+    with pytest.raises(ValueError, match=r"^unknown config key\(s\): lr$"):
+        resolve_config(write_config(tmp_path, {"lr": 0.1}), {"epochs": 3})
+
+
+def test_every_field_has_a_reason_and_the_flag_help_shows_it_with_the_default(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "1000")  # argparse wraps to the terminal, and may break at a hyphen
+    help_text = " ".join(train_parser().format_help().split())
+
+    for field in fields(TrainConfig):
+        reason = field.metadata.get("help", "")
+        assert len(reason) > 10, f"{field.name} has no reason"
+        flag = "--" + field.name.replace("_", "-")
+        assert f"{' '.join(reason.split())} (default: {field.default!r})" in help_text, flag
+        assert flag in help_text
+
+
+def test_training_options_carry_each_default_and_its_reason():
+    options = {option["name"]: option for option in training_options()}
+
+    assert list(options) == [field.name for field in fields(TrainConfig)]
+    assert options["epochs"]["default"] == 60
+    assert "FER2013" in options["epochs"]["reason"]
+    assert "weights stay float32" in options["precision"]["reason"]
+    assert "vgg_gap_small" in options["arch"]["choices"]
+    assert options["augment"]["choices"] is None and options["augment"]["default"] is True
 
 
 def test_a_bad_config_file_fails_the_train_command_in_one_line(tmp_path, capsys):

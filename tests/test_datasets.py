@@ -1,6 +1,7 @@
 """emotion_core.datasets: every layout users download, the summary's findings, cached loading."""
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -9,8 +10,8 @@ import pytest
 from PIL import Image
 
 from emotion_core import cli, datasets
-from emotion_core.datasets import (DatasetError, find_datasets, format_summary, load_split, open_dataset,
-                                   stratified_split, summarize)
+from emotion_core.datasets import (DatasetError, data_root, dataset_version, find_datasets, format_summary,
+                                   is_grayscale, load_split, open_dataset, stratified_split, summarize)
 from emotion_core.labels import EMOTIONS
 from tests.conftest import make_image_dataset
 
@@ -144,6 +145,44 @@ def test_a_missing_path_names_the_data_root(isolated_dirs):
 
 def test_a_name_under_the_data_root_resolves(tiny_dataset):
     assert open_dataset("tiny").path == tiny_dataset
+
+
+def test_the_data_root_is_the_folder_given_else_the_environments(isolated_dirs, tmp_path, tiny_dataset):
+    assert data_root() == data_root(None) == isolated_dirs["data"]
+    assert data_root(tmp_path / "elsewhere") == tmp_path / "elsewhere"
+    assert find_datasets() == [tiny_dataset] and find_datasets(tmp_path / "elsewhere") == []
+
+
+def test_the_version_changes_when_an_image_comes_or_goes(tiny_dataset):
+    def age_everything():
+        for path in [tiny_dataset, *tiny_dataset.rglob("*")]:
+            os.utime(path, (1_000_000, 1_000_000))  # 1970: any change made now is newer
+
+    age_everything()
+    assert dataset_version(tiny_dataset) == 1_000_000
+    shutil.copy(tiny_dataset / "train" / "happy" / "train_0.png", tiny_dataset / "train" / "happy" / "new.png")
+    assert dataset_version(tiny_dataset) > 1_000_000
+
+    age_everything()
+    (tiny_dataset / "validation" / "sad" / "validation_0.png").unlink()
+    assert dataset_version(tiny_dataset) > 1_000_000
+
+
+GRAY_AS_RGB = np.stack([np.arange(20).reshape(4, 5)] * 3, axis=-1)  # (4, 5, 3), equal channels
+ONE_BLUE_PIXEL = GRAY_AS_RGB.copy()
+ONE_BLUE_PIXEL[0, 0, 2] += 1
+
+
+@pytest.mark.parametrize("pixels, gray", [
+    (np.zeros((4, 5), np.uint8), True),  # an "L" image
+    (GRAY_AS_RGB, True),
+    (ONE_BLUE_PIXEL, False),
+    (np.zeros((3, 4, 5, 1)), True),  # a stack of one-channel faces, as training loads them
+    (np.stack([GRAY_AS_RGB, GRAY_AS_RGB]), True),
+    (np.stack([GRAY_AS_RGB, ONE_BLUE_PIXEL]), False),
+])
+def test_an_image_or_a_stack_is_gray_when_its_channels_agree(pixels, gray):
+    assert is_grayscale(pixels) is gray
 
 
 # --- fer2013.csv ----------------------------------------------------------------------------------

@@ -1,27 +1,16 @@
-"""Heat maps, overlays, annotation and the results table, on the real photos and generated images."""
-
-import json
+"""Heat maps as arrays (every method, any architecture), and the predict-then-explain sequence, on the real
+photos and generated images. Drawing them is tested in test_drawing.py."""
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from emotion_core.explain import (
-    EMOTION_COLORS,
-    METHODS,
-    Explainer,
-    _unit_map,
-    annotate,
-    heatmaps,
-    overlay,
-    place_on_image,
-    png_bytes,
-    results_frame,
-)
-from emotion_core.faces import FaceBox, crop_face
+from emotion_core.drawing import annotate, place_on_image
+from emotion_core.explain import METHODS, Explainer, _unit_map, heatmaps, predict_and_explain
+from emotion_core.faces import crop_face
 from emotion_core.images import load_rgb
 from emotion_core.labels import EMOTIONS
-from emotion_core.predictor import FacePrediction, Predictor
+from emotion_core.predictor import Predictor, results_frame
 from tests.conftest import PHOTOS, needs_photos
 from tests.test_faces import face_grid  # the group photo the detector's own tests use
 
@@ -41,12 +30,6 @@ def assert_unit_maps(maps, count, size=(48, 48)):
     assert maps.shape == (count, *size) and maps.dtype == np.float32
     assert np.isfinite(maps).all()
     assert maps.min() >= 0.0 and maps.max() <= 1.0
-
-
-def fake_face(label="happy", box=None, whole_image=False) -> FacePrediction:
-    box = box or FaceBox(10, 20, 30, 30, 5.0)
-    probabilities = {emotion: 0.6 if emotion == label else 0.4 / 6 for emotion in EMOTIONS}
-    return FacePrediction(box, probabilities, np.zeros((48, 48, 1), np.float32), whole_image)
 
 
 # --- real photos: detection, crop, probabilities and every CAM method ----------------------------
@@ -201,91 +184,69 @@ def test_other_architectures_and_mixed_precision_explain(build):
         assert_unit_maps(explainer.heatmaps(faces, [1, 5], method), 2)
 
 
-# --- drawing ---------------------------------------------------------------------------------------
+# --- predict, then pick the class, then the heat map ------------------------------------------------
 
 
-def test_overlay_has_the_image_shape_and_opacity_blends():
-    heat = np.linspace(0, 1, 36, dtype=np.float32).reshape(6, 6)
-    photo = np.random.default_rng(0).integers(0, 256, (120, 90, 3), dtype=np.uint8)
-    crop = np.full((48, 48, 1), 100.0, np.float32)  # a model input: float 0..255, one channel
-    assert overlay(photo, heat, 0.5).shape == (120, 90, 3)
-    assert overlay(crop, heat, 0.5).shape == (48, 48, 3) and overlay(crop, heat).dtype == np.uint8
-    np.testing.assert_array_equal(overlay(photo, heat, 0.0), photo)
-    hot, cold = overlay(crop, np.ones((48, 48)), 1.0), overlay(crop, np.zeros((48, 48)), 1.0)
-    assert hot[0, 0, 0] > hot[0, 0, 2] and cold[0, 0, 2] > cold[0, 0, 0]  # jet: red is hot, blue cold
+class CountingFactory:
+    """An explainer factory that counts its calls: building an Explainer copies the model."""
+
+    def __init__(self, explainer):
+        self.explainer, self.calls = explainer, 0
+
+    def __call__(self):
+        self.calls += 1
+        return self.explainer
 
 
-@pytest.mark.parametrize("box", [FaceBox(50, 30, 20, 40, 3.0),   # tall: the crop is a 40x40 square
-                                 FaceBox(120, 10, 37, 22, 2.0),  # wide, odd-sized
-                                 FaceBox(0, 0, 10, 60, 1.0),     # the square reaches past the left edge
-                                 FaceBox(0, 0, 100, 200, 0.0)])  # bigger than the image on one side
-def test_place_on_image_colours_exactly_the_pixels_crop_face_took(box):
-    # Every pixel holds its own (row, column), so a crop tells which image pixels it came from.
-    rows, columns = np.mgrid[0:100, 0:200]
-    image = np.stack([rows, columns % 256, columns // 256], axis=-1).astype(np.uint8)
-    crop = crop_face(image, box)
-    taken = np.zeros((100, 200), bool)
-    taken[crop[..., 0].astype(int), crop[..., 1].astype(int) + 256 * crop[..., 2].astype(int)] = True
-    placed = place_on_image(image, np.ones((48, 48), np.float32), box, 0.6)
-    assert placed.shape == image.shape
-    np.testing.assert_array_equal((placed != image).any(axis=-1), taken)
-    assert image[5, 7].tolist() == [5, 7, 0]  # the caller's image is untouched
+def noise_photo(seed: int = 3) -> np.ndarray:
+    """A photo without a face: classified whole, so no photo file is needed."""
+    return np.random.default_rng(seed).integers(0, 256, (120, 160, 3), dtype=np.uint8)
 
 
-def test_annotate_draws_each_box_in_its_emotion_colour_without_touching_the_input():
-    image = np.full((300, 400, 3), 255, np.uint8)
-    faces = [fake_face("happy", FaceBox(50, 100, 80, 80, 4.0)), fake_face("sad", FaceBox(250, 100, 80, 80, 4.0))]
-    drawn = annotate(image, faces)
-    assert drawn.shape == image.shape and drawn.dtype == np.uint8 and (image == 255).all()
-    for face in faces:
-        colour = tuple(int(EMOTION_COLORS[face.label][i:i + 2], 16) for i in (1, 3, 5))
-        assert tuple(drawn[face.box.y + 40, face.box.x]) == colour  # left edge of the box
-    assert (drawn[:100] != 255).any()  # labels sit above the boxes
-    np.testing.assert_array_equal(annotate(image, []), image)
+@pytest.mark.parametrize("method", list(METHODS))
+def test_predict_and_explain_maps_each_face_for_its_predicted_emotion(predictor, explainer, method):
+    factory = CountingFactory(explainer)
+
+    faces, maps = predict_and_explain(predictor, noise_photo(), method, explainer=factory, whole_image_fallback=True)
+
+    (face,) = faces
+    assert face.whole_image and factory.calls == 1
+    assert_unit_maps(maps, 1)
+    expected = explainer.heatmaps(face.model_input[None], [EMOTIONS.index(face.label)], method)
+    np.testing.assert_allclose(maps, expected, atol=1e-4)
 
 
-@pytest.mark.parametrize("side", [64, 480, 4000])
-def test_labels_grow_with_the_image_and_stay_readable(side):
-    image = np.full((side, side, 3), 255, np.uint8)
-    box = FaceBox(side // 4, side // 2, side // 3, side // 3, 4.0)
-    drawn = annotate(image, [fake_face("sad", box)])
-    label_rows = np.flatnonzero((drawn[:box.y] != 255).any(axis=(1, 2)))
-    height = label_rows.max() - label_rows.min() + 1
-    assert height >= 10  # an 11 px font at the least
-    assert height >= side / 40  # and about the same share of the picture at any size
+def test_predict_and_explain_maps_the_asked_emotion_instead(predictor, explainer):
+    (face,), predicted = predict_and_explain(predictor, noise_photo(), "gradcam", explainer=explainer,
+                                             whole_image_fallback=True)
+    every_class = explainer.heatmaps(np.repeat(face.model_input[None], len(EMOTIONS), axis=0),
+                                     list(range(len(EMOTIONS))), "gradcam")
+    # An emotion other than the predicted one whose map differs from the predicted one's.
+    other = next(name for name, cam in zip(EMOTIONS, every_class)
+                 if name != face.label and not np.allclose(cam, predicted[0], atol=1e-3))
+
+    _, asked = predict_and_explain(predictor, noise_photo(), "gradcam", other, explainer=explainer,
+                                   whole_image_fallback=True)
+
+    np.testing.assert_allclose(asked[0], every_class[EMOTIONS.index(other)], atol=1e-4)
 
 
-def test_whole_image_faces_are_labelled_as_such():
-    image = np.full((200, 200, 3), 255, np.uint8)
-    plain = annotate(image, [fake_face("fear", FaceBox(0, 0, 200, 200, 0.0))])
-    whole = annotate(image, [fake_face("fear", FaceBox(0, 0, 200, 200, 0.0), whole_image=True)])
-    assert (whole != 255).sum() > (plain != 255).sum()  # the longer "whole image: fear" label
+def test_without_a_method_or_a_face_no_explainer_is_built(predictor, explainer):
+    factory = CountingFactory(explainer)
+
+    faces, maps = predict_and_explain(predictor, noise_photo(), None, explainer=factory, whole_image_fallback=True)
+    assert len(faces) == 1 and maps is None
+    assert predict_and_explain(predictor, noise_photo(), "gradcam", explainer=factory) == ([], None)
+    assert factory.calls == 0
 
 
-def test_png_bytes_round_trip():
-    image = np.random.default_rng(0).integers(0, 256, (30, 40, 3), dtype=np.uint8)
-    import io
+@needs_photos
+def test_predict_and_explain_looks_for_faces_as_asked(predictor):
+    astronaut = load_rgb(PHOTOS / "astronaut.png")
 
-    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(png_bytes(image)))), image)
+    found, _ = predict_and_explain(predictor, astronaut, None)
+    only_huge, _ = predict_and_explain(predictor, astronaut, None, min_face_fraction=0.9)
+    whole, _ = predict_and_explain(predictor, astronaut, None, min_face_fraction=0.9, whole_image_fallback=True)
 
-
-# --- results table -----------------------------------------------------------------------------
-
-
-def test_results_frame_has_a_row_per_face_and_exports():
-    faces = [fake_face("happy"), fake_face("angry", FaceBox(60, 20, 30, 30, 2.5))]
-    table = results_frame(faces, "party.jpg", "alpha")
-    assert list(table.columns) == ["file", "face", "x", "y", "width", "height", "detection_score", "emotion",
-                                   "confidence", *EMOTIONS, "whole_image", "model"]
-    assert list(table["face"]) == [1, 2] and list(table["emotion"]) == ["happy", "angry"]
-    assert (table["file"] == "party.jpg").all() and list(table["x"]) == [10, 60]
-    np.testing.assert_allclose(table[list(EMOTIONS)].sum(axis=1), 1.0, atol=1e-3)
-    records = json.loads(table.to_json(orient="records"))
-    assert records[1]["emotion"] == "angry" and records[1]["whole_image"] is False
-    assert records[1]["model"] == "alpha"
-    assert "party.jpg,1,10,20,30,30" in table.to_csv(index=False)
-
-
-def test_results_frame_of_no_faces_keeps_its_columns():
-    table = results_frame([], "empty.png")
-    assert len(table) == 0 and "confidence" in table.columns
+    assert [face.whole_image for face in found] == [False]
+    assert only_huge == [] and [face.whole_image for face in whole] == [True]

@@ -1,6 +1,6 @@
 """The Analyze page driven by AppTest: a small upload analysed, summarised, its faces explained.
 
-Uploads are generated photos (the portraits' faces tiled on plain canvases, see test_batch.py),
+Uploads are generated photos (the portraits' faces tiled on plain canvases, see tests/analysis/photos.py),
 a photo without a face and a file that is not an image; the model is the tiny run 'alpha'.
 By default nothing of an upload may stay on disk; ticking "Keep the photos" keeps it, resumable.
 """
@@ -14,13 +14,15 @@ import streamlit as st
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from emotion_core import batch, registry
+from emotion_core import registry
+from emotion_core.analysis import analyze, pipeline, read_results, results_path, store_uploads, upload_digest
 from emotion_core.datasets import cache_dir
+from emotion_core.labels import EMOTIONS
 from emotion_core.predictor import Predictor
+from tests.analysis.photos import face_tiles, group_photo
 from tests.conftest import PROJECT, needs_photos
-from tests.test_batch import face_tiles, group_photo
 
-PAGE = str(PROJECT / "pages" / "analyze.py")
+PAGE = str(PROJECT / "views" / "analyze.py")
 KEEP = "Keep the photos on this server so an interrupted analysis can continue"
 TIMEOUT = 90  # the first analysis loads TensorFlow and the model; the first Grad-CAM copies the model
 
@@ -96,7 +98,7 @@ def test_an_upload_is_analysed_summarised_and_a_face_explained_with_nothing_left
     assert metrics(app) == {"Photos": "4", "Faces": "3", "Photos without a face": "33%", "Unreadable files": "1"}
     assert len(app.get("vega_lite_chart")) == 2  # distribution, mean probabilities
     summary = app.dataframe[0].value
-    assert summary["emotion"].tolist() == list(batch.EMOTIONS) and summary["faces"].sum() == 3
+    assert summary["emotion"].tolist() == list(EMOTIONS) and summary["faces"].sum() == 3
     assert summary["share"].sum() == pytest.approx(1.0)
     assert [b.label for b in app.get("download_button")] == ["Results, one row per face (CSV)", "Summary (CSV)"]
     assert "Photos without a face or unreadable (2)" in [e.label for e in app.expander]
@@ -117,15 +119,15 @@ def test_an_upload_is_analysed_summarised_and_a_face_explained_with_nothing_left
 def test_an_interrupted_analysis_is_continued_not_redone(app, photos, monkeypatch):
     files = {name: photos[name] for name in ("two.png", "one.jpg", "plain.png")}
     # As if the page had been left mid-way: the first photo's rows are on disk.
-    source = batch.store_uploads(list(files.items()), cache_dir() / "analyses")
-    monkeypatch.setattr(batch, "FACES_PER_BATCH", 1)
+    source = store_uploads(list(files.items()), cache_dir() / "analyses")
+    monkeypatch.setattr(pipeline, "FACES_PER_BATCH", 1)
 
     def stop_after_one(done, total):
         if done == 1:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        batch.analyze(source, batch.results_path(source, "alpha"), Predictor.load("alpha"), stop_after_one)
+        analyze(source, results_path(source, "alpha"), Predictor.load("alpha"), stop_after_one)
 
     upload(app, files)
     assert not [b for b in app.button if b.label.startswith("Continue")]  # not kept: analysed afresh
@@ -133,7 +135,7 @@ def test_an_interrupted_analysis_is_continued_not_redone(app, photos, monkeypatc
     widget(app.button, "Continue: 2 of 3 photos left").click().run()
     assert not app.exception
     assert metrics(app)["Photos"] == "3" and metrics(app)["Faces"] == "3"
-    assert len(batch.read_results(batch.results_path(source, "alpha"))) == 4  # 3 faces + 1 without, once each
+    assert len(read_results(results_path(source, "alpha"))) == 4  # 3 faces + 1 without, once each
 
 
 @needs_photos
@@ -166,7 +168,7 @@ def test_kept_photos_stay_until_deleted_and_the_results_still_show(app, photos):
     widget(app.checkbox, KEEP).check().run()
     widget(app.button, "Analyze 2 photos").click().run()
     assert not app.exception, [e.message for e in app.exception]
-    kept = cache_dir() / "analyses" / batch.upload_digest([(name, photos[name]) for name in ("two.png", "one.jpg")])
+    kept = cache_dir() / "analyses" / upload_digest([(name, photos[name]) for name in ("two.png", "one.jpg")])
     assert sorted(path.name for path in files_under(kept)) == ["one.jpg", "results-alpha.csv", "two.png"]
 
     widget(app.button, "Delete the kept photos and results").click().run()
@@ -181,6 +183,7 @@ def test_kept_photos_stay_until_deleted_and_the_results_still_show(app, photos):
 def test_gif_is_among_the_upload_types(app):
     upload(app, {"face.png": encoded(Image.new("RGB", (8, 8)))})  # the uploader is drawn before any upload too
     assert {".gif", ".zip"} <= set(app.file_uploader[0].allowed_type)
+    assert {".tif", ".tiff"} <= set(app.file_uploader[0].allowed_type)  # the "no images" error names TIFF
 
 
 def test_mixing_a_zip_and_images_is_one_line_of_error(app):

@@ -6,18 +6,21 @@ Streamlit 1.67's AppTest can stage files on `st.file_uploader` and photos on `st
 
 import io
 
+import numpy as np
 import pytest
 import streamlit as st
 from PIL import Image
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from emotion_core import registry
+from emotion_core.explain import METHODS
 from emotion_core.faces import FaceDetector
 from emotion_core.images import load_rgb
 from emotion_core.predictor import Predictor
 from tests.conftest import PHOTOS, PROJECT, needs_photos
 
-PAGE = str(PROJECT / "pages" / "predict.py")
+PAGE = str(PROJECT / "views" / "predict.py")
 TIMEOUT = 60  # the first run loads TensorFlow and the model
 
 
@@ -30,6 +33,33 @@ def app(trained_runs):
     at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
     at.run()
     return at
+
+
+@pytest.fixture
+def sent_images(monkeypatch) -> dict:
+    """The bytes of every image the page sends, by media file id: AppTest's elements hold only its URL."""
+    sent = {}
+    store = MemoryMediaFileStorage.load_and_get_id
+
+    def record(self, path_or_data, *args, **kwargs):
+        file_id = store(self, path_or_data, *args, **kwargs)
+        sent[file_id] = path_or_data
+        return file_id
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+    return sent
+
+
+def shown_image(at, sent: dict, caption: str) -> np.ndarray:
+    """The one image shown under `caption`, decoded as (h, w, 3) int16 RGB."""
+    (shown,) = [image for element in at.get("image") for image in element.proto.imgs if image.caption == caption]
+    data = sent[shown.url.rsplit("/", 1)[-1].split(".")[0]]
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=np.int16)
+
+
+def colourfulness(image: np.ndarray) -> float:
+    """Mean spread between the strongest and weakest channel: about 0 for a gray image."""
+    return float((image.max(axis=-1) - image.min(axis=-1)).mean())
 
 
 def photo_bytes(name: str, fmt: str | None = None) -> bytes:
@@ -90,13 +120,22 @@ def test_an_uploaded_photo_shows_its_label_chart_crop_and_downloads(app):
 
 
 @needs_photos
-def test_each_explanation_method_and_none_render(app):
+def test_each_explanation_method_colours_its_map_over_the_face_and_none_draws_none(app, sent_images):
     app.file_uploader[0].set_value(("grace_hopper.jpg", photo_bytes("grace_hopper.jpg"), "image/jpeg")).run()
     explanation = widget(app.selectbox, "Explanation")
-    for method in ("gradcam++", "scorecam", "none"):
+    for method in ("gradcam++", "scorecam", "gradcam"):
         explanation.set_value(method).run()
         assert not app.exception and len(charts(app)) == 1
-    assert len(app.get("image")) == 2  # no heat map without an explanation
+        crop = shown_image(app, sent_images, "As the model saw it")
+        heat = shown_image(app, sent_images, METHODS[method])  # the map, captioned with its method
+        # The crop is the gray face the model saw; the map is the same face under jet colours.
+        assert heat.shape == crop.shape
+        assert colourfulness(crop) < 5 and colourfulness(heat) > 30, method
+        assert np.abs(heat - crop).mean() > 10, method
+    explanation.set_value("none").run()
+    assert not app.exception and len(charts(app)) == 1
+    captions = [image.caption for element in app.get("image") for image in element.proto.imgs]
+    assert captions == ["1 face(s)", "As the model saw it"]  # no heat map without an explanation
 
 
 @needs_photos

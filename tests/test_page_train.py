@@ -2,7 +2,7 @@
 
 The queue is held (EMOTION_MAX_JOBS=0) so pressing Start queues a job without starting a worker;
 a running job is shown by writing its record as a worker would, with this test's own process as
-the worker (alive, so the page shows it running). Real workers are tested in test_jobs.py.
+the worker (alive, so the page shows it running). Real workers are tested in tests/jobs/test_worker.py.
 """
 
 import json
@@ -27,7 +27,7 @@ def paused(monkeypatch):
 
 def open_train_page() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.switch_page("pages/train.py").run()
+    at.switch_page("views/train.py").run()
     assert not at.exception, [error.message for error in at.exception]
     return at
 
@@ -66,6 +66,7 @@ def write_job(job_id: str, status: str, run: str, **fields) -> None:
 def test_the_page_starts_a_job_with_the_chosen_options_and_lists_it(tiny_dataset):
     at = open_train_page()
     assert "parameters" in texts(at)  # the architecture's size, from building it once
+    assert "keep improving past 50 epochs" in widget(at, "number_input", "epochs").help  # config's reason
 
     widget(at, "selectbox", "Architecture").set_value("vgg_gap_small").run()
     widget(at, "number_input", "epochs").set_value(3)

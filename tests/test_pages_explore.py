@@ -7,7 +7,6 @@ ones use the two tiny trained runs 'alpha' and 'beta' and their data set 'tiny'.
 import json
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from emotion_core import registry
@@ -18,7 +17,7 @@ TIMEOUT = 180  # generous: the first run imports pandas and Altair, evaluating i
 
 
 def open_page(page: str | None = None) -> AppTest:
-    """The app after its first run, switched to `page` (a path like 'pages/models.py') if given."""
+    """The app after its first run, switched to `page` (a path like 'views/models.py') if given."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     if page:
         at.switch_page(page).run()
@@ -46,21 +45,40 @@ def frames(at: AppTest) -> list:
 # --- A fresh clone: no data set, no runs ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("page", [None, "pages/dataset.py", "pages/models.py"])
-def test_pages_render_on_an_empty_data_root_and_registry(page):
-    at = open_page(page)
+def test_home_on_an_empty_data_root_and_registry_says_what_is_missing_and_links_every_page():
+    at = open_page()
 
-    shown = texts(at)
-    assert "No data set found under" in shown or "No runs in the registry yet" in shown
-    if page is None:
-        assert "No model is deployed yet" in shown
-        assert [link.label for link in at.get("page_link")] == ["Dataset", "Models", "Predict", "Analyze", "Train"]
+    assert [info.value for info in at.info] == [
+        "No model is deployed yet: train one on the **Train** page (or `python -m emotion_core train`) "
+        "and promote it on the **Models** page."]
+    (warning,) = at.warning
+    assert warning.value.startswith("No data set found under `")
+    assert [link.label for link in at.get("page_link")] == ["Dataset", "Models", "Predict", "Analyze", "Train"]
+
+
+def test_dataset_page_on_an_empty_data_root_says_where_to_put_one(isolated_dirs):
+    at = open_page("views/dataset.py")
+
+    (info,) = at.info
+    assert info.value.startswith(f"No data set found under `{isolated_dirs['data']}`. Link one there")
+    assert not at.get("vega_lite_chart")  # nothing deployed, so no recorded counts either
+
+
+def test_models_page_on_an_empty_registry_says_how_to_start_a_run(isolated_dirs):
+    at = open_page("views/models.py")
+
+    (info,) = at.info
+    assert info.value.startswith("No runs in the registry yet: start one on the **Train** page")
+    assert [caption.value for caption in at.caption if caption.value.startswith("No data set")] == [
+        f"No data set found under `{isolated_dirs['data']}`. Link one there (for example "
+        "`ln -s /path/to/fer2013 data/fer2013`) or set `EMOTION_DATA_DIR`."]
+    assert not at.dataframe
 
 
 def test_models_page_shows_a_broken_run_with_its_reason(isolated_dirs):
     (isolated_dirs["models"] / "half-written").mkdir()  # a run folder without config.json
 
-    at = open_page("pages/models.py")
+    at = open_page("views/models.py")
 
     table = frames(at)[0].set_index("run")
     assert table.loc["half-written", "state"] == "broken"
@@ -72,7 +90,7 @@ def test_without_data_the_dataset_page_shows_the_deployed_runs_recorded_counts(t
     registry.deploy("alpha")
     (trained_runs["data"] / "train").rename(trained_runs["data"].parent / "moved-away")  # data root now empty
 
-    at = open_page("pages/dataset.py")
+    at = open_page("views/dataset.py")
 
     shown = texts(at)
     assert "No data set found under" in shown
@@ -98,7 +116,7 @@ def test_home_shows_the_deployed_models_card(trained_runs):
 
 def test_dataset_page_shows_counts_samples_and_no_problems(isolated_dirs):
     make_image_dataset(isolated_dirs["data"] / "small", {"train": 10, "validation": 3})
-    at = open_page("pages/dataset.py")
+    at = open_page("views/dataset.py")
 
     shown = texts(at)
     assert "**small** (folders): train 70 · validation 21 images." in shown
@@ -115,7 +133,7 @@ def test_dataset_page_shows_counts_samples_and_no_problems(isolated_dirs):
 
 def test_models_page_lists_runs_and_moves_the_deployed_mark_on_promote(trained_runs):
     registry.deploy("alpha")
-    at = open_page("pages/models.py")
+    at = open_page("views/models.py")
 
     table = frames(at)[0].set_index("run")
     assert sorted(table.index) == ["alpha", "beta"]
@@ -136,7 +154,7 @@ def test_models_page_lists_runs_and_moves_the_deployed_mark_on_promote(trained_r
 
 
 def test_models_page_compares_like_for_like_only_runs_that_differ_in_the_choice_alone(trained_runs):
-    at = open_page("pages/models.py")
+    at = open_page("views/models.py")
     # alpha and beta differ in optimizer *and* batch size: not a fair optimizer comparison.
     assert widget(at, "radio", "Group by").value == "optimizer"
     assert "differ only in optimizer" in texts(at) and "No two runs differ in this alone" in texts(at)
@@ -147,7 +165,7 @@ def test_models_page_compares_like_for_like_only_runs_that_differ_in_the_choice_
 
 def test_models_page_computes_a_missing_evaluation_with_the_button(trained_runs):
     (trained_runs["beta"] / registry.EVALUATION_DIR / "validation.json").unlink()
-    at = open_page("pages/models.py")
+    at = open_page("views/models.py")
     assert "Not evaluated on validation yet." in texts(at)
 
     widget(at, "button", "Evaluate on validation").click().run()

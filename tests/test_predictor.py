@@ -2,6 +2,7 @@
 
 The tiny run's accuracy is not the point: these check what every prediction must satisfy
 (faces found where there are faces, probabilities that sum to one, boxes inside the image).
+The results table is checked on hand-made predictions, without photos.
 """
 
 import json
@@ -12,11 +13,10 @@ from PIL import Image
 
 from emotion_core.images import ImageError
 from emotion_core.labels import EMOTIONS
-from emotion_core.predictor import Predictor
+from emotion_core.faces import FaceBox
+from emotion_core.predictor import Predictor, results_frame
 from tests.conftest import PHOTOS, needs_photos
-
-pytestmark = needs_photos
-
+from tests.test_drawing import fake_face
 
 @pytest.fixture(scope="module")
 def predictor(trained_run_template):
@@ -24,6 +24,7 @@ def predictor(trained_run_template):
     return Predictor.load(trained_run_template / "models" / "alpha")
 
 
+@needs_photos
 @pytest.mark.parametrize("photo, faces", [
     ("astronaut.png", 1), ("grace_hopper.jpg", 1), ("chelsea.png", 0), ("coffee.png", 0),
 ])
@@ -31,6 +32,7 @@ def test_faces_are_found_only_where_there_are_faces(predictor, photo, faces):
     assert len(predictor.predict(PHOTOS / photo)) == faces
 
 
+@needs_photos
 @pytest.mark.parametrize("photo", ["astronaut.png", "grace_hopper.jpg"])
 def test_each_face_gets_a_probability_for_every_emotion(predictor, photo):
     (face,) = predictor.predict(PHOTOS / photo)
@@ -43,6 +45,7 @@ def test_each_face_gets_a_probability_for_every_emotion(predictor, photo):
     assert face.whole_image is False
 
 
+@needs_photos
 @pytest.mark.parametrize("photo", ["astronaut.png", "grace_hopper.jpg"])
 def test_boxes_lie_inside_the_image(predictor, photo):
     width, height = Image.open(PHOTOS / photo).size
@@ -54,6 +57,7 @@ def test_boxes_lie_inside_the_image(predictor, photo):
     assert box.width >= 24 and box.height >= 24 and box.score > 0
 
 
+@needs_photos
 def test_model_input_has_the_models_shape(predictor):
     (face,) = predictor.predict(PHOTOS / "astronaut.png")
 
@@ -63,6 +67,7 @@ def test_model_input_has_the_models_shape(predictor):
     assert face.model_input.std() > 10  # a face, not a flat patch
 
 
+@needs_photos
 def test_whole_image_fallback_classifies_a_photo_without_faces(predictor):
     width, height = Image.open(PHOTOS / "chelsea.png").size
 
@@ -73,11 +78,13 @@ def test_whole_image_fallback_classifies_a_photo_without_faces(predictor):
     assert sum(face.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
 
 
+@needs_photos
 def test_fallback_is_not_used_when_a_face_is_found(predictor):
     (face,) = predictor.predict(PHOTOS / "astronaut.png", whole_image_fallback=True)
     assert face.whole_image is False
 
 
+@needs_photos
 def test_the_same_photo_as_bytes_array_or_path_gives_the_same_answer(predictor):
     path = PHOTOS / "grace_hopper.jpg"
     by_path = predictor.predict(path)[0]
@@ -88,17 +95,41 @@ def test_the_same_photo_as_bytes_array_or_path_gives_the_same_answer(predictor):
     assert by_bytes.probabilities == pytest.approx(by_path.probabilities, abs=1e-6)
 
 
+@needs_photos
 def test_as_dict_is_json_ready(predictor):
     (face,) = predictor.predict(PHOTOS / "astronaut.png")
     record = json.loads(json.dumps(face.as_dict()))
 
     assert record["label"] == face.label
-    assert set(record["box"]) == {"x", "y", "width", "height", "score"}
+    assert set(record["box"]) == {"x", "y", "width", "height", "score", "landmarks"}
     assert set(record["probabilities"]) == set(EMOTIONS)
 
 
+@needs_photos
 def test_text_instead_of_an_image_is_refused_in_one_line(predictor):
     with pytest.raises(ImageError) as error:
         predictor.predict(b"name,emotion\nalice,happy\n")
     message = str(error.value)
     assert "not an image" in message and "\n" not in message
+
+
+# --- The results table ----------------------------------------------------------------------------
+
+
+def test_results_frame_has_a_row_per_face_and_exports():
+    faces = [fake_face("happy"), fake_face("angry", FaceBox(60, 20, 30, 30, 2.5))]
+    table = results_frame(faces, "party.jpg", "alpha")
+    assert list(table.columns) == ["file", "face", "x", "y", "width", "height", "detection_score", "landmarks",
+                                   "emotion", "confidence", *EMOTIONS, "whole_image", "model"]
+    assert list(table["face"]) == [1, 2] and list(table["emotion"]) == ["happy", "angry"]
+    assert (table["file"] == "party.jpg").all() and list(table["x"]) == [10, 60]
+    np.testing.assert_allclose(table[list(EMOTIONS)].sum(axis=1), 1.0, atol=1e-3)
+    records = json.loads(table.to_json(orient="records"))
+    assert records[1]["emotion"] == "angry" and records[1]["whole_image"] is False
+    assert records[1]["model"] == "alpha"
+    assert "party.jpg,1,10,20,30,30" in table.to_csv(index=False)
+
+
+def test_results_frame_of_no_faces_keeps_its_columns():
+    table = results_frame([], "empty.png")
+    assert len(table) == 0 and "confidence" in table.columns

@@ -1,4 +1,4 @@
-"""Tests for emotion_core.registry: listing runs (broken ones too), deploying, resolving, model cards."""
+"""Tests for emotion_core.registry: listing runs (broken ones too), deploying, resolving, saving models."""
 
 import json
 import shutil
@@ -7,9 +7,7 @@ import zipfile
 import pytest
 
 from emotion_core import registry, storage
-from emotion_core.labels import EMOTIONS
-from emotion_core.registry import (RunError, deploy, deployed_name, deployment_record, format_runs_table,
-                                   list_runs, load_run, resolve_run, write_model_card)
+from emotion_core.registry import RunError, deploy, deployed_name, deployment_record, list_runs, load_run, resolve_run
 
 
 def _copy(trained_runs, name, source="alpha"):
@@ -52,13 +50,6 @@ def test_broken_runs_are_listed_with_their_reason_beside_good_ones(registry_with
         assert runs[name].summary_row()["val_accuracy"] is not None
 
 
-def test_runs_table_marks_broken_runs(registry_with_broken_runs):
-    table = format_runs_table(list_runs(), deployed=None)
-
-    assert table.count("    broken: ") == len(registry_with_broken_runs)
-    assert "    broken: model.keras is corrupt" in table
-
-
 def test_hidden_and_underscore_folders_are_not_runs(trained_runs):
     _copy(trained_runs, ".partial")
     _copy(trained_runs, "_trash")
@@ -74,30 +65,6 @@ def test_summary_row_of_a_complete_run(trained_runs):
     assert row["weights"] is True and row["problem"] == ""
     # Its config leaves the colour to the architecture (""); the table names what the model took.
     assert load_run(trained_runs["beta"]).config.get("color_mode", "") == "" and row["color_mode"] == "grayscale"
-
-
-def test_markdown_results_table_ranks_runs_by_validation_accuracy(trained_runs):
-    registry.deploy("beta")
-    runs = registry.list_runs()
-    accuracy = {run.name: run.validation["accuracy"] for run in runs}
-
-    lines = registry.format_runs_markdown(runs, "beta").splitlines()
-
-    assert lines[0].startswith("| run | validation accuracy | macro-F1 |") and len(lines) == 2 + len(runs)
-    ranked = sorted(accuracy, key=accuracy.get, reverse=True)
-    assert [line.split("`")[1] for line in lines[2:]] == ranked
-    beta = next(line for line in lines if "`beta`" in line)
-    assert "(deployed)" in beta and f"{accuracy['beta']:.1%}" in beta and "| vgg_gap_small | adam | 8 |" in beta
-
-
-def test_markdown_results_table_names_the_run_a_warm_start_began_from(trained_runs):
-    config = json.loads((trained_runs["beta"] / "config.json").read_text())
-    (trained_runs["beta"] / "config.json").write_text(json.dumps({**config, "init_from": "alpha"}))
-
-    lines = registry.format_runs_markdown(registry.list_runs(), None).splitlines()
-
-    assert "| 2/2 after `alpha` |" in next(line for line in lines if line.startswith("| `beta`"))
-    assert "| 2/2 |" in next(line for line in lines if line.startswith("| `alpha`"))
 
 
 # --- Deploying --------------------------------------------------------------------------------------
@@ -191,38 +158,26 @@ def test_resolve_by_name_and_by_path(trained_runs):
         resolve_run("gamma")
 
 
-# --- The model card ---------------------------------------------------------------------------------
+# --- The registry folder and saving a model -----------------------------------------------------------
 
 
-def test_model_card_names_the_architecture_and_tables_every_class(trained_runs):
-    card = (trained_runs["alpha"] / "MODEL_CARD.md").read_text()
-    validation = json.loads((trained_runs["alpha"] / "evaluation" / "validation.json").read_text())
-
-    assert card.startswith("# Model card: alpha")
-    assert "**Architecture:** `vgg_gap_small`" in card
-    assert "| class | precision | recall | F1 | support |" in card
-    for name in EMOTIONS:
-        row = next(line for line in card.splitlines() if line.startswith(f"| {name} |"))
-        assert row.endswith("| 3 |")  # 3 validation images per class
-    assert f"Accuracy **{validation['accuracy']:.2%}**" in card
-    assert "Not for decisions about individuals" in card
+def test_the_registry_is_the_folder_given_else_the_environments(isolated_dirs, tmp_path):
+    assert registry.runs_root() == isolated_dirs["models"]  # EMOTION_RUNS_DIR, set by conftest
+    assert registry.runs_root(None) == registry.runs_root("") == isolated_dirs["models"]
+    assert registry.runs_root(str(tmp_path / "elsewhere")) == tmp_path / "elsewhere"
+    assert list_runs(tmp_path / "elsewhere") == []  # every `root=` argument goes through it
 
 
-def test_model_card_of_a_run_kept_without_weights_says_so(trained_runs):
-    run = trained_runs["alpha"]
-    assert "not kept here" not in (run / "MODEL_CARD.md").read_text()
+def test_a_saved_model_replaces_the_file_whole_and_leaves_no_temporary(tmp_path):
+    import keras
 
-    (run / "model.keras").unlink()
-    card = write_model_card(run).read_text()
+    target = tmp_path / "run" / registry.MODEL_FILE  # a folder of its own: conftest's folders sit in tmp_path
+    target.parent.mkdir()
+    target.write_bytes(b"the previous model")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, name="output")])
 
-    assert "(not kept here: a comparison run, its figures stay)" in card.splitlines()[3]
+    registry.save_model_atomic(model, target)
 
-
-def test_model_card_states_a_warm_start_and_scaled_dropout(trained_runs):
-    run = trained_runs["alpha"]
-    config = json.loads((run / "config.json").read_text())
-    (run / "config.json").write_text(json.dumps({**config, "init_from": "beta", "dropout_scale": 0.5}))
-
-    card = write_model_card(run).read_text()
-
-    assert ", dropout x0.5, warm start from run `beta` (its epochs are not counted here)." in card
+    assert zipfile.ZipFile(target).namelist().count("config.json") == 1
+    assert keras.models.load_model(target, safe_mode=True).get_layer("output").units == 1
+    assert sorted(path.name for path in target.parent.iterdir()) == [registry.MODEL_FILE]

@@ -33,7 +33,7 @@ from tests.factories import TINY_CONFIG
 from tests.test_images import encode, png_claiming_size
 
 APP = str(PROJECT / "app.py")
-PREDICT_PAGE = str(PROJECT / "pages" / "predict.py")
+PREDICT_PAGE = str(PROJECT / "views" / "predict.py")
 TIMEOUT = 180  # AppTest: the first run imports TensorFlow and loads the model on a busy machine
 
 
@@ -214,7 +214,7 @@ def test_dataset_page_reports_a_messy_data_set_instead_of_failing(isolated_dirs)
     make_image_dataset(root, {"train": 2}, class_names=("selfies",), seed=1)
 
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.switch_page("pages/dataset.py").run()
+    at.switch_page("views/dataset.py").run()
 
     assert not at.exception, [error.message for error in at.exception]
     warnings = "\n".join(warning.value for warning in at.warning)
@@ -227,7 +227,7 @@ def test_dataset_page_reports_a_messy_data_set_instead_of_failing(isolated_dirs)
 def test_train_page_refuses_an_out_of_range_option_with_its_reason(tiny_dataset, monkeypatch):
     monkeypatch.setenv(jobs.MAX_JOBS_ENV, "0")
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.switch_page("pages/train.py").run()
+    at.switch_page("views/train.py").run()
     next(box for box in at.number_input if box.label == "epochs").set_value(0)
     next(button for button in at.button if button.label == "Start training").click().run()
 
@@ -353,7 +353,7 @@ def test_a_promote_on_a_full_or_read_only_disk_fails_in_one_line_and_keeps_the_d
 def test_the_models_page_shows_a_failed_promote_as_an_error(trained_runs, isolated_dirs, monkeypatch):
     registry.deploy("alpha")
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.switch_page("pages/models.py").run()
+    at.switch_page("views/models.py").run()
     next(box for box in at.selectbox if box.label == "Run to deploy").select("beta").run()
     at.checkbox(key="confirm_deploy").check().run()
     monkeypatch.setattr(storage.os, "replace", _full_disk(errno.EROFS, only=registry.DEPLOYED_FILE))
@@ -468,7 +468,7 @@ def test_the_sidebar_warns_and_predict_defaults_to_the_fallback(trained_runs):
     assert not at.exception
     assert "The deployed run beta is broken" in sidebar_warnings(at)
     assert "Deployed model: **alpha**" in at.sidebar.caption[0].value
-    at.switch_page("pages/predict.py").run()  # AppTest runs the page alone here: no app sidebar to check
+    at.switch_page("views/predict.py").run()  # AppTest runs the page alone here: no app sidebar to check
     model = next(box for box in at.selectbox if box.label == "Model")
     assert model.value == "alpha" and "beta" not in " ".join(model.options)  # a broken run is not offered
 

@@ -42,6 +42,14 @@ def test_finished_run_folder_holds_every_file_and_no_checkpoint(trained_runs):
     assert status["epoch"] == status["epochs"] == 2
 
 
+def test_dataset_file_names_the_data_and_says_it_is_gray(trained_runs):
+    dataset = _read(trained_runs["alpha"] / "dataset.json")
+
+    assert (dataset["name"], dataset["train_images"], dataset["validation_images"]) == ("tiny", 42, 21)
+    assert dataset["validation_source"] == "validation split"
+    assert dataset["grayscale_source"] is True  # so the Predictor shows colour photos to it in gray
+
+
 def test_history_has_one_row_per_epoch_following_the_schedule(trained_runs):
     history = _read(trained_runs["alpha"] / "history.json")
     config = config_from_dict(_read(trained_runs["alpha"] / "config.json"))

@@ -12,11 +12,10 @@ from types import SimpleNamespace
 
 import streamlit as st
 
-from emotion_core import comparison, jobs, registry
+from emotion_core import comparison, config, jobs, registry
 from emotion_core.architectures import ARCHITECTURES
-from emotion_core.config import config_from_dict
-from pages import charts
-from pages.common import admin_ui, admin_unlocked, available_datasets, locked_hint, no_dataset_hint, selected_dataset
+from ui import charts
+from ui.common import admin_ui, admin_unlocked, available_datasets, locked_hint, no_dataset_hint, selected_dataset
 
 REFRESH_SECONDS = 3  # a tiny epoch takes seconds; reading a few small JSON files is cheap
 MAIN_OPTIONS = ("epochs", "batch_size", "optimizer", "learning_rate", "schedule", "augment", "class_weights",
@@ -33,11 +32,6 @@ def option_key(name: str) -> str:
     return f"train.{name}"
 
 
-@st.cache_data(show_spinner=False)
-def training_options() -> list[dict]:
-    return jobs.training_options()
-
-
 @st.cache_data(show_spinner="Counting parameters…")
 def parameter_count(arch: str, image_size: int, channels: int) -> int:
     from emotion_core.architectures import build_model
@@ -50,7 +44,7 @@ def parameter_count(arch: str, image_size: int, channels: int) -> int:
 
 def prefill(values: dict) -> None:
     """Put config values into the option widgets (as the type each widget holds)."""
-    for option in training_options():
+    for option in config.training_options():
         value = values.get(option["name"], option["default"])
         if isinstance(option["default"], (int, float)) and not isinstance(option["default"], bool):
             value = type(option["default"])(value)  # JSON may hold 0 for a float: widgets insist on one type
@@ -141,7 +135,7 @@ def options_form_ui(options: dict, datasets: list[str], allowed: bool = True) ->
 def start_ui(values: dict) -> None:
     try:
         # The request id makes a repeated submission of the same form return the job it started.
-        job = jobs.start_job(config_from_dict(values), request_id=st.session_state[REQUEST_KEY])
+        job = jobs.start_job(config.config_from_dict(values), request_id=st.session_state[REQUEST_KEY])
     except ValueError as error:  # bad option, missing data set, run name taken: one line each
         st.error(str(error))
         return
@@ -226,7 +220,7 @@ def actions_ui(job: dict) -> None:
         else:
             st.rerun(scope="fragment")
     if status == "succeeded" and job.get("run"):
-        st.page_link("pages/models.py", label=f"See {job['run']} on the Models page", icon=":material/leaderboard:")
+        st.page_link("views/models.py", label=f"See {job['run']} on the Models page", icon=":material/leaderboard:")
 
 
 # --- The page ----------------------------------------------------------------------------------------------
@@ -237,7 +231,7 @@ allowed = admin_ui()
 datasets = available_datasets()
 if not datasets:
     st.info(no_dataset_hint())
-options = {option["name"]: option for option in training_options()}
+options = {option["name"]: option for option in config.training_options()}
 if option_key("epochs") not in st.session_state:  # first visit, or the widgets were cleared by leaving the page
     prefill({"data": selected_dataset() or ""})
 st.session_state.setdefault(REQUEST_KEY, uuid.uuid4().hex)

@@ -4,8 +4,8 @@ import streamlit as st
 
 from emotion_core import comparison, registry
 from emotion_core.datasets import DatasetError
-from pages import charts
-from pages.common import admin_ui, available_datasets, locked_hint, no_dataset_hint
+from ui import charts
+from ui.common import admin_ui, available_datasets, locked_hint, no_dataset_hint
 
 TABLE_COLUMNS = {
     "deployed": st.column_config.CheckboxColumn("deployed", width="small"),

@@ -1,6 +1,6 @@
 """Analyze: how people react to an ad, read from many photos of their faces at once.
 
-Upload photos or a .zip (one sub-folder per ad or campaign to compare them); `emotion_core.batch`
+Upload photos or a .zip (one sub-folder per ad or campaign to compare them); `emotion_core.analysis`
 analyses them with a progress bar, and this page shows the emotions found, the faces behind
 each one and, for any face picked, where the model looked (Grad-CAM).
 Unless the user ticks "Keep the photos", the upload is analysed from a temporary folder deleted
@@ -14,22 +14,35 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from emotion_core import batch, registry
+from emotion_core import registry
+from emotion_core.analysis import (
+    KEEP_UPLOADS,
+    STATUS_OK,
+    TOP_LEVEL,
+    Analysis,
+    analyze_upload,
+    count_images,
+    discard_uploads,
+    emotion_summary,
+    has_groups,
+    image_summary,
+    kept_files_done,
+    store_uploads,
+    top_faces,
+    upload_digest,
+)
 from emotion_core.datasets import cache_dir
-from emotion_core.explain import overlay, to_rgb_uint8
-from emotion_core.faces import FACE_SIZES
-from emotion_core.images import ImageError
+from emotion_core.images import IMAGE_SUFFIXES, ImageError
 from emotion_core.labels import EMOTIONS
-from pages import charts
-from pages.common import face_size_ui, load_explainer, load_predictor, model_ui
+from ui import charts
+from ui.common import face_options_ui, face_panel_ui, load_explainer, load_predictor, model_ui
 
-UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "zip"]
+UPLOAD_TYPES = [suffix.lstrip(".") for suffix in sorted(IMAGE_SUFFIXES)] + ["zip"]
 GRID_FACES = 24  # faces shown per emotion, most confident first: enough to see a pattern, quick to crop
 THUMB_WIDTH = 96
-CROP_WIDTH = 160
 ALL = "all folders"
 KEEP_KEY = "analyze.keep"  # session state: the "keep the photos" checkbox
-HELD_KEY = "analyze.held"  # session state: ((upload digest, run name, face size), batch.Analysis) of the last analysis
+HELD_KEY = "analyze.held"  # session state: ((upload digest, run name, face size), Analysis) of the last analysis
 SUMMARY_COLUMNS = {
     "with_faces": "with faces", "no_face": "without a face",
     "share": st.column_config.NumberColumn("share of faces", format="percent"),
@@ -60,33 +73,32 @@ def keep_ui(files: list[tuple[str, bytes]]) -> bool:
         "Keep the photos on this server so an interrupted analysis can continue", key=KEEP_KEY,
         help="Off, the photos are analysed from a private temporary folder that is deleted as soon as "
              "the results are ready; the results stay in this browser session only. On, the photos "
-             f"and their results are saved on the server (the {batch.KEEP_UPLOADS} latest batches).")
+             f"and their results are saved on the server (the {KEEP_UPLOADS} latest batches).")
     if keep:
         st.button("Delete the kept photos and results", icon=":material/delete:", on_click=_discard, args=(files,))
     return keep
 
 
 def _discard(files: list[tuple[str, bytes]]) -> None:
-    batch.discard_uploads(files, kept_uploads())
+    discard_uploads(files, kept_uploads())
     st.session_state[KEEP_KEY] = False  # or the rerun would keep them again
     st.toast("The kept photos and their results are deleted from the server.")
 
 
-def analysis_ui(files, source: Path | None, run, total: int, face_size: str) -> batch.Analysis | None:
+def analysis_ui(files, source: Path | None, run, total: int, face_size: str, detector: str) -> Analysis | None:
     """The start (or continue) button, then the analysis with a progress bar; the analysis once done.
 
     `source` is the kept upload (resumable: its results CSV sits beside it), or None to analyse
     the upload from a temporary folder deleted as soon as the analysis is in memory.
     """
-    csv_path = batch.results_path(source, run.name, face_size) if source else None
-    done = len(batch.finished_files(csv_path)) if source else 0
+    done = kept_files_done(source, run.name, face_size, detector)
     if done < total:
         label = f"Analyze {total} photos" if not done else f"Continue: {total - done} of {total} photos left"
         if not st.button(label, type="primary", icon=":material/play_arrow:"):
             return None
     bar = st.progress(0.0, text="Loading the model…")
     try:
-        predictor = load_predictor(run.name)
+        predictor = load_predictor(run.name, detector)
     except (registry.RunError, OSError, ValueError) as error:  # a model file Keras cannot read
         st.error(f"Cannot load {run.name}: {str(error).splitlines()[0]}")
         return None
@@ -95,13 +107,7 @@ def analysis_ui(files, source: Path | None, run, total: int, face_size: str) -> 
         bar.progress(finished / count, text=f"{finished} of {count} photos")
 
     try:
-        if source is None:
-            analysis = batch.analyze_uploads(files, predictor, progress, per_emotion=GRID_FACES,
-                                             min_face_fraction=FACE_SIZES[face_size])
-        else:
-            if done < total:
-                batch.analyze(source, csv_path, predictor, progress, FACE_SIZES[face_size])
-            analysis = batch.load_analysis(source, csv_path, predictor, per_emotion=GRID_FACES)
+        analysis = analyze_upload(files, source, predictor, progress, per_emotion=GRID_FACES, face_size=face_size)
     except (ImageError, OSError) as error:  # the kept upload was pruned or changed under us
         st.error(f"Cannot read the photos: {error}")
         return None
@@ -117,7 +123,7 @@ def gradcam(model_input: np.ndarray, emotion: str, run_name: str, model_version:
 
 
 def overview_ui(frame: pd.DataFrame) -> None:
-    overall = batch.image_summary(frame).iloc[0]
+    overall = image_summary(frame).iloc[0]
     photos, faces, no_face, unreadable = st.columns(4)
     photos.metric("Photos", f"{overall['images']:,}")
     faces.metric("Faces", f"{overall['faces']:,}")
@@ -128,36 +134,36 @@ def overview_ui(frame: pd.DataFrame) -> None:
 
 def emotions_ui(frame: pd.DataFrame, by: str | None) -> pd.DataFrame:
     """The two charts and the table behind them; returns that table."""
-    summary = batch.emotion_summary(frame, by=by)
+    summary = emotion_summary(frame, by=by)
     distribution, probability = st.columns(2)
     distribution.altair_chart(charts.emotion_distribution(summary, by is not None), width="stretch")
     probability.altair_chart(charts.mean_probabilities(summary, by is not None), width="stretch")
     st.caption("Each chart's ⋯ menu saves it as PNG or SVG.")
     if by:
-        st.dataframe(batch.image_summary(frame, by=by), hide_index=True, column_config=SUMMARY_COLUMNS)
+        st.dataframe(image_summary(frame, by=by), hide_index=True, column_config=SUMMARY_COLUMNS)
     st.dataframe(summary, hide_index=True, column_config=SUMMARY_COLUMNS)
     return summary
 
 
-def faces_ui(analysis: batch.Analysis, run) -> None:
+def faces_ui(analysis: Analysis, run) -> None:
     """A grid of the faces given one emotion; picking one shows its Grad-CAM."""
     st.subheader("Faces by emotion")
     frame = analysis.results
-    faces = frame[frame["status"] == batch.STATUS_OK]
+    faces = frame[frame["status"] == STATUS_OK]
     if faces.empty:
         st.info("No face was found in any photo.")
         return
     emotion_col, group_col = st.columns(2)
     group = ALL
-    if batch.has_groups(frame):
+    if has_groups(frame):
         group = group_col.selectbox("Folder", [ALL, *sorted(faces["group"].unique())],
-                                    format_func=lambda name: name or batch.TOP_LEVEL)
+                                    format_func=lambda name: name or TOP_LEVEL)
         faces = faces if group == ALL else faces[faces["group"] == group]
     counts = faces["emotion"].value_counts()
     emotion = emotion_col.selectbox("Emotion", [e for e in EMOTIONS if e in counts],
                                     format_func=lambda name: f"{name} ({counts[name]} faces)")
     # The same call that chose the faces `analysis` holds, so every one shown is there.
-    shown = batch.top_faces(frame, emotion, GRID_FACES, None if group == ALL else group)
+    shown = top_faces(frame, emotion, GRID_FACES, None if group == ALL else group)
     st.image([analysis.thumbnails[row] for row in shown.index],
              caption=[f"{n} · {p:.0%}" for n, p in enumerate(shown["confidence"], start=1)], width=THUMB_WIDTH)
     if len(shown) < counts[emotion]:
@@ -170,22 +176,19 @@ def faces_ui(analysis: batch.Analysis, run) -> None:
 
 def explanation_ui(row: pd.Series, model_input: np.ndarray, run) -> None:
     heatmap = gradcam(model_input, row["emotion"], run.name, run.model_path.stat().st_mtime)
-    crop_col, heat_col, chart_col = st.columns([1, 1, 2])
-    crop_col.image(to_rgb_uint8(model_input), caption="As the model saw it", width=CROP_WIDTH)
-    heat_col.image(overlay(model_input, heatmap, 0.45), caption=f"Grad-CAM: {row['emotion']}", width=CROP_WIDTH)
-    chart_col.markdown(f"**{row['file']}**, face {int(row['face']) + 1}: **{row['emotion']}** "
-                       f"· {row['confidence']:.0%}")
-    chart_col.altair_chart(charts.face_probabilities({e: row[e] for e in EMOTIONS}), width="stretch")
+    face_panel_ui(model_input, heatmap, f"Grad-CAM: {row['emotion']}",
+                  f"**{row['file']}**, face {int(row['face'])}: **{row['emotion']}** · {row['confidence']:.0%}",
+                  {e: row[e] for e in EMOTIONS})
 
 
-def downloads_ui(analysis: batch.Analysis, summary: pd.DataFrame) -> None:
+def downloads_ui(analysis: Analysis, summary: pd.DataFrame) -> None:
     results_col, summary_col = st.columns(2)
     results_col.download_button("Results, one row per face (CSV)", analysis.csv, "emotions.csv",
                                 "text/csv", icon=":material/download:")
     summary_col.download_button("Summary (CSV)", partial(summary.to_csv, index=False), "emotion-summary.csv",
                                 "text/csv", icon=":material/download:")
     frame = analysis.results
-    skipped = frame[frame["status"] != batch.STATUS_OK]
+    skipped = frame[frame["status"] != STATUS_OK]
     if not skipped.empty:
         with st.expander(f"Photos without a face or unreadable ({len(skipped)})"):
             st.dataframe(skipped[["file", "group", "status"]], hide_index=True)
@@ -194,15 +197,15 @@ def downloads_ui(analysis: batch.Analysis, summary: pd.DataFrame) -> None:
 st.title("Analyze")
 st.caption("The emotional response to an ad, from a batch of photos of people's faces.")
 run = model_ui()
-face_size = face_size_ui()
+face_size, detector = face_options_ui()
 files = uploads_ui()
 if not files:
     st.caption("Upload photos, or a .zip with one folder per ad or campaign to compare them.")
     st.stop()
 keep = keep_ui(files)
 try:
-    total = batch.count_images(files)
-    source = batch.store_uploads(files, kept_uploads()) if keep and total else None
+    total = count_images(files)
+    source = store_uploads(files, kept_uploads()) if keep and total else None
 except ValueError as error:
     st.error(str(error))
     st.stop()
@@ -211,16 +214,16 @@ if not total:
     st.stop()
 
 # Held in this session's memory, so regrouping or picking a face needs no photo on disk.
-key = (batch.upload_digest(files), run.name, face_size)
+key = (upload_digest(files), run.name, face_size, detector)
 held_key, analysis = st.session_state.get(HELD_KEY, (None, None))
 if held_key != key:
-    analysis = analysis_ui(files, source, run, total, face_size)
+    analysis = analysis_ui(files, source, run, total, face_size, detector)
     if analysis is None:
         st.stop()
     st.session_state[HELD_KEY] = (key, analysis)  # only the latest: one batch's faces per session
 
 overview_ui(analysis.results)
-grouped = batch.has_groups(analysis.results) and st.toggle("Compare folders side by side", value=True)
+grouped = has_groups(analysis.results) and st.toggle("Compare folders side by side", value=True)
 summary = emotions_ui(analysis.results, "group" if grouped else None)
 downloads_ui(analysis, summary)
 faces_ui(analysis, run)

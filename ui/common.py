@@ -7,36 +7,42 @@ Core functions stay cache-free; the caches live here, keyed so that a change on 
 from __future__ import annotations
 
 import time
+from typing import NamedTuple
 
 import streamlit as st
 
 from emotion_core import access, registry
 from emotion_core.datasets import DatasetError, data_root, find_datasets, open_dataset, summarize
-from emotion_core.faces import FACE_SIZES
+from emotion_core.drawing import overlay, to_rgb_uint8
+from emotion_core.faces import DEFAULT_DETECTOR, DETECTOR_DESCRIPTIONS, DETECTORS, FACE_SIZES
+from ui import charts
+
+
+
+class AppPage(NamedTuple):
+    path: str
+    title: str
+    icon: str
+    purpose: str  # the line under the page's link on the Home page
+
+
+# Every page, in navigation order, the first being the default: app.py's navigation and Home's links.
+PAGES = [
+    AppPage("views/home.py", "Home", ":material/home:", "what the app is and the deployed model's card"),
+    AppPage("views/dataset.py", "Dataset", ":material/dataset:",
+            "class balance, image sizes, samples and data problems"),
+    AppPage("views/models.py", "Models", ":material/leaderboard:", "compare training runs and pick the deployed one"),
+    AppPage("views/predict.py", "Predict", ":material/photo_camera:",
+            "find faces in a photo and read their expressions"),
+    AppPage("views/analyze.py", "Analyze", ":material/groups:", "emotions across a folder or .zip of photos, per ad"),
+    AppPage("views/train.py", "Train", ":material/model_training:", "start, follow and resume training runs"),
+]
 
 DATASET_KEY = "dataset"  # session state: the name of the data set the user picked
 ADMIN_KEY = "admin.unlocked"  # session state: a digest of the admin password once this session gave it
 WRONG_PASSWORD_DELAY = 1.0  # seconds: slows guessing to a crawl, barely noticed by someone who mistyped
 
 
-def _leave_page_folder_mode() -> None:
-    """Make a server whose first visitor opened a page's own URL (/predict) serve app.py's navigation.
-
-    Until app.py has called st.navigation once, Streamlit 1.67 treats a `pages/` folder beside the
-    entry script as an old-style multipage app: /predict then runs pages/predict.py alone, without
-    app.py's sidebar (and its broken-deployment warning), and lists every module here, common.py
-    included, as a page. Every page imports this module first, so the first such run switches the
-    process to st.navigation and reruns; the page's URL name is the same in both modes.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    if get_script_run_ctx() is not None and getattr(PagesManager, "uses_pages_directory", False):
-        PagesManager.uses_pages_directory = False
-        st.rerun()
-
-
-_leave_page_folder_mode()
 
 
 def _mtime(path) -> float:
@@ -47,19 +53,19 @@ def _mtime(path) -> float:
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
-def _cached_predictor(run_name: str, model_mtime: float):
+def _cached_predictor(run_name: str, model_mtime: float, detector: str):
     from emotion_core import Predictor
 
-    return Predictor.load(run_name)
+    return Predictor.load(run_name, detector=detector)
 
 
-def load_predictor(run_name: str = registry.DEPLOYED):
-    """One Predictor per run and model file version, shared by all sessions of this process.
+def load_predictor(run_name: str = registry.DEPLOYED, detector: str = DEFAULT_DETECTOR):
+    """One Predictor per run, model file version and face detector, shared by all sessions of this process.
 
     `deployed` is the run serving as deployed: an earlier deployment when the deployed run is broken.
     """
     run_dir, _warning = registry.resolve_serving(run_name)  # the sidebar shows the warning
-    return _cached_predictor(run_dir.name, _mtime(run_dir / registry.MODEL_FILE))
+    return _cached_predictor(run_dir.name, _mtime(run_dir / registry.MODEL_FILE), detector)
 
 
 @st.cache_resource(show_spinner="Preparing the explanations…", max_entries=4)
@@ -190,15 +196,34 @@ def admin_ui() -> bool:
 
 
 FACE_SIZE_LABELS = {"any": "Any size (group photos)", "large": "Large only (portraits, selfies, webcam: faster)"}
+CROP_WIDTH = 160  # display width of the 48x48 crops: big enough to see, small enough for a phone
 
 
-def face_size_ui() -> str:
-    """The smallest face to look for: a key of faces.FACE_SIZES."""
-    return st.radio(
+def face_options_ui() -> tuple[str, str]:
+    """How to look for faces: (a key of faces.FACE_SIZES, a key of faces.DETECTORS)."""
+    size_col, detector_col = st.columns([3, 2])
+    face_size = size_col.radio(
         "Faces to look for", list(FACE_SIZE_LABELS), format_func=FACE_SIZE_LABELS.get, horizontal=True,
-        help=f"'Any size' finds frontal faces down to {FACE_SIZES['any']:.0%} of the photo's shorter side; "
-             f"'Large only' looks from {FACE_SIZES['large']:.0%} up, which makes finding faces about five "
+        help=f"'Any size' finds faces down to {FACE_SIZES['any']:.0%} of the photo's shorter side; "
+             f"'Large only' looks from {FACE_SIZES['large']:.0%} up, which makes finding faces several "
              "times faster on photos where each face fills a good part of the picture.")
+    names = list(DETECTORS)
+    detector = detector_col.selectbox(
+        "Face detector", names, index=names.index(DEFAULT_DETECTOR), format_func=DETECTOR_DESCRIPTIONS.get,
+        help="The CNN finds tilted heads and turns each face upright before the model reads it; "
+             "the Haar cascade is kept to compare with.")
+    return face_size, detector
+
+
+def face_panel_ui(model_input, heatmap, heatmap_caption: str, title: str, probabilities: dict,
+                  opacity: float = 0.45) -> None:
+    """One face: the crop as the model saw it, its heat map (if any), and its probabilities."""
+    crop_col, heat_col, chart_col = st.columns([1, 1, 2])
+    crop_col.image(to_rgb_uint8(model_input), caption="As the model saw it", width=CROP_WIDTH)
+    if heatmap is not None:
+        heat_col.image(overlay(model_input, heatmap, opacity), caption=heatmap_caption, width=CROP_WIDTH)
+    chart_col.markdown(title)
+    chart_col.altair_chart(charts.face_probabilities(probabilities), width="stretch")
 
 
 def locked_hint(action: str) -> None:
@@ -206,5 +231,6 @@ def locked_hint(action: str) -> None:
     st.caption(f":material/lock: {action} needs the admin password: enter it in the sidebar.")
 
 
-__all__ = ["DatasetError", "admin_ui", "admin_unlocked", "available_datasets", "dataset_summary", "deployed_run",
-           "face_size_ui", "load_predictor", "locked_hint", "no_dataset_hint", "selected_dataset", "sidebar_status"]
+__all__ = ["PAGES", "AppPage", "DatasetError", "admin_ui", "admin_unlocked", "available_datasets",
+           "dataset_summary", "deployed_run", "face_options_ui", "face_panel_ui", "load_predictor", "locked_hint", "no_dataset_hint",
+           "selected_dataset", "sidebar_status"]

@@ -2,21 +2,16 @@
 
 import streamlit as st
 
-from emotion_core import comparison, registry
+from emotion_core import comparison, registry, report
 from emotion_core.labels import EMOTIONS
-from pages import charts
-from pages.common import available_datasets, deployed_run, no_dataset_hint
+from ui import charts
+from ui.common import PAGES, available_datasets, deployed_run, no_dataset_hint
 
-PAGE_LINKS = [
-    ("pages/dataset.py", "Dataset", ":material/dataset:", "class balance, image sizes, samples and data problems"),
-    ("pages/models.py", "Models", ":material/leaderboard:", "compare training runs and pick the deployed one"),
-    ("pages/predict.py", "Predict", ":material/photo_camera:", "find faces in a photo and read their expressions"),
-    ("pages/analyze.py", "Analyze", ":material/groups:", "emotions across a folder or .zip of photos, per ad"),
-    ("pages/train.py", "Train", ":material/model_training:", "start, follow and resume training runs"),
-]
+PAGE_LINKS = PAGES[1:]  # every page but this one
 
 
 def model_card_ui(facts: dict, record: dict) -> None:
+    """The deployed run's card (`report.model_card`) and when it was deployed."""
     st.subheader(f"Deployed model: {facts['run']}")
     if facts["description"]:
         st.caption(f"`{facts['architecture']}`: {facts['description']}")
@@ -34,10 +29,10 @@ def model_card_ui(facts: dict, record: dict) -> None:
 
 def page_links_ui() -> None:
     columns = st.columns(len(PAGE_LINKS))
-    for column, (path, label, icon, purpose) in zip(columns, PAGE_LINKS):
+    for column, page in zip(columns, PAGE_LINKS):
         with column:
-            st.page_link(path, label=label, icon=icon)
-            st.caption(purpose)
+            st.page_link(page.path, label=page.title, icon=page.icon)
+            st.caption(page.purpose)
 
 
 st.title("Facial emotion model explorer")
@@ -54,7 +49,7 @@ if run is None:
     st.info("No model is deployed yet: train one on the **Train** page (or `python -m emotion_core train`) "
             "and promote it on the **Models** page.")
 else:
-    model_card_ui(comparison.model_card_facts(run), registry.deployment_record())
+    model_card_ui(report.model_card(run), registry.deployment_record())
 
 if not available_datasets():
     st.warning(no_dataset_hint())

@@ -5,20 +5,13 @@ import math
 import streamlit as st
 
 from emotion_core import comparison, gallery
-from emotion_core.datasets import DatasetError, open_dataset, resolve_dataset_path
-from pages import charts
-from pages.common import dataset_summary, deployed_run, no_dataset_hint, selected_dataset
+from emotion_core.datasets import DatasetError, dataset_version, open_dataset, resolve_dataset_path
+from ui import charts
+from ui.common import dataset_summary, deployed_run, no_dataset_hint, selected_dataset
 
 THUMBNAIL = 96  # pixels: 48x48 faces doubled, sharp enough to read an expression
 PER_ROW = 6  # thumbnails per row, and samples per class
 SEED_KEY = "gallery_seed"
-
-
-def _version(path) -> float:
-    """Newest modification time of the data set, its entries and the folders below them:
-    adding or removing images touches a class folder, so the cached listing is refreshed."""
-    entries = [path, *path.glob("*"), *(p for p in path.glob("*/*") if p.is_dir())]
-    return max(entry.stat().st_mtime for entry in entries)
 
 
 @st.cache_resource(show_spinner="Listing the images…", max_entries=4)
@@ -125,7 +118,7 @@ if name is None:
 
 try:
     path = resolve_dataset_path(name)
-    version = _version(path)
+    version = dataset_version(path)  # part of every cache key below: changed images are read again
     summary = dataset_summary(str(path), version)
 except DatasetError as error:
     st.error(str(error))

@@ -1,34 +1,26 @@
 """Predict: upload photos or take one, read each face's emotion and see where the model looked.
 
-Widgets collect the inputs, `emotion_core` (Predictor, explain) computes, this file lays it out.
+Widgets collect the inputs, `emotion_core` computes (explain.predict_and_explain) and draws
+(drawing.py), this file lays it out.
 """
 
 from functools import partial
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from emotion_core import registry
-from emotion_core.explain import (
-    METHODS,
-    annotate,
-    overlay,
-    place_on_image,
-    png_bytes,
-    results_frame,
-    to_rgb_uint8,
-)
+from emotion_core.drawing import annotate, place_on_image, png_bytes
+from emotion_core.explain import METHODS, predict_and_explain
 from emotion_core.faces import FACE_SIZES
-from emotion_core.images import ImageError, load_rgb
+from emotion_core.images import IMAGE_SUFFIXES, ImageError, load_rgb
 from emotion_core.labels import EMOTIONS
-from pages import charts
-from pages.common import face_size_ui, load_explainer, load_predictor, model_ui
+from emotion_core.predictor import results_frame
+from ui.common import face_options_ui, face_panel_ui, load_explainer, load_predictor, model_ui
 
-UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif"]  # a GIF is read at its first frame
+UPLOAD_TYPES = [suffix.lstrip(".") for suffix in sorted(IMAGE_SUFFIXES)]  # a GIF is read at its first frame
 NO_EXPLANATION = "none"
 OPEN_FACES = 4  # a photo with up to this many faces shows every face's details; a crowd's start folded
-CROP_WIDTH = 160  # display width of the 48x48 crops: big enough to see, small enough for a phone
 
 
 def explanation_ui() -> tuple[str, str | None, float, bool]:
@@ -63,37 +55,31 @@ def images_ui() -> list[tuple[str, bytes]]:
 
 @st.cache_data(max_entries=24, show_spinner="Finding faces…")
 def analyse(data: bytes, run_name: str, model_mtime: float, method: str, target: str | None,
-            face_size: str, whole_image: bool):
+            face_size: str, detector: str, whole_image: bool):
     """The decoded photo, its faces and their heat maps (None without explanation).
 
     Cached on the bytes and every choice, so moving the opacity slider only redraws.
     """
     rgb = load_rgb(data)
-    faces = load_predictor(run_name).predict(rgb, whole_image_fallback=whole_image,
-                                             min_face_fraction=FACE_SIZES[face_size])
-    if not faces or method == NO_EXPLANATION:
-        return rgb, faces, None
-    classes = [EMOTIONS.index(target or face.label) for face in faces]
-    maps = load_explainer(run_name).heatmaps(np.stack([face.model_input for face in faces]), classes, method)
+    faces, maps = predict_and_explain(load_predictor(run_name, detector), rgb, None if method == NO_EXPLANATION else method,
+                                      target, explainer=lambda: load_explainer(run_name),
+                                      whole_image_fallback=whole_image, min_face_fraction=FACE_SIZES[face_size])
     return rgb, faces, maps
 
 
 def face_ui(number: int, face, heatmap, opacity: float, method: str, expanded: bool) -> None:
     title = f"Face {number}: {face.label} ({face.confidence:.0%})"
     with st.expander("Whole image: " + title if face.whole_image else title, expanded=expanded):
-        crop_col, heat_col, chart_col = st.columns([1, 1, 2])
-        crop_col.image(to_rgb_uint8(face.model_input), caption="As the model saw it", width=CROP_WIDTH)
-        if heatmap is not None:
-            heat_col.image(overlay(face.model_input, heatmap, opacity), caption=METHODS[method], width=CROP_WIDTH)
-        chart_col.markdown(f"**{face.label}** · {face.confidence:.0%}")
-        chart_col.altair_chart(charts.face_probabilities(face.probabilities), width="stretch")
+        face_panel_ui(face.model_input, heatmap, METHODS.get(method, ""),
+                      f"**{face.label}** · {face.confidence:.0%}", face.probabilities, opacity)
 
 
-def image_ui(index: int, name: str, data: bytes, run, explanation, face_size: str) -> pd.DataFrame | None:
+def image_ui(index: int, name: str, data: bytes, run, explanation, face_size: str,
+             detector: str) -> pd.DataFrame | None:
     """One photo's annotated picture, faces and download; returns its results table."""
     method, target, opacity, on_photo = explanation
     st.subheader(name)
-    args = (data, run.name, run.model_path.stat().st_mtime, method, target, face_size)
+    args = (data, run.name, run.model_path.stat().st_mtime, method, target, face_size, detector)
     try:
         rgb, faces, maps = analyse(*args, whole_image=False)
         if not faces:
@@ -125,19 +111,20 @@ def image_ui(index: int, name: str, data: bytes, run, explanation, face_size: st
 st.title("Predict")
 run = model_ui()
 explanation = explanation_ui()
-face_size = face_size_ui()
+face_size, detector = face_options_ui()
 images = images_ui()
 if not images:
     st.caption("Upload one or more photos, or take one with the camera.")
     st.stop()
 
 try:
-    load_predictor(run.name)
+    load_predictor(run.name, detector)
 except (registry.RunError, OSError, ValueError) as error:  # a model file Keras cannot read
     st.error(f"Cannot load {run.name}: {str(error).splitlines()[0]}")
     st.stop()
 
-tables = [image_ui(index, name, data, run, explanation, face_size) for index, (name, data) in enumerate(images)]
+tables = [image_ui(index, name, data, run, explanation, face_size, detector)
+          for index, (name, data) in enumerate(images)]
 tables = [table for table in tables if table is not None]
 if tables:
     results = pd.concat(tables, ignore_index=True)

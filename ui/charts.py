@@ -9,8 +9,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from emotion_core.explain import EMOTION_COLORS
-from emotion_core.labels import EMOTIONS
+from emotion_core.labels import EMOTION_COLORS, EMOTIONS
 
 CLASS_ORDER = list(EMOTIONS)  # model output order, so every chart lists classes the same way
 SPLIT_ORDER = ["train", "validation", "test"]

@@ -1,0 +1,34 @@
+"""Analysis: the emotional response to an ad, from a folder (or .zip) of face photos.
+
+    python -m emotion_core analyze photos/ --csv results.csv [--model RUN]
+
+    from emotion_core import Predictor, analysis
+    analysis.analyze("photos/", "results.csv", Predictor.load("deployed"))
+    frame = analysis.read_results("results.csv")
+    analysis.emotion_summary(frame, by="group")     # shares and mean probabilities per sub-folder
+
+    # The app: an upload analysed from a temporary folder deleted before this returns.
+    held = analysis.analyze_upload([("a.jpg", data)], None, predictor, per_emotion=24)
+
+The modules, lowest layer first: `sources` (the images of a folder or .zip), `results` (the
+CSV's rows, reading it, resuming), `pipeline` (decode, detect, classify, write), `summary`
+(tables of a results frame), `display` (a finished analysis in memory, with face crops) and
+`uploads` (an app's upload, analysed in memory or kept to be resumable).
+"""
+
+from .display import THUMBNAIL_PIXELS, Analysis, face_crops, load_analysis
+from .pipeline import analyze
+from .results import (CSV_COLUMNS, STATUS_NO_FACE, STATUS_OK, STATUS_UNREADABLE, finished_files,
+                      read_results)
+from .sources import ImageSource, list_images
+from .summary import TOP_LEVEL, emotion_summary, format_summary, has_groups, image_summary, shown_faces, top_faces
+from .uploads import (KEEP_UPLOADS, analyze_in_memory, analyze_upload, count_images, discard_uploads,
+                      kept_files_done, results_path, store_uploads, upload_digest)
+
+__all__ = [
+    "CSV_COLUMNS", "KEEP_UPLOADS", "STATUS_NO_FACE", "STATUS_OK", "STATUS_UNREADABLE", "THUMBNAIL_PIXELS",
+    "TOP_LEVEL", "Analysis", "ImageSource", "analyze", "analyze_in_memory", "analyze_upload", "count_images",
+    "discard_uploads", "emotion_summary", "face_crops", "finished_files", "format_summary", "has_groups",
+    "image_summary", "kept_files_done", "list_images", "load_analysis", "read_results", "results_path",
+    "shown_faces", "store_uploads", "top_faces", "upload_digest",
+]

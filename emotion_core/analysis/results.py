@@ -1,0 +1,114 @@
+"""The results CSV: its columns and rows, reading it, and which files an earlier run finished.
+
+One row per face (file, face number from 1, box, landmarks, emotion, the 7 probabilities,
+detection score);
+an image without a face or that cannot be read gets one row saying so. A run cut short leaves
+complete rows of the files it finished (and maybe part of one): `keep_finished_rows` keeps
+those, so the next run continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from ..faces import FaceBox
+from ..labels import EMOTIONS
+from ..predictor import FACE_COLUMNS, face_row
+from ..storage import write_bytes_atomic
+from .sources import ImageSource
+
+CSV_COLUMNS = ["file", "group", "face", "faces_in_image", *FACE_COLUMNS[1:], "model", "status"]
+# `faces_in_image` lets a rerun tell a file whose rows were all written from one cut short mid-write.
+NUMERIC_COLUMNS = ["face", "faces_in_image", "x", "y", "width", "height", "detection_score", "confidence",
+                   *EMOTIONS]
+
+STATUS_OK = "ok"
+STATUS_NO_FACE = "no face found"
+STATUS_UNREADABLE = "unreadable"  # written as "unreadable: <reason>"
+
+
+def face_rows(source: ImageSource, boxes: list[FaceBox], probabilities, model: str) -> list[dict]:
+    """The CSV rows of one image's faces: `probabilities` is (faces, 7), in the order of `boxes`."""
+    return [{"file": source.name, "group": source.group, "faces_in_image": len(boxes),
+             **face_row(number, box, row), "model": model, "status": STATUS_OK}
+            for number, (box, row) in enumerate(zip(boxes, probabilities), start=1)]
+
+
+def status_row(source: ImageSource, status: str, model: str, faces_in_image: int | str = "") -> dict:
+    """The one CSV row of an image without a face, or that could not be read."""
+    return {"file": source.name, "group": source.group, "faces_in_image": faces_in_image, "model": model,
+            "status": status}
+
+
+def read_results(csv_path: Path) -> pd.DataFrame:
+    """The results CSV as a DataFrame: numbers as numbers, and a group or file named 'NA' kept as text."""
+    frame = pd.read_csv(csv_path, keep_default_na=False, na_values={column: [""] for column in NUMERIC_COLUMNS},
+                        dtype={"file": str, "group": str, "emotion": str, "model": str, "status": str})
+    return frame
+
+
+# --- Resuming ---------------------------------------------------------------------------------------
+
+
+def finished_files(csv_path: Path) -> set[str]:
+    """Files whose rows an earlier, possibly interrupted, run wrote completely to `csv_path`."""
+    return set(_complete_rows(Path(csv_path))[1])
+
+
+def keep_finished_rows(csv_path: Path, model: str) -> set[str]:
+    """The files already done; rewrites the CSV without the rows of files cut short.
+
+    Raises ValueError when `csv_path` is not a results file or holds another model's results.
+    """
+    rows, models, dropped = _complete_rows(csv_path)
+    others = sorted(set(models.values()) - {model})
+    if others:
+        raise ValueError(f"{csv_path} holds results of model {others[0]}, not {model}: "
+                         f"analyse with that model to continue it, or choose a new CSV path.")
+    if dropped:
+        buffer = io.StringIO(newline="")
+        writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+        write_bytes_atomic(csv_path, buffer.getvalue().encode())
+    return set(models)
+
+
+def _complete_rows(csv_path: Path) -> tuple[list[dict], dict[str, str], bool]:
+    """(rows of completely written files, {file: model}, whether anything else was in the file)."""
+    if not csv_path.exists():
+        return [], {}, False
+    with open(csv_path, newline="") as handle:
+        text = handle.read()
+    # A run killed mid-write can leave half a line; status messages are one line, so a file
+    # not ending in a newline ends in a partial row.
+    partial = bool(text) and not text.endswith("\n")
+    if partial:
+        text = text[: text.rfind("\n") + 1]
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if text and reader.fieldnames != CSV_COLUMNS:
+        raise ValueError(f"{csv_path} is not a results file of this analysis (other columns); "
+                         "choose a new CSV path.")
+    by_file: dict[str, list[dict]] = {}
+    for row in reader:
+        by_file.setdefault(row["file"], []).append(row)
+    complete = {name: rows for name, rows in by_file.items() if _is_complete(rows)}
+    kept = [row for rows in complete.values() for row in rows]
+    models = {name: rows[0]["model"] for name, rows in complete.items()}
+    return kept, models, partial or len(complete) < len(by_file)
+
+
+def _is_complete(rows: list[dict]) -> bool:
+    if rows[0]["status"] != STATUS_OK:
+        return len(rows) == 1
+    try:
+        expected = int(rows[0]["faces_in_image"])
+    except (TypeError, ValueError):
+        return False
+    # As numbers: compared as text, an 11-face image's "10" sorts before "2" and it never counts as done.
+    numbers = sorted(int(row["face"]) for row in rows if row["status"] == STATUS_OK and str(row["face"]).isdigit())
+    return numbers == list(range(1, expected + 1))

@@ -1,0 +1,69 @@
+"""The images of an analysis: every image file in a folder (recursively) or inside a .zip.
+
+    sources = list_images("photos/")       # [ImageSource("ad_a/1.jpg", Path("photos"), "ad_a"), ...]
+    data = sources[0].read()
+"""
+
+from __future__ import annotations
+
+import zipfile
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from ..images import IMAGE_SUFFIXES, ImageError
+
+# Larger than any 8-bit photo within images.MAX_INPUT_PIXELS (50 MP x 3 bytes = 150 MB), small
+# enough that one zip member claiming gigabytes (a zip bomb) cannot exhaust memory.
+MAX_IMAGE_BYTES = 200_000_000
+
+
+@dataclass(frozen=True)
+class ImageSource:
+    """One image in a folder or a zip: its name as shown in the CSV and how to read its bytes."""
+
+    name: str  # path relative to the folder or inside the zip, with '/' separators
+    container: Path
+    group: str = ""  # the sub-folder it sits in (one per ad or campaign); '' for top-level files
+
+    def read(self, archive: zipfile.ZipFile | None = None) -> bytes:
+        """The file's bytes; pass the open archive when reading many files from one zip."""
+        if self.container.is_dir():
+            path = self.container / self.name
+            if path.stat().st_size > MAX_IMAGE_BYTES:
+                raise ImageError(f"the file is larger than {MAX_IMAGE_BYTES // 1_000_000} MB")
+            return path.read_bytes()
+        with nullcontext(archive) if archive is not None else zipfile.ZipFile(self.container) as opened:
+            if opened.getinfo(self.name).file_size > MAX_IMAGE_BYTES:
+                raise ImageError(f"the file is larger than {MAX_IMAGE_BYTES // 1_000_000} MB unpacked")
+            return opened.read(self.name)
+
+
+def list_images(path: Path) -> list[ImageSource]:
+    """Every image file under a folder (recursively) or inside a .zip, in a stable order.
+
+    Hidden files and macOS resource forks are skipped. An image's group is the first folder
+    below the one all images share, so zipping a folder of campaign folders groups by campaign.
+    """
+    path = Path(path)
+    if path.is_dir():
+        names = [p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()]
+    elif path.is_file() and zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            names = [info.filename for info in archive.infolist() if not info.is_dir()]
+    elif not path.exists():
+        raise ValueError(f"{path} does not exist.")
+    else:
+        raise ValueError(f"{path} is neither a folder nor a .zip file.")
+    names = image_names(names)
+    folders = [PurePosixPath(name).parts[:-1] for name in names]
+    shared = 1 if folders and all(folders) and len({parts[0] for parts in folders}) == 1 else 0
+    return [ImageSource(name, path, parts[shared] if len(parts) > shared else "")
+            for name, parts in zip(names, folders)]
+
+
+def image_names(names) -> list[str]:
+    """The names that are images, sorted: no hidden files, no macOS resource forks."""
+    return sorted(name for name in names
+                  if PurePosixPath(name).suffix.lower() in IMAGE_SUFFIXES
+                  and not any(part.startswith(".") or part == "__MACOSX" for part in PurePosixPath(name).parts))

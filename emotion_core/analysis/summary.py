@@ -1,0 +1,137 @@
+"""Summaries of a results CSV (`read_results`): emotion shares, mean probabilities, counts of photos.
+
+    frame = read_results("results.csv")
+    emotion_summary(frame, by="group")   # shares and mean probabilities per sub-folder
+    print(format_summary(frame))         # what `python -m emotion_core analyze` prints
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+
+from ..labels import EMOTIONS
+from .results import STATUS_NO_FACE, STATUS_OK, STATUS_UNREADABLE
+
+TOP_LEVEL = "(top level)"  # the group shown for images not inside any sub-folder
+
+
+def has_groups(frame: pd.DataFrame) -> bool:
+    """Whether the images came from more than one sub-folder, so comparing groups means something."""
+    return frame["group"].nunique() > 1
+
+
+def emotion_summary(frame: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
+    """Per emotion: faces predicted, their share, and the mean probability with a 95% interval.
+
+    `frame` comes from `read_results`; `by="group"` gives one block of 7 rows per group (top-level
+    images as TOP_LEVEL), else one block named 'all'. The interval is Student's t on the face
+    probabilities: NaN with fewer than two faces, where no spread can be estimated.
+    """
+    faces = frame[frame["status"] == STATUS_OK]
+    rows = []
+    for group, members in _groups(faces, by):
+        total = len(members)
+        for emotion in EMOTIONS:
+            values = members[emotion].to_numpy(dtype=float)
+            mean = float(values.mean()) if total else float("nan")
+            half_width = _t95(total - 1) * float(values.std(ddof=1)) / np.sqrt(total) if total > 1 else float("nan")
+            predicted = int((members["emotion"] == emotion).sum())
+            rows.append({"group": group, "emotion": emotion, "faces": predicted,
+                         "share": predicted / total if total else float("nan"), "mean_probability": mean,
+                         "ci_low": max(0.0, mean - half_width) if total > 1 else float("nan"),
+                         "ci_high": min(1.0, mean + half_width) if total > 1 else float("nan")})
+    return pd.DataFrame(rows, columns=["group", "emotion", "faces", "share", "mean_probability", "ci_low",
+                                       "ci_high"])
+
+
+def image_summary(frame: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
+    """Per group (or one row 'all'): images, with faces, without, unreadable, faces, no-face share.
+
+    The no-face share is over the images that could be read: an unreadable file says nothing
+    about whether the person was facing the camera.
+    """
+    rows = []
+    for group, members in _groups(frame, by):
+        status = members.groupby("file")["status"].first()
+        unreadable = int(status.str.startswith(STATUS_UNREADABLE).sum())
+        no_face = int((status == STATUS_NO_FACE).sum())
+        readable = len(status) - unreadable
+        rows.append({"group": group, "images": len(status), "with_faces": int((status == STATUS_OK).sum()),
+                     "no_face": no_face, "unreadable": unreadable,
+                     "faces": int((members["status"] == STATUS_OK).sum()),
+                     "no_face_share": no_face / readable if readable else float("nan")})
+    return pd.DataFrame(rows, columns=["group", "images", "with_faces", "no_face", "unreadable", "faces",
+                                       "no_face_share"])
+
+
+def format_summary(frame: pd.DataFrame) -> str:
+    """The summary the CLI prints: overall counts, then a table per emotion (a column per group)."""
+    overall = image_summary(frame).iloc[0]
+    lines = [(f"{overall['images']} images: {overall['with_faces']} with faces ({overall['faces']} faces), "
+              f"{overall['no_face']} without a face, {overall['unreadable']} unreadable")]
+    if not overall["faces"]:
+        return "\n".join(lines)
+    table = emotion_summary(frame).set_index("emotion")
+    text = pd.DataFrame({
+        "faces": table["faces"],
+        "share": table["share"].map("{:.1%}".format),
+        "mean p": table["mean_probability"].map("{:.3f}".format),
+        "95% CI": [_interval(low, high) for low, high in zip(table["ci_low"], table["ci_high"])],
+    })
+    text.index.name = None
+    lines += ["", text.to_string()]
+    if has_groups(frame):
+        images = image_summary(frame, by="group").set_index("group")
+        shares = emotion_summary(frame, by="group").pivot(index="emotion", columns="group", values="share")
+        side_by_side = pd.concat([
+            images[["images", "faces"]].T.astype(int).astype(str),
+            images[["no_face_share"]].T.map(_percent).rename(index={"no_face_share": "no face"}),
+            shares.reindex(EMOTIONS).map(_percent),
+        ])
+        side_by_side.columns.name = None
+        lines += ["", "By folder (emotions as shares of each folder's faces):", side_by_side.to_string()]
+    return "\n".join(lines)
+
+
+def top_faces(frame: pd.DataFrame, emotion: str, limit: int, group: str | None = None) -> pd.DataFrame:
+    """The `limit` most confident faces given `emotion` (only those of `group` when given), best first."""
+    faces = frame[(frame["status"] == STATUS_OK) & (frame["emotion"] == emotion)]
+    if group is not None:
+        faces = faces[faces["group"] == group]
+    return faces.nlargest(limit, "confidence")
+
+
+def shown_faces(frame: pd.DataFrame, per_emotion: int) -> pd.DataFrame:
+    """Every face `top_faces` can return: the best `per_emotion` of each emotion, overall and per group."""
+    groups = [None, *frame["group"].unique()] if has_groups(frame) else [None]
+    rows = set()
+    for emotion, group in itertools.product(EMOTIONS, groups):
+        rows.update(top_faces(frame, emotion, per_emotion, group).index)
+    return frame.loc[sorted(rows)]
+
+
+def _groups(frame: pd.DataFrame, by: str | None):
+    if by is None:
+        return [("all", frame)]
+    labels = frame[by].replace("", TOP_LEVEL)
+    return list(frame.groupby(labels, sort=True))
+
+
+def _percent(value: float) -> str:
+    return "-" if pd.isna(value) else f"{value:.0%}"
+
+
+def _interval(low: float, high: float) -> str:
+    return "-" if pd.isna(low) else f"{low:.3f}-{high:.3f}"
+
+
+def _t95(df: int) -> float:
+    """The two-sided 95% critical value of Student's t with `df` degrees of freedom."""
+    # Imported here: scipy.stats takes about a second to import, which the app and the CLI
+    # would otherwise pay on startup even when no interval is computed.
+    from scipy import stats
+
+    return float(stats.t.ppf(0.975, df))

@@ -1,0 +1,27 @@
+"""Training jobs: training in a detached process that outlives the app, one job at a time.
+
+    python -m emotion_core jobs start --arch vgg_gap --data fer2013 --epochs 60   # prints the job id
+    python -m emotion_core jobs start --from-run vgg_gap-20261121-140000 --optimizer adam   # retrain
+    python -m emotion_core jobs start --resume vgg_gap-20261121-140000 [--epochs 80]
+    python -m emotion_core jobs list [--json]
+    python -m emotion_core jobs cancel 3
+    python -m emotion_core jobs log 3 [--tail 40]
+    python -m emotion_core jobs worker 3        # what `start` runs in the background
+
+Job state lives on disk and is the truth (`store`): `<registry>/_jobs/<id>.json` per job, `<id>.log`
+for the worker's output, and a lock held around every read-modify-write, so two app sessions
+pressing Start at once cannot start the same job twice. Any reader first reconciles (`queue`):
+a running job whose worker is gone (`process`) becomes failed and its partial run is marked so it
+can be resumed; then queued jobs start, oldest first. `worker` trains one job; `view` adds its
+run's progress and time left, and formats the table of `jobs list`.
+"""
+
+from .process import process_start
+from .queue import MAX_JOBS_ENV, cancel_job, get_job, list_jobs, max_jobs, retrain_values, start_job
+from .store import ACTIVE, JobError, jobs_dir, log_tail, read_job
+from .view import format_duration, format_jobs_table
+from .worker import run_worker
+
+__all__ = ["ACTIVE", "MAX_JOBS_ENV", "JobError", "cancel_job", "format_duration", "format_jobs_table", "get_job",
+           "jobs_dir", "list_jobs", "log_tail", "max_jobs", "process_start", "read_job", "retrain_values",
+           "run_worker", "start_job"]

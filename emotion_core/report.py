@@ -1,0 +1,196 @@
+"""Runs as people read them: the model card, and the runs tables of `runs list` and RESULTS.md.
+
+    python -m emotion_core runs show deployed          # the model card
+    python -m emotion_core runs list [--markdown]      # the plain-text or the markdown table
+
+`model_card(run)` gathers a card's facts from the run folder once; `model_card_text` writes them as
+the MODEL_CARD.md kept in the run folder, and the Home page shows the same facts with widgets.
+The registry stores and scans run folders; nothing here writes anything but MODEL_CARD.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .labels import EMOTIONS
+from .registry import MODEL_CARD_FILE, Run, load_run
+
+# The recipe choices a card states; the rest of the config is in the run's config.json.
+RECIPE_KEYS = ("epochs", "optimizer", "learning_rate", "schedule", "batch_size", "augment", "class_weights",
+               "label_smoothing", "dropout_scale", "init_from")
+
+
+# --- Model card -----------------------------------------------------------------------------------
+
+
+def model_card(run: Run) -> dict:
+    """What a model card states, from the run's own files; None where the files do not say."""
+    config, info, dataset, validation = run.config, run.info, run.dataset, run.validation
+    best = run.best_epoch or {}
+    model_bytes = info.get("model_bytes")
+    return {
+        "run": run.name,
+        "architecture": config.get("arch") or info.get("architecture"),
+        "description": info.get("description", ""),
+        "parameters": info.get("parameters"),
+        "multiply_adds": info.get("multiply_adds"),
+        "model_mb": model_bytes / 2**20 if model_bytes else None,
+        "weights": run.has_weights,  # False for a comparison-only run: its figures stay, its file does not
+        "trained": (run.status.get("ended") or run.status.get("started") or "")[:10] or None,
+        "epochs": len(run.history),
+        "best_epoch": best.get("epoch"),
+        "recipe": {key: config[key] for key in RECIPE_KEYS if key in config},
+        "data": dataset.get("name"),
+        "fingerprint": dataset.get("fingerprint"),
+        "train_images": dataset.get("train_images"),
+        "validation_images": dataset.get("validation_images"),
+        "validation_source": dataset.get("validation_source"),
+        # Evaluated figures when saved; the best epoch's Keras val accuracy otherwise.
+        "val_accuracy": validation.get("accuracy", best.get("val_accuracy")),
+        "val_macro_f1": validation.get("macro_f1"),
+        "evaluation": validation,  # the saved validation report, {} before the run is evaluated
+    }
+
+
+def write_model_card(run_dir: Path) -> Path:
+    """Generate MODEL_CARD.md from the run's own files: use, data, results, limits."""
+    text = model_card_text(load_run(run_dir))
+    path = Path(run_dir) / MODEL_CARD_FILE
+    path.write_text(text)
+    return path
+
+
+def _recipe_extras(recipe: dict) -> str:
+    """The recipe choices a card mentions only when they differ from the plain default."""
+    extras = []
+    if recipe.get("dropout_scale", 1.0) != 1.0:
+        extras.append(f"dropout x{recipe['dropout_scale']:g}")
+    if recipe.get("init_from"):
+        extras.append(f"warm start from run `{recipe['init_from']}` (its epochs are not counted here)")
+    return "".join(f", {extra}" for extra in extras)
+
+
+def model_card_text(run: Run) -> str:
+    """The model card as markdown: what MODEL_CARD.md holds and `runs show` prints."""
+    card = model_card(run)
+    recipe, validation = card["recipe"], card["evaluation"]
+    lines = [
+        f"# Model card: {card['run']}",
+        "",
+        f"**Architecture:** `{card['architecture']}`: {card['description']}",
+        f"**Parameters:** {card['parameters'] or 0:,}; **multiply-adds per face:** "
+        f"{(card['multiply_adds'] or 0) / 1e6:.1f} M; **file:** {card['model_mb'] or 0:.1f} MB"
+        + ("" if card["weights"] else " (not kept here: a comparison run, its figures stay)"),
+        "",
+        "## Intended use",
+        "Classifying the expression of a single, roughly frontal face crop into one of seven emotions "
+        f"({', '.join(EMOTIONS)}), for exploring and demonstrating facial expression recognition and "
+        "for aggregate analysis of many faces. Not for decisions about individuals (hiring, policing, "
+        "health, education): an expression is not an inner state, and the labels are noisy.",
+        "",
+        "## Training data",
+        f"Data set `{card['data']}` (fingerprint `{card['fingerprint']}`): "
+        f"{card['train_images'] or 0:,} training images, validation from the "
+        f"{card['validation_source'] or '?'} ({card['validation_images'] or 0:,} images).",
+        f"Recipe: {recipe.get('epochs')} epochs, {recipe.get('optimizer')} lr {recipe.get('learning_rate')} "
+        f"({recipe.get('schedule')}), batch {recipe.get('batch_size')}, augmentation "
+        f"{'on' if recipe.get('augment') else 'off'}, class weights {recipe.get('class_weights')}, "
+        f"label smoothing {recipe.get('label_smoothing')}{_recipe_extras(recipe)}. Full config in `config.json`.",
+        "",
+        "## Results on the validation split",
+    ]
+    if validation:
+        lines += [
+            f"Accuracy **{validation['accuracy']:.2%}**, macro-F1 **{validation['macro_f1']:.3f}**, "
+            f"macro AUC {validation['roc']['macro_auc']:.3f} on {validation['n']:,} images "
+            f"(flip test-time augmentation {'on' if validation.get('tta') else 'off'}); best epoch "
+            f"{card['best_epoch']} of {card['epochs']}. The test split was not used for any choice.",
+            "",
+            "| class | precision | recall | F1 | support |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for name, scores in validation["per_class"].items():
+            lines.append(f"| {name} | {scores['precision']:.3f} | {scores['recall']:.3f} | "
+                         f"{scores['f1']:.3f} | {scores['support']} |")
+    else:
+        lines.append("Not evaluated yet.")
+    lines += [
+        "",
+        "## Known limits",
+        "- FER2013 is 48x48 grayscale web images, mostly of white adults, posed or exaggerated; "
+        "accuracy on other groups, lighting and real camera photos is lower and was not measured here.",
+        "- Disgust has about 1.5% of the training images; its scores are the least reliable.",
+        "- The data set holds duplicates, some across splits, and some mislabeled or non-face images; "
+        "validation figures carry that noise.",
+        "- Faces are found by OpenCV's Haar cascade: profiles, occlusions and small faces are missed.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+# --- Runs tables ----------------------------------------------------------------------------------
+
+
+def _cell(value, spec: str, width: int) -> str:
+    """A formatted table cell, or a dash of the same width when the value is missing."""
+    return format("-" if value is None else value, f">{width}" if value is None else spec)
+
+
+def format_runs_markdown(runs: list[Run], deployed: str | None) -> str:
+    """The results table of RESULTS.md: validation figures, recipe, size, cost and hardware of each
+    run, best validation accuracy first (runs without a validation evaluation last)."""
+    header = ("| run | validation accuracy | macro-F1 | macro AUC | flip TTA | architecture | optimizer | batch "
+              "| colour | augment | epochs | parameters | multiply-adds | training time | hardware |")
+    lines = [header, "|---|---:|---:|---:|:-:|---|---|---:|---|:-:|---:|---:|---:|---:|---|"]
+    ranked = sorted(runs, key=lambda run: -(run.validation.get("accuracy") or -1))
+    for run in ranked:
+        row, validation = run.summary_row(), run.validation
+        auc = (validation.get("roc") or {}).get("macro_auc")
+        name = f"`{run.name}`" + (" (deployed)" if run.name == deployed else "")
+        lines.append(" | ".join([
+            f"| {name}", _percent(validation.get("accuracy")), _number(validation.get("macro_f1"), ".3f"),
+            _number(auc, ".3f"), {True: "on", False: "off"}.get(validation.get("tta"), "-"),
+            str(row["architecture"]), str(row["optimizer"]), str(row["batch_size"]), str(row["color_mode"] or "-"),
+            {True: "on", False: "off"}.get(row["augment"], "-"), _epochs_text(row),
+            _millions(row["parameters"]), _millions(row["multiply_adds"]), f"{row['training_minutes']:.0f} min",
+            f"{run.info.get('hardware', '-')}, {run.info.get('backend', '-')} |"]))
+    return "\n".join(lines)
+
+
+def _epochs_text(row: dict) -> str:
+    done = f"{row['epochs']}/{row['epochs_planned']}"
+    return f"{done} after `{row['warm_start_from']}`" if row["warm_start_from"] else done
+
+
+def _percent(value) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _number(value, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def _millions(value) -> str:
+    return "-" if value is None else f"{value / 1e6:.2f} M"
+
+
+def format_runs_table(runs: list[Run], deployed: str | None) -> str:
+    """The plain-text table of `runs list`."""
+    header = (f"{'':2}{'run':<38}{'state':<12}{'arch':<24}{'epochs':>8}{'best val':>10}{'val acc':>9}"
+              f"{'F1':>7}{'params':>11}{'weights':>9}")
+    lines = [header]
+    for run in runs:
+        row = run.summary_row()
+        mark = "* " if run.name == deployed else "  "
+        lines.append(
+            f"{mark}{row['run']:<38}{row['state']:<12}{str(row['architecture']):<24}"
+            f"{row['epochs']:>4}/{_cell(row['epochs_planned'], '<3', 3)}"
+            f"{_cell(row['best_val_accuracy'], '>10.4f', 10)}{_cell(row['val_accuracy'], '>9.4f', 9)}"
+            f"{_cell(row['val_macro_f1'], '>7.3f', 7)}{_cell(row['parameters'], '>11,', 11)}"
+            f"{'yes' if row['weights'] else 'no':>9}"
+        )
+        if run.problem:
+            lines.append(f"    broken: {run.problem}")
+    if deployed:
+        lines.append(f"\n* deployed: {deployed}")
+    return "\n".join(lines)

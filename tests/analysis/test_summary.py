@@ -1,0 +1,103 @@
+"""Tests for emotion_core.analysis.summary: the figures a user reads from a results CSV."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from emotion_core.analysis import (TOP_LEVEL, emotion_summary, format_summary, image_summary, read_results,
+                                   shown_faces, top_faces)
+from emotion_core.analysis.summary import _t95
+from emotion_core.labels import EMOTIONS
+from tests.conftest import needs_photos
+
+
+@needs_photos
+def test_group_summary_figures(reference):
+    frame = read_results(reference[0])
+    images = image_summary(frame, by="group").set_index("group")
+    assert images.loc["ad_a"].to_dict() == {"images": 4, "with_faces": 3, "no_face": 1, "unreadable": 0,
+                                            "faces": 4, "no_face_share": 0.25}
+    assert images.loc["ad_b"].to_dict() == {"images": 4, "with_faces": 2, "no_face": 1, "unreadable": 1,
+                                            "faces": 3, "no_face_share": pytest.approx(1 / 3)}
+    assert images.loc[TOP_LEVEL, "faces"] == 2
+
+    emotions = emotion_summary(frame, by="group").set_index(["group", "emotion"])
+    assert emotions.loc[("ad_a", "happy"), "faces"] == 4 and emotions.loc[("ad_a", "happy"), "share"] == 1.0
+    assert emotions.loc[("ad_b", "neutral"), "share"] == 1.0 and emotions.loc[("ad_b", "happy"), "faces"] == 0
+    assert emotions.loc[(TOP_LEVEL, "happy"), "share"] == 0.5
+    # Every ad_b face has the same probabilities: the mean is exact and the interval has no width.
+    row = emotions.loc[("ad_b", "neutral")]
+    assert row["mean_probability"] == pytest.approx(0.6) and row["ci_low"] == pytest.approx(row["ci_high"])
+    assert emotions.groupby("group")["share"].sum().tolist() == pytest.approx([1.0, 1.0, 1.0])
+
+
+@needs_photos
+def test_overall_summary_figures(reference):
+    frame = read_results(reference[0])
+    overall = image_summary(frame).iloc[0]
+    assert (overall["images"], overall["faces"], overall["no_face"], overall["unreadable"]) == (9, 9, 2, 1)
+    assert overall["no_face_share"] == pytest.approx(2 / 8)  # of the 8 photos that could be read
+    emotions = emotion_summary(frame).set_index("emotion")
+    assert emotions["faces"].to_dict() == {"angry": 0, "disgust": 0, "fear": 0, "happy": 5, "sad": 0,
+                                           "surprise": 0, "neutral": 4}
+    assert emotions.loc["happy", "mean_probability"] == pytest.approx((5 * 0.7 + 4 * 0.1) / 9, abs=1e-4)
+
+
+def summary_frame(happy: list[float], groups: list[str]) -> pd.DataFrame:
+    """A results frame of faces whose happy probability is given; the rest goes to neutral."""
+    records = []
+    for index, (p, group) in enumerate(zip(happy, groups)):
+        probabilities = {emotion: 0.0 for emotion in EMOTIONS} | {"happy": p, "neutral": 1 - p}
+        records.append({"file": f"{index}.png", "group": group, "status": "ok",
+                        "emotion": "happy" if p > 0.5 else "neutral", **probabilities})
+    return pd.DataFrame(records)
+
+
+def test_the_interval_is_students_t_on_the_face_probabilities():
+    frame = summary_frame([0.6, 0.8, 1.0, 0.2], ["x", "x", "x", "y"])
+    summary = emotion_summary(frame, by="group").set_index(["group", "emotion"])
+    x = summary.loc[("x", "happy")]
+    half_width = 4.302653 * 0.2 / np.sqrt(3)  # t(0.975, 2 df) x sd / sqrt(n)
+    assert x["mean_probability"] == pytest.approx(0.8)
+    assert x["ci_low"] == pytest.approx(0.8 - half_width) and x["ci_high"] == 1.0  # clipped to [0, 1]
+    y = summary.loc[("y", "happy")]
+    assert y["mean_probability"] == pytest.approx(0.2) and np.isnan(y["ci_low"]) and np.isnan(y["ci_high"])
+
+
+def test_the_t_critical_values_are_scipys_and_the_printed_tables():
+    stats = pytest.importorskip("scipy.stats")
+    for df in (1, 2, 5, 10, 30, 120, 1000):
+        assert _t95(df) == pytest.approx(stats.t.ppf(0.975, df), abs=1e-3)
+    for df in (11, 45, 5000):  # between the printed tables' entries, where the old table rounded up
+        assert _t95(df) >= stats.t.ppf(0.975, df)
+    # The two-sided 95% values of a printed t table (the hand-written table this replaced).
+    printed = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262,
+               10: 2.228, 12: 2.179, 15: 2.131, 20: 2.086, 25: 2.060, 30: 2.042, 40: 2.021, 60: 2.000,
+               120: 1.980, 1000: 1.962}
+    assert {df: round(_t95(df), 3) for df in printed} == printed
+
+
+@needs_photos
+def test_the_printed_summary_has_overall_figures_and_folders_side_by_side(reference):
+    text = format_summary(read_results(reference[0]))
+    lines = text.splitlines()
+    assert lines[0] == "9 images: 6 with faces (9 faces), 2 without a face, 1 unreadable"
+    assert any(line.split()[:3] == ["happy", "5", "55.6%"] for line in lines)
+    header = next(line for line in lines if "ad_a" in line)
+    assert header.split() == ["(top", "level)", "ad_a", "ad_b"]
+    assert next(line for line in lines if line.startswith("no face")).split() == ["no", "face", "0%", "25%", "33%"]
+
+
+@needs_photos
+def test_top_faces_are_the_most_confident_and_shown_faces_covers_every_grid(reference):
+    frame = read_results(reference[0])
+    happy = top_faces(frame, "happy", 3)
+    assert len(happy) == 3 and (happy["emotion"] == "happy").all()
+    assert top_faces(frame, "neutral", 10, group="ad_b")["file"].str.startswith("ad_b/").all()
+    # The best face of each emotion found, overall and in each group: the overall best happy
+    # and neutral faces (ties go to the first file) are also their groups' best.
+    shown = shown_faces(frame, per_emotion=1)
+    assert shown.groupby("group")["emotion"].apply(sorted).to_dict() == {
+        "": ["happy", "neutral"], "ad_a": ["happy"], "ad_b": ["neutral"]}
