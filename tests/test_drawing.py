@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from emotion_core.drawing import annotate, overlay, place_on_image, png_bytes, to_rgb_uint8
-from emotion_core.faces import FaceBox, crop_face
+from emotion_core.faces import FaceBox, crop_face, face_transform
 from emotion_core.labels import EMOTION_COLORS, EMOTIONS
 from emotion_core.predictor import FacePrediction
 
@@ -48,6 +48,28 @@ def test_place_on_image_colours_exactly_the_pixels_crop_face_took(box):
     assert placed.shape == image.shape
     np.testing.assert_array_equal((placed != image).any(axis=-1), taken)
     assert image[5, 7].tolist() == [5, 7, 0]  # the caller's image is untouched
+
+
+def test_a_tilted_faces_heat_map_lands_where_its_aligned_crop_came_from():
+    # Eyes on a line rising 30 degrees: the crop is turned upright, and the map must turn back.
+    angle = np.radians(-30)
+    left = np.array([100.0, 140.0])
+    right = left + 40 * np.array([np.cos(angle), np.sin(angle)])
+    mouth = (left + right) / 2 + 42 * np.array([-np.sin(angle), np.cos(angle)])
+    box = FaceBox(80, 80, 90, 110, 0.9, landmarks=(tuple(left), tuple(right), tuple(mouth), tuple(mouth)))
+    matrix, side = face_transform(box)
+    heat = np.zeros((side, side), np.float32)
+    hot_u, hot_v = side // 2, side // 4
+    heat[hot_v - 2:hot_v + 3, hot_u - 2:hot_u + 3] = 1.0  # a hot spot above the crop's centre
+    photo = np.zeros((300, 300, 3), np.uint8)
+    placed = place_on_image(photo, heat, box, opacity=1.0)
+    # The photo pixel the hot spot came from, through the inverse of the crop's transform.
+    to_photo = np.linalg.inv(np.vstack([matrix, [0, 0, 1]]))
+    x, y, _ = to_photo @ np.array([hot_u, hot_v, 1.0])
+    red = placed[..., 0].astype(int) - placed[..., 2].astype(int)  # jet: hot is red, cold is blue
+    peak_y, peak_x = np.unravel_index(np.argmax(red), red.shape)
+    assert abs(peak_x - x) <= 3 and abs(peak_y - y) <= 3
+    assert (placed[:40, :40] == 0).all()  # far from the face, the photo is untouched
 
 
 def test_annotate_draws_each_box_in_its_emotion_colour_without_touching_the_input():
