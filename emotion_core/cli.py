@@ -4,11 +4,13 @@
     python -m emotion_core data summary data/fer2013 [--json]
     python -m emotion_core train --arch vgg_gap --data data/fer2013 [--epochs 60 ...]
     python -m emotion_core train --resume RUN [--epochs N]
-    python -m emotion_core runs list | show RUN | deploy RUN
+    python -m emotion_core runs list | show RUN | deploy RUN [--alias live]
     python -m emotion_core evaluate deployed --data data/fer2013 --split validation [--tta] [--json]
     python -m emotion_core predict photo.jpg [--model RUN] [--json]
     python -m emotion_core analyze photos/ --csv results.csv [--model RUN]    (a folder or a .zip)
     python -m emotion_core jobs start --arch vgg_gap --data fer2013 | list | cancel ID | log ID
+    python -m emotion_core serve [--host 127.0.0.1] [--port 8000] [--model deployed]   (the REST API)
+    python -m emotion_core export RUN --format litert|onnx|savedmodel [--quantize int8] [--out PATH]
 
 Errors a user can fix (a missing data set, a bad option) print one line and exit with status 2.
 TensorFlow's start-up notices are hidden unless TF_CPP_MIN_LOG_LEVEL is set (0 shows them all).
@@ -29,6 +31,7 @@ from tqdm import tqdm
 from .config import add_train_options, resolve_config
 from .faces import DEFAULT_DETECTOR, DETECTOR_DESCRIPTIONS, DETECTORS, FACE_SIZES
 from .quiet import TF_LOG_LEVEL, native_stderr_silenced
+from .registry import ALIASES, DEPLOYED
 RUNS_DIR_HELP = "registry folder (default models/ or EMOTION_RUNS_DIR)"
 
 
@@ -112,9 +115,22 @@ def cmd_runs_show(args) -> int:
 def cmd_runs_deploy(args) -> int:
     from . import registry
 
-    record = registry.deploy(args.run)
+    record = registry.deploy(args.run, alias=args.alias)
     previous = record["history"][0]["run"] if record["history"] else "none"
-    print(f"deployed: {record['run']} (previously {previous})")
+    print(f"{args.alias}: {record['run']} (previously {previous})")
+    return 0
+
+
+def cmd_runs_ensemble(args) -> int:
+    from .ensemble import make_ensemble
+
+    folder = make_ensemble(args.name, args.members)
+    print(f"{folder.name}: the average of {', '.join(args.members)}")
+    if args.evaluate:
+        from .evaluation import format_report
+        from .scoring import evaluate_run
+
+        print(format_report(evaluate_run(folder.name, args.data, "validation")))
     return 0
 
 
@@ -125,7 +141,19 @@ def cmd_evaluate(args) -> int:
     from .evaluation import format_report
     from .scoring import evaluate_run
 
+    if args.faces == "detect":
+        from .scoring import evaluate_photos
+
+        if not args.data:
+            raise ValueError("--faces detect needs --data: a folder of labelled photos")
+        report = evaluate_photos(args.run, args.data, args.split, args.detector)
+        print(f"{report['photos']} photos: no face found on {report['no_face']}, unreadable {report['unreadable']}; "
+              f"accuracy {report['accuracy_all_photos']:.1%} counting those as wrong", file=sys.stderr)
+        print(json.dumps(report) if args.json else format_report(report))
+        return 0
     report = evaluate_run(args.run, args.data, args.split, tta=args.tta, save=not args.no_save)
+    if report.get("note"):  # images of classes the run did not learn were left out
+        print(report["note"], file=sys.stderr)
     print(json.dumps(report) if args.json else format_report(report))
     return 0
 
@@ -164,7 +192,7 @@ def _describe_prediction(image_path: str, faces) -> str:
         box = face["box"]
         top = sorted(face["probabilities"].items(), key=lambda item: -item[1])[:3]
         shares = ", ".join(f"{name} {p:.0%}" for name, p in top)
-        lines.append(f"  face {number}: {face['label']:<9} at x={box['x']} y={box['y']} "
+        lines.append(f"  face {number}: {face['label']:<9} {face['valence']:<9}at x={box['x']} y={box['y']} "
                      f"{box['width']}x{box['height']}  ({shares})")
     return "\n".join(lines)
 
@@ -203,7 +231,7 @@ def cmd_analyze(args) -> int:
     if args.faces == "any" and analysed:
         print("tip: when every face fills 15% or more of its photo (webcam shots, portraits), "
               "--faces large finds them about 3x faster", file=sys.stderr)
-    print(analysis.format_summary(analysis.read_results(args.csv)))
+    print(analysis.format_summary(analysis.read_results(args.csv), predictor.valence))
     return 0
 
 
@@ -228,6 +256,34 @@ def _progress_bar(stream):
     finally:
         if bar is not None:
             bar.close()
+
+
+# --- serve and export ------------------------------------------------------------------------------
+
+
+def cmd_serve(args) -> int:
+    import uvicorn
+
+    from .serving.api import API_KEY_ENV, create_app
+
+    app = create_app(args.model, detector=args.detector)  # loads the model: a bad one stops here
+    served = app.state.pool.get(args.model)[0].run_name
+    access = "X-API-Key required" if os.environ.get(API_KEY_ENV) else f"open (set {API_KEY_ENV} to require a key)"
+    print(f"serving {served} ({args.model}) on http://{args.host}:{args.port}  docs at /docs  access: {access}",
+          file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .serving.export import describe, export_run
+
+    # An export that fails its check raises ExportError (a ValueError): one line, status 2.
+    record = export_run(args.run, args.format, args.out, quantize=args.quantize, faces=args.faces,
+                        log=lambda line: print(line, file=sys.stderr))
+    print(describe(record))
+    print(f"written: {record['path']} and its figures in {record['path']}.json")
+    return 0
 
 
 # --- jobs -----------------------------------------------------------------------------------------
@@ -326,7 +382,18 @@ def build_parser() -> argparse.ArgumentParser:
     show.set_defaults(func=cmd_runs_show)
     deploy = runs.add_parser("deploy")
     deploy.add_argument("run")
+    deploy.add_argument("--alias", choices=list(ALIASES), default=DEPLOYED,
+                        help="the pointer to set: deployed (Predict, Analyze, the CLI) or live (the Live page; "
+                             "unset, it serves the deployed run)")
     deploy.set_defaults(func=cmd_runs_deploy)
+    ensemble = runs.add_parser("ensemble", help="a run whose model averages finished runs' probabilities")
+    ensemble.add_argument("name", help="the new run's folder name")
+    ensemble.add_argument("--members", nargs="+", required=True, metavar="RUN",
+                          help="two or more finished runs with weights, same input and classes")
+    ensemble.add_argument("--data", default=None,
+                          help="data set to evaluate it on (default: the first member's); --no-evaluate skips it")
+    ensemble.add_argument("--no-evaluate", dest="evaluate", action="store_false")
+    ensemble.set_defaults(func=cmd_runs_ensemble, needs_keras=True)
 
     evaluate = commands.add_parser("evaluate", help="metrics of a run on a data set split")
     evaluate.add_argument("run", help="deployed, a run name or a run folder")
@@ -336,6 +403,11 @@ def build_parser() -> argparse.ArgumentParser:
                           help="horizontal-flip test-time augmentation (default: as the run records)")
     evaluate.add_argument("--json", action="store_true")
     evaluate.add_argument("--no-save", action="store_true", help="do not save into the run folder")
+    evaluate.add_argument("--faces", choices=["crops", "detect"], default="crops",
+                          help="crops: the images are face crops (FER2013); detect: photos, run through the whole "
+                               "pipeline (detect, align, crop, classify), reporting photos with no face found")
+    evaluate.add_argument("--detector", choices=list(DETECTORS), default=DEFAULT_DETECTOR,
+                          help="face detector for --faces detect")
     evaluate.set_defaults(func=cmd_evaluate, needs_keras=True)
 
     predict = commands.add_parser("predict", help="emotions of the faces in images")
@@ -353,6 +425,25 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--model", default="deployed")
     _add_faces_option(analyze)
     analyze.set_defaults(func=cmd_analyze, needs_keras=True)
+
+    serve = commands.add_parser("serve", help="the REST API (FastAPI): /health, /models, /predict, docs at /docs")
+    serve.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to answer other machines too")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--model", default=DEPLOYED, help="the run served by default; an alias follows its pointer")
+    serve.add_argument("--detector", choices=list(DETECTORS), default=DEFAULT_DETECTOR)
+    serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    serve.set_defaults(func=cmd_serve, needs_keras=True)
+
+    from .serving.export import FORMATS, QUANTIZATIONS, VERIFY_FACES
+
+    export = commands.add_parser("export", help="a run's model as LiteRT, ONNX or SavedModel, checked against Keras")
+    export.add_argument("run", help="deployed, a run name or a run folder")
+    export.add_argument("--format", choices=list(FORMATS), required=True,
+                        help="; ".join(f"{name} = {text}" for name, text in FORMATS.items()))
+    export.add_argument("--quantize", choices=list(QUANTIZATIONS), help="litert only: int8, calibrated on training images")
+    export.add_argument("--out", type=Path, help="folder to write to (default: the run's exports/, which the Models page offers)")
+    export.add_argument("--faces", type=int, default=VERIFY_FACES, help="validation faces the check runs on")
+    export.set_defaults(func=cmd_export, needs_keras=True)
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--runs-dir", type=Path, help=RUNS_DIR_HELP)

@@ -18,15 +18,15 @@ import pandas as pd
 
 from . import registry
 from .evaluation import row_normalised
-from .labels import EMOTIONS
+from .labels import EMOTIONS, class_set_name
 
 # The runs table's columns, in the order a reader scans them: identity, recipe, results, cost,
 # why a run is broken; then the details few people sort by.
 RUN_COLUMNS = [
-    "deployed", "run", "state", "architecture", "optimizer", "batch_size", "color_mode",
+    "deployed", "run", "state", "architecture", "classes", "optimizer", "batch_size", "color_mode",
     "best_val_accuracy", "best_epoch", "best_val_loss", "val_macro_f1", "val_accuracy", "epochs",
     "parameters", "model_mb", "training_minutes", "problem",
-    "augment", "epochs_planned", "warm_start_from", "tta", "multiply_adds", "weights", "started",
+    "augment", "epochs_planned", "warm_start_from", "members", "tta", "multiply_adds", "weights", "started",
 ]
 INTEGER_COLUMNS = ["batch_size", "epochs", "epochs_planned", "best_epoch", "parameters", "multiply_adds"]
 # Keys that differ between any two runs by construction, so highlighting them says nothing.
@@ -51,16 +51,27 @@ def runs_frame(runs, deployed: str | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=RUN_COLUMNS).astype({column: "Int64" for column in INTEGER_COLUMNS})
 
 
-def filter_runs(frame: pd.DataFrame, text: str = "", include_broken: bool = True) -> pd.DataFrame:
-    """Rows whose run name, architecture, optimizer or colour mode contains `text` (any case)."""
+def filter_runs(frame: pd.DataFrame, text: str = "", include_broken: bool = True,
+                class_set: str | None = None) -> pd.DataFrame:
+    """Rows whose run name, architecture, class set, optimizer or colour mode contains `text` (any
+    case), of the class set named `class_set` (as `class_sets` names it) when given."""
     keep = pd.Series(True, index=frame.index)
+    if class_set is not None:
+        keep &= frame["classes"] == class_set
     if text.strip():
-        searched = frame[["run", "architecture", "optimizer", "color_mode"]].astype(str)
+        searched = frame[["run", "architecture", "classes", "optimizer", "color_mode"]].astype(str)
         needle = text.strip().lower()
         keep &= searched.apply(lambda column: column.str.lower().str.contains(needle, regex=False)).any(axis=1)
     if not include_broken:
         keep &= frame["state"] != "broken"
     return frame[keep]
+
+
+def class_sets(frame: pd.DataFrame) -> list[str]:
+    """The class sets of the runs in `frame` (`labels.class_set_name`), all seven first, then the
+    larger sets; accuracies of runs on different class sets are not comparable."""
+    names = [name for name in frame["classes"].dropna().unique()]
+    return sorted(names, key=lambda name: (name != class_set_name(EMOTIONS), -len(name.split(", ")), name))
 
 
 def default_selection(frame: pd.DataFrame, deployed: str | None, n: int = 2) -> list[str]:
@@ -170,7 +181,8 @@ def like_for_like(runs, by: str) -> pd.DataFrame:
 
     Box plots over all runs mix budgets and architectures; a set here holds runs whose recipes
     are the same but for `by` (and the learning rate, for optimizer and batch size) on the same
-    data, so the difference in accuracy is that choice's effect. Sets need two values of `by`.
+    data and class set, so the difference in accuracy is that choice's effect. Sets need two
+    values of `by`; the `classes` column names each set's class set.
     """
     if by not in GROUPINGS:
         raise ValueError(f"compare one of {', '.join(GROUPINGS)}, not '{by}'")
@@ -182,6 +194,7 @@ def like_for_like(runs, by: str) -> pd.DataFrame:
             continue
         recipe = {k: v for k, v in run.config.items() if k not in ignored}
         recipe["data"] = run.dataset.get("fingerprint")
+        recipe["classes"] = list(run.classes)  # a run from before class sets has none recorded: all seven
         if by != "color_mode":  # "" and "grayscale" are the same input for a grayscale architecture
             recipe["color_mode"] = run.color_mode
         sets.setdefault(json.dumps(recipe, sort_keys=True, default=str), []).append(run)
@@ -193,10 +206,11 @@ def like_for_like(runs, by: str) -> pd.DataFrame:
         number = len({row["set"] for row in rows}) + 1
         for run, value in zip(members, values):
             summary = run.summary_row()
-            rows.append({"set": number, "run": run.name, by: str(value),
+            rows.append({"set": number, "run": run.name, "classes": class_set_name(run.classes), by: str(value),
                          "best_val_accuracy": summary["best_val_accuracy"], "val_macro_f1": summary["val_macro_f1"],
                          "learning_rate": run.config.get("learning_rate")})
-    frame = pd.DataFrame(rows, columns=["set", "run", by, "best_val_accuracy", "val_macro_f1", "learning_rate"])
+    frame = pd.DataFrame(rows, columns=["set", "run", "classes", by, "best_val_accuracy", "val_macro_f1",
+                                        "learning_rate"])
     return frame.sort_values(["set", "best_val_accuracy"], ascending=[True, False]).reset_index(drop=True)
 
 
@@ -245,12 +259,17 @@ def roc_frame(report: dict) -> pd.DataFrame:
 # --- Class counts -------------------------------------------------------------------------------
 
 
+def _classes_of(per_class: dict) -> list[str]:
+    """The classes a counts dict holds, in canonical order (a 3-class run records three)."""
+    return [name for name in EMOTIONS if name in per_class]
+
+
 def counts_frame(counts: dict) -> pd.DataFrame:
     """Long format (split, class, count, share) from {split: {class: count}}; share is of the split."""
     rows = []
     for split, per_class in counts.items():
         total = sum(per_class.values())
-        for name in EMOTIONS:
+        for name in _classes_of(per_class):
             count = int(per_class.get(name, 0))
             rows.append((split, name, count, count / total if total else 0.0))
     return pd.DataFrame(rows, columns=["split", "class", "count", "share"])
@@ -260,7 +279,7 @@ def imbalance_frame(counts: dict) -> pd.DataFrame:
     """Per split: the largest and smallest class and their ratio (infinite if a class is empty)."""
     rows = []
     for split, per_class in counts.items():
-        present = {name: int(per_class.get(name, 0)) for name in EMOTIONS}
+        present = {name: int(per_class[name]) for name in _classes_of(per_class)}
         largest = max(present, key=present.get)
         smallest = min(present, key=present.get)
         ratio = present[largest] / present[smallest] if present[smallest] else math.inf

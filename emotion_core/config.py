@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from .labels import EMOTIONS, class_set
+
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw")
 SCHEDULES = ("cosine", "plateau", "constant")
 CLASS_WEIGHTINGS = ("none", "sqrt", "balanced")
@@ -30,6 +32,9 @@ class TrainConfig:
     arch: str = _option("vgg_gap", "the network, by name in emotion_core/architectures.py; vgg_gap is the "
                                    "deployed model's")
     data: str = _option("fer2013", "a path, or a data set name under the data root")
+    classes: tuple = _option(EMOTIONS, "the emotions the run learns (all seven of FER2013); images of the others "
+                                       "are left out of train and validation, e.g. angry,neutral,sad as in the "
+                                       "first seed's 3-class experiment")
     epochs: int = _option(60, "FER2013 nets keep improving past 50 epochs with augmentation")
     batch_size: int = _option(64, "small batches regularise and suit a 2-core CPU's caches")
     optimizer: str = _option("sgd", "SGD with Nesterov momentum generalises best on FER2013 in the literature")
@@ -91,6 +96,7 @@ class TrainConfig:
                 raise ValueError(reason)
         if "/" in self.name or self.name.startswith("."):
             raise ValueError("name must be a plain folder name")
+        self.classes = class_set(self.classes)  # canonical names in EMOTIONS order, so equal sets compare equal
         return self
 
     def resolved_color_mode(self) -> str:
@@ -104,19 +110,23 @@ class TrainConfig:
         return "mixed_bfloat16" if _fast_bfloat16_available() else "float32"
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The config as JSON holds it (the class set as a list)."""
+        return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
 
 
 def field_choices() -> dict[str, tuple]:
     """The allowed values of the fields that have a fixed set (for CLI choices and UI select boxes)."""
     from .architectures import ARCHITECTURES
 
-    return {"arch": tuple(ARCHITECTURES), "optimizer": OPTIMIZERS, "schedule": SCHEDULES,
+    return {"arch": tuple(ARCHITECTURES), "classes": EMOTIONS, "optimizer": OPTIMIZERS, "schedule": SCHEDULES,
             "class_weights": CLASS_WEIGHTINGS, "color_mode": ("",) + COLOR_MODES, "precision": PRECISIONS}
 
 
 def config_from_dict(values: dict) -> TrainConfig:
-    """A TrainConfig from a dict; unknown keys and wrong types are errors, not surprises."""
+    """A TrainConfig from a dict; unknown keys and wrong types are errors, not surprises.
+
+    `classes` is a list of class names (a JSON file's) or a comma-separated string (a flag's).
+    """
     known = {f.name: f for f in fields(TrainConfig)}
     unknown = sorted(set(values) - set(known))
     if unknown:
@@ -126,14 +136,21 @@ def config_from_dict(values: dict) -> TrainConfig:
         expected = type(getattr(TrainConfig(), key))
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
+        if expected is tuple and (isinstance(value, str) or
+                                  isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)):
+            value = class_set(value)
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            raise ValueError(f"config key '{key}' must be {expected.__name__}, not {type(value).__name__}")
+            wanted = "a list of class names" if expected is tuple else expected.__name__
+            raise ValueError(f"config key '{key}' must be {wanted}, not {type(value).__name__}")
         converted[key] = value
     return TrainConfig(**converted).validate()
 
 
 def training_options() -> list[dict]:
-    """Every field as {name, default, choices, reason}: what a flag or a form needs to offer and explain it."""
+    """Every field as {name, default, choices, reason}: what a flag or a form needs to offer and explain it.
+
+    A tuple default (`classes`) is a set of its choices: a multiselect, or a comma-separated flag.
+    """
     choices = field_choices()
     return [{"name": f.name, "default": f.default, "choices": choices.get(f.name), "reason": f.metadata["help"]}
             for f in fields(TrainConfig)]
@@ -152,6 +169,9 @@ def add_train_options(parser: argparse.ArgumentParser) -> None:
         if isinstance(default, bool):
             group.add_argument(flag, dest=option["name"], action=argparse.BooleanOptionalAction, default=None,
                                help=help_text)
+        elif isinstance(default, tuple):  # checked by config_from_dict, so a bad name is one line too
+            help_text = f"{option['reason']} (comma-separated; default: {','.join(default)})".replace("%", "%%")
+            group.add_argument(flag, dest=option["name"], default=None, metavar="NAME,NAME,...", help=help_text)
         else:
             group.add_argument(flag, dest=option["name"], type=type(default), default=None,
                                choices=option["choices"], help=help_text)

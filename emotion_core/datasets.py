@@ -24,7 +24,8 @@ from PIL import Image, UnidentifiedImageError
 
 from .images import IMAGE_SUFFIXES
 from .labels import EMOTIONS, canonical_class, canonical_split
-from .storage import write_json_atomic
+from .storage import read_json, write_json_atomic
+from .valence import VALENCE_FILE, valence_mapping
 
 CSV_USAGES = {"Training": "train", "PublicTest": "validation", "PrivateTest": "test"}
 # Folders a layout may nest its splits under (the Kaggle set ships `images/train`, ...).
@@ -57,6 +58,29 @@ class Dataset:
     @property
     def splits(self) -> list[str]:
         return [split for split in ("train", "validation", "test") if split in self.items]
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """The emotions with at least one image in some split, in canonical order."""
+        present = {label for items in self.items.values() for _, label in items}
+        return tuple(name for index, name in enumerate(EMOTIONS) if index in present)
+
+    def valence(self) -> dict[str, str]:
+        """The valence overrides of a `valence.json` beside the splits (or the .csv); {} without one.
+
+        Raises DatasetError in one line when the file cannot be read or holds an unknown class or valence.
+        """
+        path = (self.path if self.kind == "folders" else self.path.parent) / VALENCE_FILE
+        if not path.is_file():
+            return {}
+        try:
+            values = read_json(path)
+            if not isinstance(values, dict):
+                raise ValueError("it must hold a JSON object of class: valence")
+            valence_mapping(values)  # checked here, so a bad file stops training before it starts
+        except (OSError, ValueError) as error:
+            raise DatasetError(f"{path}: {str(error).splitlines()[0]}") from None
+        return values
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Images per class for each split, in canonical label order."""
@@ -131,15 +155,19 @@ def resolve_dataset_path(name_or_path: str | Path) -> Path:
     raise DatasetError(f"No data set at '{name_or_path}' (nor under the data root {data_root()}).")
 
 
-def open_dataset(name_or_path: str | Path) -> Dataset:
-    """Detect the layout of a data set and list its labelled images, or raise DatasetError."""
+def open_dataset(name_or_path: str | Path, require_train: bool = True) -> Dataset:
+    """Detect the layout of a data set and list its labelled images, or raise DatasetError.
+
+    Training needs a train split; scoring a model does not (`require_train=False`), so a user's
+    own labelled hold-out folder with only test/ (or only validation/) can be evaluated.
+    """
     path = resolve_dataset_path(name_or_path)
     if path.is_file():
         if path.suffix.lower() != ".csv":
             raise DatasetError(f"{path} is a file but not a fer2013-style .csv.")
         return _open_csv(path)
     csv_files = sorted(path.glob("*.csv"))
-    split_parent = _find_split_parent(path)
+    split_parent = _find_split_parent(path, ("train",) if require_train else ("train", "validation", "test"))
     if split_parent is None:
         if csv_files:
             return _open_csv(csv_files[0])
@@ -150,7 +178,7 @@ def open_dataset(name_or_path: str | Path) -> Dataset:
             f"{path} has no split folders (train/, validation/ or val/ or valid/, test/) "
             "and no fer2013.csv."
         )
-    return _open_folders(path, split_parent)
+    return _open_folders(path, split_parent, require_train)
 
 
 def _split_folders(folder: Path) -> dict[str, Path]:
@@ -162,19 +190,20 @@ def _split_folders(folder: Path) -> dict[str, Path]:
     return found
 
 
-def _find_split_parent(path: Path) -> Path | None:
-    """The folder holding train/ etc.: the data set folder, a known nesting, or its only child."""
+def _find_split_parent(path: Path, needed: tuple[str, ...] = ("train",)) -> Path | None:
+    """The folder holding train/ etc. (one of `needed` at least): the data set folder, a known
+    nesting, or its only child."""
     candidates = [path] + [path / name for name in NESTING_FOLDERS]
     children = [child for child in path.iterdir() if child.is_dir()]
     if len(children) == 1:
         candidates.append(children[0])
     for candidate in candidates:
-        if candidate.is_dir() and "train" in _split_folders(candidate):
+        if candidate.is_dir() and set(needed) & set(_split_folders(candidate)):
             return candidate
     return None
 
 
-def _open_folders(path: Path, split_parent: Path) -> Dataset:
+def _open_folders(path: Path, split_parent: Path, require_train: bool = True) -> Dataset:
     dataset = Dataset(path=path, kind="folders")
     unknown, empty = set(), set()
     for split, split_path in _split_folders(split_parent).items():
@@ -197,8 +226,10 @@ def _open_folders(path: Path, split_parent: Path) -> Dataset:
         dataset.split_folders[split] = str(split_path.relative_to(path))
     dataset.unknown_classes = sorted(unknown)
     dataset.empty_classes = sorted(empty)
-    if not dataset.items.get("train"):
+    if require_train and not dataset.items.get("train"):
         raise DatasetError(f"{path}: the train split holds no images of known classes.")
+    if not dataset.items:
+        raise DatasetError(f"{path}: no split holds images of known classes.")
     return dataset
 
 
@@ -311,6 +342,25 @@ def load_split(
     np.savez(partial, x=x, y=y)
     partial.replace(cache_file)  # a killed process never leaves a half-written cache behind
     return x, y
+
+
+def keep_classes(x: np.ndarray, y: np.ndarray, classes) -> tuple[np.ndarray, np.ndarray]:
+    """The images of `classes` only, labelled by their position in `classes` (0..len(classes) - 1).
+
+    `y` holds EMOTIONS indices, as `load_split` returns them; a run trained on (angry, sad, neutral)
+    learns labels 0, 1, 2, and its model's outputs follow that order.
+    """
+    positions = np.full(len(EMOTIONS), -1, dtype=np.int64)
+    positions[[EMOTIONS.index(name) for name in classes]] = np.arange(len(classes))
+    mapped = positions[y]
+    kept = mapped >= 0
+    return x[kept], mapped[kept]
+
+
+def class_counts(y: np.ndarray, classes) -> dict[str, int]:
+    """Images per class of labels `y` given as positions in `classes` (what `keep_classes` returns)."""
+    counts = np.bincount(y, minlength=len(classes))
+    return {name: int(count) for name, count in zip(classes, counts)}
 
 
 def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -12,6 +12,7 @@ new HxWx3 uint8 RGB array and leave their input untouched.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -67,11 +68,14 @@ def place_on_image(image_rgb: np.ndarray, heatmap: np.ndarray, box: FaceBox, opa
     return out
 
 
-def annotate(image_rgb: np.ndarray, faces) -> np.ndarray:
+def annotate(image_rgb: np.ndarray, faces, numbers: Sequence[int] | None = None,
+             confidence_bars: bool = False) -> np.ndarray:
     """A copy of the photo with each face's box and "number emotion confidence" label drawn on it.
 
     Line width and font grow with the image, so labels stay readable on a phone photo and on
     a thumbnail; the font is also kept below a face's width so a crowd's labels do not pile up.
+    `numbers` replaces the 1, 2, ... of the labels (a live stream's track numbers);
+    `confidence_bars` adds a bar under each box, filled to the face's confidence.
     """
     image = Image.fromarray(to_rgb_uint8(image_rgb))
     if not faces:
@@ -82,10 +86,12 @@ def annotate(image_rgb: np.ndarray, faces) -> np.ndarray:
     smallest_face = min(face.box.width for face in faces)
     font_px = max(11, min(round(short_side / 28), round(smallest_face * 0.3)))
     font = ImageFont.load_default(size=font_px)  # FreeType font bundled with Pillow: no download
-    for number, face in enumerate(faces, start=1):
+    for number, face in zip(numbers or range(1, len(faces) + 1), faces):
         box = face.box
         colour = EMOTION_COLORS[face.label]
         draw.rectangle([box.x, box.y, box.x + box.width - 1, box.y + box.height - 1], outline=colour, width=line)
+        if confidence_bars:
+            _confidence_bar(draw, box, face.confidence, colour, max(4, font_px // 2), image.height)
         prefix = "whole image: " if face.whole_image else f"{number} "
         text = f"{prefix}{face.label} {face.confidence:.0%}"
         left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
@@ -97,6 +103,17 @@ def annotate(image_rgb: np.ndarray, faces) -> np.ndarray:
         draw.rectangle([label_x, label_y, label_x + label_w, label_y + label_h], fill=colour)
         draw.text((label_x + pad - left, label_y + pad - top), text, font=font, fill=_text_colour(colour))
     return np.asarray(image)
+
+
+def _confidence_bar(draw, box: FaceBox, confidence: float, colour: str, thickness: int, image_height: int) -> None:
+    """A bar just under the box (inside its bottom edge when the box touches the image's bottom)."""
+    top = box.y + box.height + 2
+    if top + thickness > image_height:
+        top = box.y + box.height - thickness - 2
+    right = box.x + box.width - 1
+    draw.rectangle([box.x, top, right, top + thickness - 1], fill="#303030")
+    filled = box.x + round((box.width - 1) * min(max(confidence, 0.0), 1.0))
+    draw.rectangle([box.x, top, filled, top + thickness - 1], fill=colour)
 
 
 def png_bytes(image_rgb: np.ndarray) -> bytes:

@@ -4,7 +4,7 @@
     faces, maps = predict_and_explain(predictor, rgb, "gradcam", explainer=explainer)
     # The second step alone, for faces already found: (n, 48, 48) float32 in [0, 1].
     maps = explainer.heatmaps(np.stack([f.model_input for f in faces]),
-                              [EMOTIONS.index(f.label) for f in faces], "gradcam")
+                              [predictor.classes.index(f.label) for f in faces], "gradcam")
 
 Heat maps come from the layer every architecture names `last_conv` (see architectures.py):
 Grad-CAM++ and Score-CAM through tf-keras-vis, Grad-CAM through the same sums as one traced graph.
@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from .architectures import LAST_CONV, OUTPUT
-from .labels import EMOTIONS
+from .ensemble import MEMBER_PREFIX
 
 # Method key -> the name the app shows. All three run with tf-keras-vis 0.8.7 on Keras 3
 # functional models (tests/test_explain.py checks each one on a real photo).
@@ -51,6 +51,11 @@ class Explainer:
         from tf_keras_vis.scorecam import Scorecam
 
         self.input_shape = tuple(int(v) for v in model.input_shape[1:])  # (h, w, channels)
+        # An ensemble (ensemble.py) has no last_conv of its own: its map is the average of its
+        # members' maps, each computed on the same crop.
+        self._members = [Explainer(layer) for layer in model.layers if layer.name.startswith(MEMBER_PREFIX)]
+        if self._members:
+            return
         self.model = _float32_logits_copy(model)
         self.feature_maps = int(self.model.get_layer(LAST_CONV).output.shape[-1])
         # clone=False: the copy above is already ours to modify, and cloning again costs 0.1 s.
@@ -75,6 +80,10 @@ class Explainer:
 
         if method not in METHODS:
             raise ValueError(f"Unknown explanation method '{method}'; choose from {', '.join(METHODS)}.")
+        if self._members:
+            mean = np.mean([member.heatmaps(faces, class_indices, method) for member in self._members], axis=0)
+            peaks = mean.reshape(len(mean), -1).max(axis=1, initial=0.0)[:, None, None]
+            return np.divide(mean, peaks, out=np.zeros_like(mean), where=peaks > 0).astype(np.float32)
         faces = np.asarray(faces, dtype=np.float32)
         if faces.ndim == 3:
             faces = faces[None]  # a single face: add the batch dimension
@@ -118,11 +127,15 @@ def predict_and_explain(predictor, image, method: str | None = "gradcam", target
     """Every face `predictor` finds in `image`, and each face's heat map: (faces, maps or None).
 
     `maps` is (n, h, w) in [0, 1] as `Explainer.heatmaps` returns, None when `method` is None or
-    no face was found. Each map explains `target` (an emotion name), or when None the emotion
-    predicted for that face. `explainer` is an Explainer of the predictor's model, or a function
-    returning one, called only when there are faces to explain; without it one is built.
+    no face was found. Each map explains `target` (one of the run's classes, `predictor.classes`),
+    or when None the emotion predicted for that face; a target the run did not learn is a
+    ValueError. `explainer` is an Explainer of the predictor's model, or a function returning
+    one, called only when there are faces to explain; without it one is built.
     `whole_image_fallback` and `min_face_fraction` go to `Predictor.predict`.
     """
+    if target is not None and target not in predictor.classes:
+        raise ValueError(f"{predictor.run_name or 'this model'} did not learn '{target}'; it explains "
+                         f"{', '.join(predictor.classes)}.")
     faces = predictor.predict(image, whole_image_fallback=whole_image_fallback, min_face_fraction=min_face_fraction)
     if not faces or method is None:
         return faces, None
@@ -130,7 +143,7 @@ def predict_and_explain(predictor, image, method: str | None = "gradcam", target
         explainer = Explainer(predictor.model)
     elif callable(explainer):
         explainer = explainer()
-    classes = [EMOTIONS.index(target or face.label) for face in faces]
+    classes = [predictor.classes.index(target or face.label) for face in faces]
     return faces, explainer.heatmaps(np.stack([face.model_input for face in faces]), classes, method)
 
 

@@ -39,3 +39,28 @@ def canonical_class(name: str) -> str | None:
 def canonical_split(name: str) -> str | None:
     """The canonical split ('train', 'validation', 'test') for a folder name, or None."""
     return _SPLIT_ALIASES.get(name.strip().lower())
+
+
+def class_set(names) -> tuple[str, ...]:
+    """Class names (aliases welcome) as a class set: canonical names in EMOTIONS order, no repeats.
+
+    Raises ValueError in one line for an unknown name or fewer than two classes (a classifier of
+    one class has nothing to decide).
+    """
+    if isinstance(names, str):
+        names = names.split(",")
+    wanted = set()
+    for name in names:
+        canonical = canonical_class(str(name)) if str(name).strip() else None
+        if canonical is None:
+            raise ValueError(f"unknown class '{str(name).strip()}'; classes are {', '.join(EMOTIONS)}")
+        wanted.add(canonical)
+    if len(wanted) < 2:
+        raise ValueError(f"a class set needs at least two of {', '.join(EMOTIONS)}")
+    return tuple(name for name in EMOTIONS if name in wanted)
+
+
+def class_set_name(classes) -> str:
+    """How tables name a class set: "all 7", or its classes ("angry, sad, neutral")."""
+    classes = tuple(classes)
+    return f"all {len(EMOTIONS)}" if classes == EMOTIONS else ", ".join(classes)

@@ -4,8 +4,11 @@
     predictor = Predictor.load("deployed")
     faces = predictor.predict("photo.jpg")
     for face in faces:
-        print(face.label, face.box, face.probabilities)
-    results_frame(faces, "photo.jpg").to_csv("results.csv", index=False)
+        print(face.label, face.valence, face.box, face.probabilities)
+    results_frame(faces, "photo.jpg", classes=predictor.classes).to_csv("results.csv", index=False)
+
+A run's classes (registry.Run.classes) name the model's outputs: a 3-class run's faces have three
+probabilities, and every table of faces has a column for each of the run's classes only.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from .faces import DEFAULT_DETECTOR, FaceBox, FaceDetector, crop_face, prepare_f
 from .images import load_rgb
 from .inference import PRECISIONS, bfloat16_copy, predict_probabilities
 from .labels import EMOTIONS
+from .valence import VALENCE
 
 
 @dataclass
@@ -29,9 +33,10 @@ class FacePrediction:
     """One face: where it is, what the model thinks, and the input the model saw."""
 
     box: FaceBox
-    probabilities: dict[str, float]
+    probabilities: dict[str, float]  # one per class of the run, in its model's output order
     model_input: np.ndarray = field(repr=False)  # (size, size, channels) float32 in 0..255
     whole_image: bool = False  # True when no face was found and the whole image was classified
+    valence: str = ""  # positive, neutral or negative: the valence of `label` (valence.py)
 
     @property
     def label(self) -> str:
@@ -44,19 +49,26 @@ class FacePrediction:
     def as_dict(self) -> dict:
         return {"box": self.box.as_dict(), "label": self.label, "confidence": round(self.confidence, 4),
                 "probabilities": {k: round(v, 4) for k, v in self.probabilities.items()},
-                "whole_image": self.whole_image}
+                "valence": self.valence, "whole_image": self.whole_image}
 
 
 class Predictor:
     """A loaded model plus the face detector and the preprocessing its run was trained with."""
 
     def __init__(self, model, run_name: str = "", tta: bool = False, grayscale_source: bool = True,
-                 detector: FaceDetector | None = None, precision: str = "float32"):
+                 detector: FaceDetector | None = None, precision: str = "float32", classes=EMOTIONS,
+                 valence: dict | None = None):
         """`precision` "bfloat16" classifies with `inference.bfloat16_copy` of the model: faster on
-        CPUs with AVX512-BF16, probabilities within about 0.02 of float32 (`model` stays as given)."""
+        CPUs with AVX512-BF16, probabilities within about 0.02 of float32 (`model` stays as given).
+        `classes` names the model's outputs in order (the run's), `valence` maps each to a valence."""
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not '{precision}'.")
+        outputs = int(model.output_shape[-1])
+        if outputs != len(classes):
+            raise ValueError(f"the model has {outputs} outputs but {len(classes)} class names ({', '.join(classes)}).")
         self.model = model
+        self.classes = tuple(classes)
+        self.valence = dict(valence or VALENCE)
         self.precision = precision
         self._classifier = bfloat16_copy(model) if precision == "bfloat16" else model
         self.run_name = run_name
@@ -95,9 +107,12 @@ class Predictor:
         except Exception as error:  # Keras raises many types for a file it cannot or must not read
             reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise registry.RunError(f"Keras refused {info.name}/{registry.MODEL_FILE}: {reason}") from error
-        predictor = cls(model, run_name=info.name, tta=bool(info.config.get("tta", False)),
-                        grayscale_source=bool(info.dataset.get("grayscale_source", True)), precision=precision,
-                        detector=FaceDetector(detector))
+        try:
+            predictor = cls(model, run_name=info.name, tta=bool(info.config.get("tta", False)),
+                            grayscale_source=bool(info.dataset.get("grayscale_source", True)), precision=precision,
+                            detector=FaceDetector(detector), classes=info.classes, valence=info.valence)
+        except ValueError as error:  # a model that does not fit its run's classes, a bad valence.json
+            raise registry.RunError(f"Run {info.name}: {error}") from error
         predictor.warning = warning
         return predictor
 
@@ -110,7 +125,7 @@ class Predictor:
         return prepare_face(crop_rgb, self.size, "rgb")
 
     def classify(self, faces: np.ndarray) -> np.ndarray:
-        """Probabilities (n, 7) for prepared faces (n, size, size, channels)."""
+        """Probabilities (n, classes) for prepared faces (n, size, size, channels), in `classes` order."""
         with self._lock:
             return predict_probabilities(self._classifier, faces, tta=self.tta)
 
@@ -131,30 +146,42 @@ class Predictor:
             return []
         inputs = np.stack([self.prepare(crop_face(rgb, box)) for box in boxes])
         probabilities = self.classify(inputs)
-        return [
-            FacePrediction(box, {name: float(p) for name, p in zip(EMOTIONS, row)}, face_input, whole_image)
-            for box, row, face_input in zip(boxes, probabilities, inputs)
-        ]
+        faces = []
+        for box, row, face_input in zip(boxes, probabilities, inputs):
+            face = FacePrediction(box, {name: float(p) for name, p in zip(self.classes, row)}, face_input, whole_image)
+            face.valence = self.valence[face.label]
+            faces.append(face)
+        return faces
 
 
-# The columns of one face, shared by the app's export and the analysis CSV (`face_row`).
-FACE_COLUMNS = ["face", "x", "y", "width", "height", "detection_score", "landmarks", "emotion", "confidence",
-                *EMOTIONS]
+def face_columns(classes=EMOTIONS) -> list[str]:
+    """The columns of one face (`face_row`), shared by the app's export and the analysis CSV: one
+    probability column per class of the run."""
+    return ["face", "x", "y", "width", "height", "detection_score", "landmarks", "emotion", "confidence", "valence",
+            *classes]
 
 
-def face_row(number: int, box: FaceBox, probabilities) -> dict:
+FACE_COLUMNS = face_columns()  # a seven-class run's
+
+
+def face_row(number: int, box: FaceBox, probabilities, classes=EMOTIONS, valence: dict | None = None) -> dict:
     """One face as a table row; `number` counts from 1, as the faces are numbered on the photo.
 
-    `landmarks` is "x y x y ..." in LANDMARK_NAMES order (empty when the detector gives none), so
-    a crop can be cut again exactly as the model saw it.
+    `probabilities` are in `classes` order (the run's; `Predictor.classes`), `valence` maps a class
+    to its valence (`Predictor.valence`; valence.VALENCE when None). `landmarks` is "x y x y ..."
+    in LANDMARK_NAMES order (empty when the detector gives none), so a crop can be cut again
+    exactly as the model saw it.
     """
     values = [float(p) for p in probabilities]
+    if len(values) != len(classes):
+        raise ValueError(f"{len(values)} probabilities for {len(classes)} classes")
     best = int(np.argmax(values))
     return {"face": number, "x": box.x, "y": box.y, "width": box.width, "height": box.height,
             "detection_score": round(box.score, 3),
             "landmarks": " ".join(f"{x:.1f} {y:.1f}" for x, y in box.landmarks),
-            "emotion": EMOTIONS[best], "confidence": round(values[best], 4),
-            **{name: round(p, 4) for name, p in zip(EMOTIONS, values)}}
+            "emotion": classes[best], "confidence": round(values[best], 4),
+            "valence": (valence or VALENCE)[classes[best]],
+            **{name: round(p, 4) for name, p in zip(classes, values)}}
 
 
 def box_from_row(row) -> FaceBox:
@@ -165,14 +192,17 @@ def box_from_row(row) -> FaceBox:
                    float(row["detection_score"]), landmarks)
 
 
-def results_frame(faces, file_name: str, model: str = "") -> pd.DataFrame:
+def results_frame(faces, file_name: str, model: str = "", classes=None) -> pd.DataFrame:
     """One row per face: file, `face_row`'s columns, whether the whole image was classified, model.
 
     Column names follow the CSV of `python -m emotion_core analyze`, so the app's export and the
-    command line's read alike.
+    command line's read alike. `classes` is the predictor's (`Predictor.classes`); without it, the
+    faces' own, or all seven for no faces. Each face's valence is the one its predictor gave it.
     """
-    columns = ["file", *FACE_COLUMNS, "whole_image", "model"]
-    rows = [{"file": file_name, **face_row(number, face.box, [face.probabilities[e] for e in EMOTIONS]),
+    classes = tuple(classes or (faces[0].probabilities if faces else EMOTIONS))
+    columns = ["file", *face_columns(classes), "whole_image", "model"]
+    rows = [{"file": file_name, **face_row(number, face.box, [face.probabilities[e] for e in classes], classes,
+                                           {face.label: face.valence} if face.valence else None),
              "whole_image": face.whole_image, "model": model}
             for number, face in enumerate(faces, start=1)]
     return pd.DataFrame(rows, columns=columns)

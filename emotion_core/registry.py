@@ -8,7 +8,9 @@ A run folder holds `config.json` (resolved config), `status.json` (state, epochs
 `history.json` (one row per epoch), `dataset.json` (fingerprint and counts), `model.keras`
 (best epoch; optional: comparison-only runs ship without it), `info.json` (parameters,
 multiply-adds, size, versions), `evaluation/<split>.json` and `MODEL_CARD.md` (see report.py).
-`deployed.json` in the registry root names the deployed run; it is the only shared pointer.
+`deployed.json` in the registry root names the deployed run. Each alias of ALIASES (`deployed`,
+`live`) is such a pointer, `<alias>.json`, and works as a run name everywhere; these are the only
+shared pointers.
 
 This module only writes, reads and scans run folders; report.py renders them (model cards, tables).
 """
@@ -20,7 +22,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .labels import EMOTIONS, class_set_name
 from .storage import now_iso, read_json, replacing, write_json_atomic
+from .valence import VALENCE_FILE, valence_mapping
 
 CONFIG_FILE = "config.json"
 STATUS_FILE = "status.json"
@@ -31,8 +35,15 @@ MODEL_FILE = "model.keras"
 CHECKPOINT_FILE = "checkpoint.keras"
 EVALUATION_DIR = "evaluation"
 MODEL_CARD_FILE = "MODEL_CARD.md"
+ENSEMBLE_FILE = "ensemble.json"  # an ensemble run's members (ensemble.py)
 DEPLOYED_FILE = "deployed.json"
 DEPLOYED = "deployed"
+LIVE = "live"
+# Every alias, the one place that lists them (the CLI's choices, the Models page, any API): a name
+# that works as a run name, pointing at a run through `<alias>.json` in the registry root. The
+# value is the alias an unset one falls back to (None: none), so `live` serves the deployed model
+# until someone picks a faster one for the camera.
+ALIASES = {DEPLOYED: None, LIVE: DEPLOYED}
 
 
 class RunError(ValueError):
@@ -153,6 +164,25 @@ class Run:
         channels = (self.info.get("input_shape") or [None])[-1]
         return {1: "grayscale", 3: "rgb"}.get(channels)
 
+    @property
+    def members(self) -> list[str]:
+        """The runs an ensemble run averages (ensemble.py), or [] for a trained run."""
+        path = self.path / ENSEMBLE_FILE
+        return list(read_json(path).get("members", [])) if path.is_file() else []
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """The classes the run learned, in its model's output order; a run from before class sets
+        (no `classes` in its config) learned all seven."""
+        return tuple(self.config.get("classes") or EMOTIONS)
+
+    @property
+    def valence(self) -> dict[str, str]:
+        """valence.VALENCE, then the data set's overrides recorded at training, then the run's own
+        `valence.json` (see valence.py); raises ValueError in one line for a bad override."""
+        own = self.path / VALENCE_FILE
+        return valence_mapping(self.dataset.get("valence"), read_json(own) if own.is_file() else None)
+
     def summary_row(self) -> dict:
         """The flat row the runs table and `runs list` show."""
         best = self.best_epoch or {}
@@ -160,11 +190,13 @@ class Run:
         return {
             "run": self.name,
             "state": self.state,
-            "architecture": self.config.get("arch"),
+            "architecture": f"ensemble of {len(self.members)}" if self.members else self.config.get("arch"),
             "optimizer": self.config.get("optimizer"),
             "batch_size": self.config.get("batch_size"),
             "color_mode": self.color_mode,
+            "classes": class_set_name(self.classes),
             "augment": self.config.get("augment"),
+            "members": ", ".join(self.members),
             "epochs": len(self.history),
             "epochs_planned": self.config.get("epochs"),
             "warm_start_from": self.config.get("init_from") or "",
@@ -242,12 +274,37 @@ def deployed_name(root: Path | None = None) -> str | None:
 
 def deployment_record(root: Path | None = None) -> dict:
     """deployed.json as a dict; {} when it is missing or unreadable (hand-edited into garbage, say)."""
-    pointer = runs_root(root) / DEPLOYED_FILE
+    return alias_record(DEPLOYED, root)
+
+
+def alias_record(alias: str, root: Path | None = None) -> dict:
+    """`<alias>.json` as a dict ({"run", "deployed_at", "history"}); {} when it is unset or unreadable."""
     try:
-        record = read_json(pointer)
+        record = read_json(alias_file(alias, root))
     except (OSError, ValueError):  # ValueError: bad JSON or bytes that are not UTF-8
         return {}
     return record if isinstance(record, dict) else {}
+
+
+def alias_file(alias: str, root: Path | None = None) -> Path:
+    if alias not in ALIASES:
+        raise RunError(f"Unknown alias '{alias}': choose one of {', '.join(ALIASES)}.")
+    return runs_root(root) / (DEPLOYED_FILE if alias == DEPLOYED else f"{alias}.json")
+
+
+def aliases(root: Path | None = None) -> dict[str, str | None]:
+    """Each alias and the run it names itself (None: unset, it falls back as ALIASES says)."""
+    return {alias: alias_record(alias, root).get("run") for alias in ALIASES}
+
+
+def alias_target(alias: str, root: Path | None = None) -> str | None:
+    """The run `alias` stands for, following the fallback of an unset alias; None when nothing is set."""
+    while alias:
+        name = alias_record(alias, root).get("run")
+        if name:
+            return name
+        alias = ALIASES[alias]
+    return None
 
 
 def usable_deployment(root: Path | None = None) -> tuple[str | None, str]:
@@ -257,22 +314,38 @@ def usable_deployment(root: Path | None = None) -> tuple[str | None, str]:
     the one served; it is "" when the deployed run is fine or when nothing was ever deployed.
     A run is usable when its folder reads without a problem and holds a model file.
     """
+    return usable_alias(DEPLOYED, root)
+
+
+def usable_alias(alias: str, root: Path | None = None) -> tuple[str | None, str]:
+    """The run to serve as `alias`, as `usable_deployment` does for `deployed`: (run name or None, warning).
+
+    An unset alias serves what its fallback serves; a broken one its latest earlier usable choice,
+    else its fallback's run, with a one-line warning saying so.
+    """
     root = runs_root(root)
-    record = deployment_record(root)
-    deployed = record.get("run") if isinstance(record, dict) else None
-    if not deployed:
-        return None, ""
-    problem = _serving_problem(root, deployed)
+    record = alias_record(alias, root)
+    named = record.get("run")
+    fallback = ALIASES[alias]
+    if not named:
+        return usable_alias(fallback, root) if fallback else (None, "")
+    problem = _serving_problem(root, named)
     if not problem:
-        return deployed, ""
+        return named, ""
+    earlier = "deployment" if alias == DEPLOYED else f"{alias} model"
+    fix = "deploy a working run" if alias == DEPLOYED else f"choose a working run for {alias} use"
     history = record.get("history", [])
     for entry in history if isinstance(history, list) else []:
         name = entry.get("run") if isinstance(entry, dict) else None
-        if name and name != deployed and not _serving_problem(root, name):
-            return name, (f"The deployed run {deployed} is broken ({problem}); serving the previous "
-                          f"deployment {name} instead. Deploy a working run on the Models page.")
-    return None, (f"The deployed run {deployed} is broken ({problem}) and no earlier deployment is usable; "
-                  "deploy a working run on the Models page.")
+        if name and name != named and not _serving_problem(root, name):
+            return name, (f"The {alias} run {named} is broken ({problem}); serving the previous "
+                          f"{earlier} {name} instead. {fix.capitalize()} on the Models page.")
+    served = usable_alias(fallback, root)[0] if fallback else None
+    if served:
+        return served, (f"The {alias} run {named} is broken ({problem}); serving the {fallback} run {served} "
+                        f"instead. {fix.capitalize()} on the Models page.")
+    return None, (f"The {alias} run {named} is broken ({problem}) and no earlier {earlier} is usable; "
+                  f"{fix} on the Models page.")
 
 
 def _serving_problem(root: Path, name) -> str:
@@ -290,24 +363,24 @@ def _serving_problem(root: Path, name) -> str:
 
 
 def resolve_serving(name: str | Path = DEPLOYED, root: Path | None = None) -> tuple[Path, str]:
-    """Like `resolve_run`, but `deployed` falls back as `usable_deployment` does: (folder, warning)."""
+    """Like `resolve_run`, but an alias falls back as `usable_alias` does: (folder, warning)."""
     root = runs_root(root)
-    if str(name) != DEPLOYED:
+    if str(name) not in ALIASES:
         return resolve_run(name, root), ""
-    served, warning = usable_deployment(root)
+    served, warning = usable_alias(str(name), root)
     if served is None:
         raise RunError(warning or f"No run is deployed yet in {root}; deploy one with `runs deploy RUN`.")
     return root / served, warning
 
 
 def resolve_run(name: str | Path, root: Path | None = None) -> Path:
-    """The folder of a run given `deployed`, a run name, or a path to a run folder."""
+    """The folder of a run given an alias (`deployed`, `live`), a run name, or a path to a run folder."""
     root = runs_root(root)
-    if str(name) == DEPLOYED:
-        deployed = deployed_name(root)
-        if not deployed:
+    if str(name) in ALIASES:
+        target = alias_target(str(name), root)
+        if not target:
             raise RunError(f"No run is deployed yet in {root}; deploy one with `runs deploy RUN`.")
-        name = deployed
+        name = target
     candidate = Path(name)
     if candidate.is_dir() and (candidate / CONFIG_FILE).exists():
         return candidate
@@ -316,9 +389,10 @@ def resolve_run(name: str | Path, root: Path | None = None) -> Path:
     raise RunError(f"No run named '{name}' in {root}.")
 
 
-def deploy(name: str, root: Path | None = None) -> dict:
-    """Point `deployed` at a run with usable weights; the previous one is remembered."""
+def deploy(name: str, root: Path | None = None, alias: str = DEPLOYED) -> dict:
+    """Point `alias` (`deployed` unless told) at a run with usable weights; the previous one is remembered."""
     root = runs_root(root)
+    pointer = alias_file(alias, root)
     run_dir = resolve_run(name, root)
     if run_dir.resolve().parent != root.resolve():
         # The pointer holds a name, so only a run inside the registry can be found through it.
@@ -330,14 +404,14 @@ def deploy(name: str, root: Path | None = None) -> dict:
         raise RunError(f"Cannot deploy {run.name}: it has no model file (comparison-only run).")
     if run.state != "complete":
         raise RunError(f"Cannot deploy {run.name}: it is {run.state}, not complete.")
-    previous = deployment_record(root)
+    previous = alias_record(alias, root)
     history = previous.get("history", [])
     if previous.get("run"):
         history = ([{"run": previous["run"], "deployed_at": previous.get("deployed_at")}] + history)[:20]
     record = {"run": run.name, "deployed_at": now_iso(), "history": history}
     try:
-        write_json_atomic(root / DEPLOYED_FILE, record)
+        write_json_atomic(pointer, record)
     except OSError as error:  # disk full, read-only registry: the old pointer is still whole
-        raise RunError(f"Cannot deploy {run.name}: could not write {root / DEPLOYED_FILE} "
-                       f"({error.strerror or error}); {previous.get('run') or 'nothing'} stays deployed.") from error
+        raise RunError(f"Cannot deploy {run.name}: could not write {pointer} "
+                       f"({error.strerror or error}); {previous.get('run') or 'nothing'} stays {alias}.") from error
     return record

@@ -30,7 +30,8 @@ def model_card(run: Run) -> dict:
     model_bytes = info.get("model_bytes")
     return {
         "run": run.name,
-        "architecture": config.get("arch") or info.get("architecture"),
+        "architecture": info.get("architecture") if run.members else config.get("arch") or info.get("architecture"),
+        "members": run.members,  # the runs an ensemble averages; [] for a trained run
         "description": info.get("description", ""),
         "parameters": info.get("parameters"),
         "multiply_adds": info.get("multiply_adds"),
@@ -40,6 +41,8 @@ def model_card(run: Run) -> dict:
         "epochs": len(run.history),
         "best_epoch": best.get("epoch"),
         "recipe": {key: config[key] for key in RECIPE_KEYS if key in config},
+        "classes": run.classes,  # the model's outputs, in order
+        "used_counts": dataset.get("used_counts"),  # {split: {class: images}} trained on; None before class sets
         "data": dataset.get("name"),
         "fingerprint": dataset.get("fingerprint"),
         "train_images": dataset.get("train_images"),
@@ -70,6 +73,23 @@ def _recipe_extras(recipe: dict) -> str:
     return "".join(f", {extra}" for extra in extras)
 
 
+def _subset_note(classes) -> str:
+    """For a run on a subset of the classes: what it does with a face showing one of the others."""
+    others = [name for name in EMOTIONS if name not in classes]
+    if not others:
+        return ""
+    return (f" It was trained without {', '.join(others)}: a face showing one of those is still given "
+            "one of its own classes, so use it where those expressions do not occur or do not matter.")
+
+
+def _used_counts_text(used_counts: dict | None) -> str:
+    if not used_counts:
+        return ""
+    splits = "; ".join(f"{split}: " + ", ".join(f"{name} {count:,}" for name, count in counts.items())
+                       for split, counts in used_counts.items())
+    return f" Images per class used ({splits})."
+
+
 def model_card_text(run: Run) -> str:
     """The model card as markdown: what MODEL_CARD.md holds and `runs show` prints."""
     card = model_card(run)
@@ -77,25 +97,30 @@ def model_card_text(run: Run) -> str:
     lines = [
         f"# Model card: {card['run']}",
         "",
-        f"**Architecture:** `{card['architecture']}`: {card['description']}",
+        (f"**Ensemble:** the average of {', '.join(f'`{m}`' for m in card['members'])}'s probabilities; its cost "
+         "per face is the sum of theirs, and its Grad-CAM the average of their maps."
+         if card["members"] else f"**Architecture:** `{card['architecture']}`: {card['description']}"),
         f"**Parameters:** {card['parameters'] or 0:,}; **multiply-adds per face:** "
         f"{(card['multiply_adds'] or 0) / 1e6:.1f} M; **file:** {card['model_mb'] or 0:.1f} MB"
         + ("" if card["weights"] else " (not kept here: a comparison run, its figures stay)"),
         "",
         "## Intended use",
-        "Classifying the expression of a single, roughly frontal face crop into one of seven emotions "
-        f"({', '.join(EMOTIONS)}), for exploring and demonstrating facial expression recognition and "
-        "for aggregate analysis of many faces. Not for decisions about individuals (hiring, policing, "
-        "health, education): an expression is not an inner state, and the labels are noisy.",
+        f"Classifying the expression of a single, roughly frontal face crop into one of {len(card['classes'])} "
+        f"emotions ({', '.join(card['classes'])}), for exploring and demonstrating facial expression recognition "
+        "and for aggregate analysis of many faces. Not for decisions about individuals (hiring, policing, "
+        "health, education): an expression is not an inner state, and the labels are noisy."
+        + _subset_note(card["classes"]),
         "",
         "## Training data",
         f"Data set `{card['data']}` (fingerprint `{card['fingerprint']}`): "
         f"{card['train_images'] or 0:,} training images, validation from the "
-        f"{card['validation_source'] or '?'} ({card['validation_images'] or 0:,} images).",
-        f"Recipe: {recipe.get('epochs')} epochs, {recipe.get('optimizer')} lr {recipe.get('learning_rate')} "
-        f"({recipe.get('schedule')}), batch {recipe.get('batch_size')}, augmentation "
-        f"{'on' if recipe.get('augment') else 'off'}, class weights {recipe.get('class_weights')}, "
-        f"label smoothing {recipe.get('label_smoothing')}{_recipe_extras(recipe)}. Full config in `config.json`.",
+        f"{card['validation_source'] or '?'} ({card['validation_images'] or 0:,} images)."
+        + _used_counts_text(card["used_counts"]),
+        ("Not trained itself: each member's recipe is in its own card." if card["members"] else
+         f"Recipe: {recipe.get('epochs')} epochs, {recipe.get('optimizer')} lr {recipe.get('learning_rate')} "
+         f"({recipe.get('schedule')}), batch {recipe.get('batch_size')}, augmentation "
+         f"{'on' if recipe.get('augment') else 'off'}, class weights {recipe.get('class_weights')}, "
+         f"label smoothing {recipe.get('label_smoothing')}{_recipe_extras(recipe)}. Full config in `config.json`."),
         "",
         "## Results on the validation split",
     ]
@@ -119,10 +144,12 @@ def model_card_text(run: Run) -> str:
         "## Known limits",
         "- FER2013 is 48x48 grayscale web images, mostly of white adults, posed or exaggerated; "
         "accuracy on other groups, lighting and real camera photos is lower and was not measured here.",
-        "- Disgust has about 1.5% of the training images; its scores are the least reliable.",
+        *(["- Disgust has about 1.5% of the training images; its scores are the least reliable."]
+          if "disgust" in card["classes"] else []),
         "- The data set holds duplicates, some across splits, and some mislabeled or non-face images; "
         "validation figures carry that noise.",
-        "- Faces are found by OpenCV's Haar cascade: profiles, occlusions and small faces are missed.",
+        "- Faces are found by the YuNet CNN (the Haar cascade on request) and turned upright on their eye line; "
+        "faces turned far from the camera, heavily occluded or under 6% of the photo are missed.",
         "",
     ]
     return "\n".join(lines)
@@ -137,11 +164,14 @@ def _cell(value, spec: str, width: int) -> str:
 
 
 def format_runs_markdown(runs: list[Run], deployed: str | None) -> str:
-    """The results table of RESULTS.md: validation figures, recipe, size, cost and hardware of each
-    run, best validation accuracy first (runs without a validation evaluation last)."""
+    """The results table of RESULTS.md: validation figures, recipe, size, cost, hardware and class set
+    of each run, best validation accuracy first (runs without a validation evaluation last).
+
+    Accuracy over 3 classes is not comparable with accuracy over 7: the last column says which.
+    """
     header = ("| run | validation accuracy | macro-F1 | macro AUC | flip TTA | architecture | optimizer | batch "
-              "| colour | augment | epochs | parameters | multiply-adds | training time | hardware |")
-    lines = [header, "|---|---:|---:|---:|:-:|---|---|---:|---|:-:|---:|---:|---:|---:|---|"]
+              "| colour | augment | epochs | parameters | multiply-adds | training time | hardware | classes |")
+    lines = [header, "|---|---:|---:|---:|:-:|---|---|---:|---|:-:|---:|---:|---:|---:|---|---|"]
     ranked = sorted(runs, key=lambda run: -(run.validation.get("accuracy") or -1))
     for run in ranked:
         row, validation = run.summary_row(), run.validation
@@ -153,7 +183,7 @@ def format_runs_markdown(runs: list[Run], deployed: str | None) -> str:
             str(row["architecture"]), str(row["optimizer"]), str(row["batch_size"]), str(row["color_mode"] or "-"),
             {True: "on", False: "off"}.get(row["augment"], "-"), _epochs_text(row),
             _millions(row["parameters"]), _millions(row["multiply_adds"]), f"{row['training_minutes']:.0f} min",
-            f"{run.info.get('hardware', '-')}, {run.info.get('backend', '-')} |"]))
+            f"{run.info.get('hardware', '-')}, {run.info.get('backend', '-')}", f"{row['classes']} |"]))
     return "\n".join(lines)
 
 
@@ -177,7 +207,7 @@ def _millions(value) -> str:
 def format_runs_table(runs: list[Run], deployed: str | None) -> str:
     """The plain-text table of `runs list`."""
     header = (f"{'':2}{'run':<38}{'state':<12}{'arch':<24}{'epochs':>8}{'best val':>10}{'val acc':>9}"
-              f"{'F1':>7}{'params':>11}{'weights':>9}")
+              f"{'F1':>7}{'params':>11}{'weights':>9}  classes")
     lines = [header]
     for run in runs:
         row = run.summary_row()
@@ -187,7 +217,7 @@ def format_runs_table(runs: list[Run], deployed: str | None) -> str:
             f"{row['epochs']:>4}/{_cell(row['epochs_planned'], '<3', 3)}"
             f"{_cell(row['best_val_accuracy'], '>10.4f', 10)}{_cell(row['val_accuracy'], '>9.4f', 9)}"
             f"{_cell(row['val_macro_f1'], '>7.3f', 7)}{_cell(row['parameters'], '>11,', 11)}"
-            f"{'yes' if row['weights'] else 'no':>9}"
+            f"{'yes' if row['weights'] else 'no':>9}  {row['classes']}"
         )
         if run.problem:
             lines.append(f"    broken: {run.problem}")

@@ -27,10 +27,11 @@ import numpy as np
 from . import registry
 from .architectures import ARCHITECTURES, build_model, count_multiply_adds
 from .config import TrainConfig, config_from_dict
-from .datasets import Dataset, is_grayscale, load_split, open_dataset, stratified_split
+from .datasets import (Dataset, DatasetError, class_counts, is_grayscale, keep_classes, load_split, open_dataset,
+                       stratified_split)
 from .evaluation import classification_report
 from .inference import predict_probabilities
-from .labels import EMOTIONS
+from .labels import class_set_name
 from .report import write_model_card
 from .storage import now_iso, read_json, write_json_atomic
 
@@ -39,16 +40,29 @@ from .storage import now_iso, read_json, write_json_atomic
 
 
 def load_training_data(dataset: Dataset, config: TrainConfig):
-    """(x_train, y_train, x_val, y_val, where validation came from)."""
+    """(x_train, y_train, x_val, y_val, where validation came from), of the config's classes only.
+
+    Labels are positions in `config.classes`: images of the other classes are left out.
+    """
     color_mode = config.resolved_color_mode()
-    x_train, y_train = load_split(dataset, "train", config.image_size, color_mode)
+    x_train, y_train = keep_classes(*load_split(dataset, "train", config.image_size, color_mode), config.classes)
     if "validation" in dataset.items:
-        x_val, y_val = load_split(dataset, "validation", config.image_size, color_mode)
+        x_val, y_val = keep_classes(*load_split(dataset, "validation", config.image_size, color_mode), config.classes)
         return x_train, y_train, x_val, y_val, "validation split"
     # Never validate on the test split: carve a stratified part of train instead, and say so.
     kept, held_out = stratified_split(y_train, config.val_fraction, config.seed)
     source = f"{config.val_fraction:.0%} of train, stratified (seed {config.seed})"
     return x_train[kept], y_train[kept], x_train[held_out], y_train[held_out], source
+
+
+def check_classes(dataset: Dataset, config: TrainConfig) -> None:
+    """Refuse, in one line, a class set with a class the data set has no train images of."""
+    present = {name for name, count in dataset.counts()["train"].items() if count}
+    missing = [name for name in config.classes if name not in present]
+    if missing:
+        have = [name for name in config.classes if name in present] or sorted(present)
+        raise DatasetError(f"{dataset.name} has no train images of {', '.join(missing)}; leave them out of the "
+                           f"classes (for example --classes {','.join(have)})")
 
 
 def class_weights(labels: np.ndarray, method: str, num_classes: int) -> dict | None:
@@ -109,7 +123,7 @@ def learning_rate_at(epoch: int, config: TrainConfig) -> float:
 def build_training_model(config: TrainConfig, input_shape) -> tuple[keras.Model, keras.Model]:
     """(the model that is saved and served, the same model behind the augmentation layers)."""
     keras.mixed_precision.set_global_policy(config.resolved_precision())
-    model = build_model(config.arch, input_shape, len(EMOTIONS))
+    model = build_model(config.arch, input_shape, len(config.classes))
     scale_dropout(model, config.dropout_scale)
     trainer = keras.Sequential([keras.Input(input_shape), *augmentation_layers(config), model],
                                name="trainer")
@@ -138,9 +152,12 @@ def warm_start_source(config: TrainConfig, runs_dir: Path) -> Path | None:
     model_file = source / registry.MODEL_FILE
     if not model_file.exists():
         raise ValueError(f"init_from run {source.name} has no {registry.MODEL_FILE} to start from")
-    source_arch = registry.load_run(source).config.get("arch")
-    if source_arch != config.arch:
-        raise ValueError(f"init_from run {source.name} is a {source_arch}, not a {config.arch}")
+    source_run = registry.load_run(source)
+    if source_run.config.get("arch") != config.arch:
+        raise ValueError(f"init_from run {source.name} is a {source_run.config.get('arch')}, not a {config.arch}")
+    if source_run.classes != tuple(config.classes):
+        raise ValueError(f"init_from run {source.name} learned {class_set_name(source_run.classes)} classes, "
+                         f"not {class_set_name(config.classes)}: its outputs do not fit")
     return model_file
 
 
@@ -229,6 +246,8 @@ def train(config: TrainConfig, runs_dir: Path | None = None, verbose: int | None
     if source is not None and source.parent.parent.resolve() == runs_dir.resolve():
         config.init_from = source.parent.name  # record which run `deployed` (or a path) meant at the time
     dataset = open_dataset(config.data)
+    check_classes(dataset, config)
+    dataset.valence()  # a bad valence.json is refused before a run folder exists too
     run_dir.mkdir(parents=True)
     write_json_atomic(run_dir / registry.CONFIG_FILE, config.to_dict())
     registry.update_status(run_dir, state="starting", epoch=0, epochs=config.epochs, started=now_iso())
@@ -270,10 +289,16 @@ def _fit(run_dir: Path, config: TrainConfig, dataset: Dataset, history: list, ch
     started = time.monotonic()
     try:
         x_train, y_train, x_val, y_val, val_source = load_training_data(dataset, config)
+        valence = dataset.valence()  # a data set's own reading of its emotions, kept with the run
         write_json_atomic(run_dir / registry.DATASET_FILE, {
             "name": dataset.name, "path": str(dataset.path), "fingerprint": dataset.fingerprint(),
-            "counts": dataset.counts(), "train_images": int(len(y_train)),
+            # `counts` is what the data set holds; `used_counts` what this run trained and validated on.
+            "counts": dataset.counts(), "classes": list(config.classes),
+            "used_counts": {"train": class_counts(y_train, config.classes),
+                            "validation": class_counts(y_val, config.classes)},
+            "train_images": int(len(y_train)),
             "validation_images": int(len(y_val)), "validation_source": val_source,
+            **({"valence": valence} if valence else {}),
             # A sample of ~500 images says whether colour photos must be shown to the model in gray.
             "grayscale_source": is_grayscale(x_train[:: max(1, len(x_train) // 500)]),
         })
@@ -285,7 +310,7 @@ def _fit(run_dir: Path, config: TrainConfig, dataset: Dataset, history: list, ch
             model = trainer.layers[-1]
         elif config.init_from:
             load_warm_start(model, warm_start_source(config, run_dir.parent))
-        num_classes = len(EMOTIONS)
+        num_classes = len(config.classes)
         recorder = RunRecorder(run_dir, model, config, history)
         stopper = StopOnSignal()
         callbacks = [recorder, stopper, keras.callbacks.LearningRateScheduler(lambda e, _: learning_rate_at(e, config))]
@@ -325,7 +350,7 @@ def export_float32(model_path: Path, config: TrainConfig) -> keras.Model:
     """Rewrite the served model with float32 compute, so it runs the same on any CPU."""
     trained = keras.models.load_model(model_path, safe_mode=True)
     keras.mixed_precision.set_global_policy("float32")
-    model = build_model(config.arch, trained.input_shape[1:], len(EMOTIONS))
+    model = build_model(config.arch, trained.input_shape[1:], len(config.classes))
     model.set_weights(trained.get_weights())
     registry.save_model_atomic(model, model_path)
     return model
@@ -335,7 +360,7 @@ def finish_run(run_dir: Path, config: TrainConfig, x_val: np.ndarray, y_val: np.
     """Evaluate the best epoch on validation and write metrics, facts and the model card."""
     model = export_float32(run_dir / registry.MODEL_FILE, config)
     probabilities = predict_probabilities(model, x_val, tta=config.tta)
-    report = classification_report(y_val, probabilities)
+    report = classification_report(y_val, probabilities, class_names=config.classes)
     report.update(split="validation", tta=config.tta, evaluated=now_iso())
     registry.save_evaluation(run_dir, "validation", report)
     history = read_json(run_dir / registry.HISTORY_FILE)

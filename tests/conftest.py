@@ -11,6 +11,8 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+# Before anything loads TensorFlow, which would crash this process later (see app.py).
+import pylibsrtp  # noqa: F401
 import pytest
 from PIL import Image
 
@@ -95,4 +97,5 @@ def tiny_dataset(isolated_dirs) -> Path:
     return make_image_dataset(isolated_dirs["data"] / "tiny", {"train": 6, "validation": 3})
 
 
-from tests.factories import trained_run_template, trained_runs  # noqa: E402,F401  (shared fixtures)
+from tests.factories import (class_set_runs, three_class_run_template, trained_run_template,  # noqa: E402,F401
+                             trained_runs)  # (shared fixtures)

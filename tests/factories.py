@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import make_image_dataset
 
+THREE_CLASSES = ("angry", "sad", "neutral")  # the first seed's 3-class experiment, in canonical order
 TINY_CONFIG = dict(arch="vgg_gap_small", epochs=2, batch_size=16, warmup_epochs=0, tta=False,
                    precision="float32", seed=7)
 
@@ -56,3 +57,32 @@ def trained_runs(trained_run_template, isolated_dirs) -> dict[str, Path]:
         shutil.copytree(trained_run_template / "models" / run, isolated_dirs["models"] / run)
     return {"alpha": isolated_dirs["models"] / "alpha", "beta": isolated_dirs["models"] / "beta",
             "data": isolated_dirs["data"] / "tiny"}
+
+
+@pytest.fixture(scope="session")
+def three_class_run_template(tmp_path_factory) -> Path:
+    """A registry folder holding 'trio', a complete one-epoch run of THREE_CLASSES, trained on a
+    generated data set 'trio' that has only those three class folders."""
+    import os
+
+    root = tmp_path_factory.mktemp("trio-template")
+    data = make_image_dataset(root / "data" / "trio", {"train": 6, "validation": 3}, class_names=THREE_CLASSES)
+    previous = os.environ.get("EMOTION_CACHE_DIR")
+    os.environ["EMOTION_CACHE_DIR"] = str(root / "cache")
+    try:
+        train_tiny_run(root / "models", data, "trio", epochs=1, classes=list(THREE_CLASSES))
+    finally:
+        if previous is None:
+            os.environ.pop("EMOTION_CACHE_DIR", None)
+        else:
+            os.environ["EMOTION_CACHE_DIR"] = previous
+    return root
+
+
+@pytest.fixture
+def class_set_runs(trained_runs, three_class_run_template, isolated_dirs) -> dict[str, Path]:
+    """`trained_runs` (the 7-class 'alpha' and 'beta', data set 'tiny') plus the 3-class 'trio' and
+    its data set 'trio', in this test's own registry and data root."""
+    shutil.copytree(three_class_run_template / "data" / "trio", isolated_dirs["data"] / "trio")
+    shutil.copytree(three_class_run_template / "models" / "trio", isolated_dirs["models"] / "trio")
+    return {**trained_runs, "trio": isolated_dirs["models"] / "trio", "trio_data": isolated_dirs["data"] / "trio"}

@@ -12,6 +12,7 @@ order and share the server: the promote test deploys before the Predict tests re
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -40,7 +41,7 @@ START_SECONDS = 90  # streamlit's own start-up, on a loaded two-core machine
 WAIT_MS = 90_000  # the first prediction imports TensorFlow and loads the model
 sync_api.expect.set_options(timeout=WAIT_MS)
 PAGES = {"": "Facial emotion model explorer", "dataset": "Dataset", "models": "Models", "predict": "Predict",
-         "analyze": "Analyze", "train": "Train"}
+         "live": "Live", "analyze": "Analyze", "train": "Train"}
 
 
 def free_port() -> int:
@@ -81,11 +82,19 @@ def server(trained_run_template, tmp_path_factory):
     shutil.copytree(trained_run_template / "data" / "tiny", root / "data" / "tiny")
     for run in ("alpha", "beta"):
         shutil.copytree(trained_run_template / "models" / run, root / "models" / run)
-    (root / "cache").mkdir()
+    with serve_app(root) as app:
+        yield app
+
+
+@contextlib.contextmanager
+def serve_app(root: Path, log_name: str = "streamlit.log", **env_overrides):
+    """`streamlit run app.py` with its data root, registry and cache under `root` (data/, models/, cache/);
+    its log goes to artifacts/`log_name`."""
+    (root / "cache").mkdir(exist_ok=True)
     port = free_port()
     env = {**os.environ, "EMOTION_DATA_DIR": str(root / "data"), "EMOTION_RUNS_DIR": str(root / "models"),
            "EMOTION_CACHE_DIR": str(root / "cache"), "EMOTION_ADMIN_PASSWORD": PASSWORD,
-           "EMOTION_MAX_JOBS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+           "EMOTION_MAX_JOBS": "1", "TF_CPP_MIN_LOG_LEVEL": "3", **env_overrides}
     log = root / "streamlit.log"
     with open(log, "wb") as output:
         process = subprocess.Popen(
@@ -106,7 +115,7 @@ def server(trained_run_template, tmp_path_factory):
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         ARTIFACTS.mkdir(exist_ok=True)
-        shutil.copy(log, ARTIFACTS / "streamlit.log")
+        shutil.copy(log, ARTIFACTS / log_name)
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +186,7 @@ def test_a_first_visit_by_a_pages_own_url_gets_the_whole_app(page, server):
     sync_api.expect(sidebar.get_by_text("Deployed model: none yet")).to_be_visible()  # drawn by app.py
     links = page.get_by_test_id("stSidebarNav").get_by_role("link")
     # Each link's text is its icon's ligature name, then its title: "photo_cameraPredict".
-    titles = ["Home", "Dataset", "Models", "Predict", "Analyze", "Train"]
+    titles = ["Home", "Dataset", "Models", "Predict", "Live", "Analyze", "Train"]
     sync_api.expect(links).to_have_text([re.compile(f"{title}$") for title in titles])
     no_exception(page)
 
@@ -189,6 +198,7 @@ LAST_DRAWN = {
     "dataset": "Imbalance (train)",
     "models": re.compile(r"^Differ: "),
     "predict": "Upload one or more photos, or take one with the camera.",
+    "live": "No model to run: No run is deployed yet",
     "analyze": "Upload photos, or a .zip with one folder per ad or campaign to compare them.",
     "train": "No training jobs yet.",
 }

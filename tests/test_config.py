@@ -12,6 +12,7 @@ from emotion_core import cli
 from emotion_core.architectures import ARCHITECTURES
 from emotion_core.config import (TrainConfig, add_train_options, config_from_dict, load_config_file, resolve_config,
                                  training_options)
+from emotion_core.labels import EMOTIONS
 from tests.conftest import PROJECT
 
 
@@ -180,6 +181,21 @@ def test_flags_are_converted_to_their_field_types():
         0.001, "rgb", 0.2, 16)
 
 
+def test_the_classes_flag_takes_names_separated_by_commas_in_any_order(tmp_path):
+    assert parse_train("--classes", "angry,neutral,sad").classes == ("angry", "sad", "neutral")
+    assert parse_train().classes == TrainConfig().classes == EMOTIONS
+    path = write_config(tmp_path, {"classes": ["happy", "neutral"]})
+    assert parse_train("--config", path).classes == ("happy", "neutral")
+    assert parse_train("--config", path, "--classes", "sad,fear").classes == ("fear", "sad")
+
+
+def test_an_unknown_class_fails_the_train_command_in_one_line(capsys):
+    assert cli.main(["train", "--classes", "angry,bored"]) == 2
+
+    assert capsys.readouterr().err == ("error: unknown class 'bored'; classes are angry, disgust, fear, happy, sad, "
+                                       "surprise, neutral\n")
+
+
 def test_arch_choices_come_from_the_registry(capsys):
     with pytest.raises(SystemExit):
         parse_train("--arch", "resnet50")
@@ -211,7 +227,9 @@ def test_every_field_has_a_reason_and_the_flag_help_shows_it_with_the_default(mo
         reason = field.metadata.get("help", "")
         assert len(reason) > 10, f"{field.name} has no reason"
         flag = "--" + field.name.replace("_", "-")
-        assert f"{' '.join(reason.split())} (default: {field.default!r})" in help_text, flag
+        default = (f"comma-separated; default: {','.join(field.default)}" if isinstance(field.default, tuple)
+                   else f"default: {field.default!r}")
+        assert f"{' '.join(reason.split())} ({default})" in help_text, flag
         assert flag in help_text
 
 
@@ -224,6 +242,7 @@ def test_training_options_carry_each_default_and_its_reason():
     assert "weights stay float32" in options["precision"]["reason"]
     assert "vgg_gap_small" in options["arch"]["choices"]
     assert options["augment"]["choices"] is None and options["augment"]["default"] is True
+    assert options["classes"]["default"] == options["classes"]["choices"] == EMOTIONS  # a multiselect of all seven
 
 
 def test_a_bad_config_file_fails_the_train_command_in_one_line(tmp_path, capsys):

@@ -19,6 +19,7 @@ from emotion_core.analysis import analyze, pipeline, read_results, results_path,
 from emotion_core.datasets import cache_dir
 from emotion_core.labels import EMOTIONS
 from emotion_core.predictor import Predictor
+from emotion_core.valence import VALENCE, VALENCES
 from tests.analysis.photos import face_tiles, group_photo
 from tests.conftest import PROJECT, needs_photos
 
@@ -96,11 +97,13 @@ def test_an_upload_is_analysed_summarised_and_a_face_explained_with_nothing_left
     # The photos were analysed from a temporary folder, gone now; nothing was kept in the cache.
     assert left_of(files, private_tmp) == [] and files_under(cache_dir()) == []
     assert metrics(app) == {"Photos": "4", "Faces": "3", "Photos without a face": "33%", "Unreadable files": "1"}
-    assert len(app.get("vega_lite_chart")) == 2  # distribution, mean probabilities
-    summary = app.dataframe[0].value
+    assert len(app.get("vega_lite_chart")) == 4  # distribution, mean probabilities, valence shares and means
+    summary, valences = app.dataframe[0].value, app.dataframe[1].value
     assert summary["emotion"].tolist() == list(EMOTIONS) and summary["faces"].sum() == 3
     assert summary["share"].sum() == pytest.approx(1.0)
-    assert [b.label for b in app.get("download_button")] == ["Results, one row per face (CSV)", "Summary (CSV)"]
+    assert valences["valence"].tolist() == ["positive", "neutral", "negative"] and valences["faces"].sum() == 3
+    assert [b.label for b in app.get("download_button")] == ["Results, one row per face (CSV)", "Summary (CSV)",
+                                                             "Valence summary (CSV)"]
     assert "Photos without a face or unreadable (2)" in [e.label for e in app.expander]
 
     # The grid shows every face given the chosen emotion; picking one shows its Grad-CAM.
@@ -111,7 +114,7 @@ def test_an_upload_is_analysed_summarised_and_a_face_explained_with_nothing_left
     assert not app.exception, [e.message for e in app.exception]
     captions = [caption for image in app.get("image") for caption in image.captions]
     assert "As the model saw it" in captions and f"Grad-CAM: {emotion}" in captions
-    assert len(app.get("vega_lite_chart")) == 3  # and the face's probabilities
+    assert len(app.get("vega_lite_chart")) == 5  # and the face's probabilities
     assert left_of(files, private_tmp) == [] and files_under(cache_dir()) == []  # all from memory
 
 
@@ -150,15 +153,16 @@ def test_a_zip_with_folders_compares_them_side_by_side(app, photos):
 
     assert not app.exception, [e.message for e in app.exception]
     assert widget(app.toggle, "Compare folders side by side").value is True
-    groups, summary = app.dataframe[0].value, app.dataframe[1].value
+    groups, summary, valences = (frame.value for frame in app.dataframe[:3])
     assert groups[["group", "images", "faces"]].values.tolist() == [["spring", 1, 2], ["summer", 2, 1]]
     assert groups["no_face_share"].tolist() == [0.0, 0.5]
     assert len(summary) == 14 and summary.groupby("group")["faces"].sum().to_dict() == {"spring": 2, "summer": 1}
+    assert len(valences) == 6 and valences.groupby("group")["share"].sum().tolist() == pytest.approx([1.0, 1.0])
     assert widget(app.selectbox, "Folder").options == ["all folders", "spring", "summer"]
 
     widget(app.toggle, "Compare folders side by side").set_value(False).run()
     assert not app.exception
-    summary, skipped = app.dataframe  # the folder table is gone; the photos without a face stay listed
+    summary, _valences, skipped = app.dataframe  # the folder table is gone; the photos without a face stay listed
     assert set(summary.value["group"]) == {"all"} and skipped.value["file"].tolist() == ["ads/summer/plain.png"]
 
 
@@ -190,3 +194,49 @@ def test_mixing_a_zip_and_images_is_one_line_of_error(app):
     upload(app, {"ads.zip": b"PK", "face.png": encoded(Image.new("RGB", (8, 8)))})
     assert not app.exception
     assert app.error[0].value == "Upload either one .zip or several images, not both."
+
+
+@needs_photos
+def test_the_valence_table_is_the_one_worked_out_from_the_results_csv(app, photos):
+    upload(app, {name: photos[name] for name in ("two.png", "one.jpg", "plain.png")})
+    widget(app.button, "Analyze 3 photos").click().run()
+    assert not app.exception, [e.message for e in app.exception]
+
+    faces = read_results(io.BytesIO(analysis_csv(app))).query("status == 'ok'")
+    # By hand: a face's valence is its emotion's; its positive probability is happy + surprise.
+    expected = {valence: (faces["emotion"].map(VALENCE) == valence).mean() for valence in VALENCES}
+    positive = (faces["happy"] + faces["surprise"]).mean()
+
+    valences = app.dataframe[1].value.set_index("valence")
+    assert valences["share"].to_dict() == pytest.approx(expected)
+    assert valences.loc["positive", "mean_probability"] == pytest.approx(positive, abs=1e-4)
+    assert (faces["valence"] == faces["emotion"].map(VALENCE)).all()
+
+
+def analysis_csv(app: AppTest) -> bytes:
+    """The results CSV the page holds in this session (what its download button serves)."""
+    _key, analysis = app.session_state["analyze.held"]
+    return analysis.csv
+
+
+@needs_photos
+def test_a_three_class_run_analyses_into_its_own_columns(class_set_runs, photos):
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    app = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+    widget(app.selectbox, "Model").set_value("trio").run()
+    assert any(caption.value.startswith("trio reads 3 emotions only: angry, sad, neutral.") for caption in app.caption)
+    upload(app, {name: photos[name] for name in ("two.png", "one.jpg")})
+    widget(app.button, "Analyze 2 photos").click().run()
+
+    assert not app.exception, [e.message for e in app.exception]
+    summary, valences = app.dataframe[0].value, app.dataframe[1].value
+    assert summary["emotion"].tolist() == ["angry", "sad", "neutral"] and summary["faces"].sum() == 3
+    assert valences["valence"].tolist() == ["neutral", "negative"]  # it learned no positive emotion
+    captions = [caption.value for caption in app.caption]
+    assert "trio learned no positive emotion, so it cannot report that valence." in captions
+    columns = read_results(io.BytesIO(analysis_csv(app))).columns
+    assert "happy" not in columns and {"angry", "sad", "neutral", "valence"} <= set(columns)
+    app.pills[0].set_value(1).run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert len(app.get("vega_lite_chart")) == 5  # emotions and valence (two each), the face's probabilities

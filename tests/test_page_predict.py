@@ -5,6 +5,7 @@ Streamlit 1.67's AppTest can stage files on `st.file_uploader` and photos on `st
 """
 
 import io
+import json
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from emotion_core import registry
 from emotion_core.explain import METHODS
 from emotion_core.faces import FaceDetector
 from emotion_core.images import load_rgb
+from emotion_core.labels import EMOTIONS
 from emotion_core.predictor import Predictor
 from tests.conftest import PHOTOS, PROJECT, needs_photos
 
@@ -198,3 +200,29 @@ def test_a_bad_upload_is_one_line_of_error_and_other_files_still_work(app):
     (error,) = app.error
     assert error.value.startswith("notes.jpg: ") and "\n" not in error.value
     assert "No face found in plain.png" in app.info[0].value
+
+
+@needs_photos
+def test_a_three_class_run_predicts_explains_and_exports_its_three_classes(class_set_runs):
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+    widget(at.selectbox, "Model").set_value("trio").run()
+    assert widget(at.selectbox, "Explain").options == ["the predicted emotion", "angry", "sad", "neutral"]
+
+    at.file_uploader[0].set_value(("grace.jpg", photo_bytes("grace_hopper.jpg"), "image/jpeg")).run()
+
+    assert not at.exception and not at.error
+    (face,) = Predictor.load("trio").predict(photo_bytes("grace_hopper.jpg"))
+    assert at.expander[0].label == f"Face 1: {face.label} ({face.confidence:.0%}, {face.valence})"
+    (chart,) = charts(at)
+    assert json.loads(chart.proto.spec)["encoding"]["y"]["sort"] == ["angry", "sad", "neutral"]  # three bars
+    captions = [image.caption for element in at.get("image") for image in element.proto.imgs]
+    assert METHODS["gradcam"] in captions
+    results = at.dataframe[0].value
+    assert [c for c in results.columns if c in EMOTIONS] == ["angry", "sad", "neutral"]
+    assert results[["angry", "sad", "neutral"]].sum(axis=1).item() == pytest.approx(1.0, abs=1e-3)
+    assert results["valence"].tolist() == [face.valence]
+    widget(at.selectbox, "Explain").set_value("sad").run()
+    assert not at.exception and METHODS["gradcam"] in [
+        image.caption for element in at.get("image") for image in element.proto.imgs]

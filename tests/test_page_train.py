@@ -13,6 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from emotion_core import jobs, registry
+from emotion_core.labels import EMOTIONS
 from emotion_core.storage import write_json_atomic
 from tests.factories import TINY_CONFIG
 
@@ -137,3 +138,33 @@ def test_a_job_can_start_from_a_trained_runs_weights(trained_runs):
     assert not at.exception, [error.message for error in at.exception]
     [job] = jobs.list_jobs()
     assert (job["config"]["init_from"], job["config"]["dropout_scale"]) == ("alpha", 0.5)
+
+
+def test_the_classes_multiselect_queues_a_job_on_a_class_set_and_a_retrain_keeps_it(tiny_dataset):
+    at = open_train_page()
+    classes = widget(at, "multiselect", "classes")
+    assert classes.value == list(EMOTIONS) and classes.options == list(EMOTIONS)
+    assert "left out of train and validation" in classes.help
+
+    classes.set_value(["neutral", "angry", "sad"])
+    widget(at, "button", "Start training").click().run()
+
+    assert not at.exception, [error.message for error in at.exception]
+    [job] = jobs.list_jobs()
+    assert job["config"]["classes"] == ["angry", "sad", "neutral"]  # canonical order, whatever the picking order
+    assert "classes=angry,sad,neutral" in texts(at)
+
+    write_run("trio", 2, 2, classes=["angry", "sad", "neutral"])
+    at = open_train_page()
+    widget(at, "selectbox", "Start from").set_value("trio").run()
+    assert widget(at, "multiselect", "classes").value == ["angry", "sad", "neutral"]
+
+
+def test_a_single_class_is_refused_with_its_reason(tiny_dataset):
+    at = open_train_page()
+    widget(at, "multiselect", "classes").set_value(["sad"])
+    widget(at, "button", "Start training").click().run()
+
+    assert not at.exception
+    (error,) = at.error
+    assert error.value.startswith("a class set needs at least two") and jobs.list_jobs() == []

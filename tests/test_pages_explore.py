@@ -53,7 +53,7 @@ def test_home_on_an_empty_data_root_and_registry_says_what_is_missing_and_links_
         "and promote it on the **Models** page."]
     (warning,) = at.warning
     assert warning.value.startswith("No data set found under `")
-    assert [link.label for link in at.get("page_link")] == ["Dataset", "Models", "Predict", "Analyze", "Train"]
+    assert [link.label for link in at.get("page_link")] == ["Dataset", "Models", "Predict", "Live", "Analyze", "Train"]
 
 
 def test_dataset_page_on_an_empty_data_root_says_where_to_put_one(isolated_dirs):
@@ -175,3 +175,45 @@ def test_models_page_computes_a_missing_evaluation_with_the_button(trained_runs)
     assert saved["n"] == 21 and len(saved["confusion_matrix"]) == 7
     accuracies = [metric.value for metric in at.metric if metric.label == "Accuracy"]
     assert f"{saved['accuracy']:.1%}" in accuracies
+
+
+# --- Runs of two class sets -------------------------------------------------------------------------
+
+
+def test_models_page_shows_a_seven_and_a_three_class_run_side_by_side_and_says_they_differ(class_set_runs):
+    registry.deploy("alpha")
+    at = open_page("views/models.py")
+
+    table = frames(at)[0].set_index("run")
+    assert table["classes"].to_dict() == {"alpha": "all 7", "beta": "all 7", "trio": "angry, sad, neutral"}
+    class_set = widget(at, "selectbox", "Class set")
+    assert class_set.options == ["every class set", "all 7", "angry, sad, neutral"]
+
+    # The "All runs" tab compares one class set at a time.
+    scope = widget(at, "radio", "Class set")
+    assert scope.options == ["all 7", "angry, sad, neutral"] and scope.value == "all 7"
+    assert "2 of 3 runs learned all 7 classes" in texts(at)
+    scope.set_value("angry, sad, neutral").run()
+    assert not at.exception, [error.message for error in at.exception]
+    assert "1 of 3 runs learned angry, sad, neutral classes" in texts(at)
+
+    widget(at, "multiselect", "Runs to compare").set_value(["alpha", "trio"]).run()
+    assert not at.exception, [error.message for error in at.exception]
+    shown = texts(at)
+    assert "These runs learned different class sets (all 7; angry, sad, neutral)" in shown
+    assert "images of `trio`, angry, sad, neutral classes" in shown and "images of `tiny`, all 7 classes" in shown
+    assert len([metric for metric in at.metric if metric.label == "Accuracy"]) == 2
+    per_class = [frame for frame in frames(at) if frame.index.name == "class"]
+    assert [list(frame.index) for frame in per_class] == [list(registry.load_run(class_set_runs["alpha"]).classes),
+                                                          ["angry", "sad", "neutral"]]
+
+    class_set.set_value("angry, sad, neutral").run()
+    assert list(frames(at)[0]["run"]) == ["trio"]
+
+
+def test_home_says_a_deployed_three_class_run_reads_three_emotions(class_set_runs):
+    registry.deploy("trio")
+
+    shown = texts(open_page())
+
+    assert "Deployed model: trio" in shown and "It reads 3 emotions only: angry, sad, neutral." in shown

@@ -15,6 +15,7 @@ from emotion_core.images import ImageError
 from emotion_core.labels import EMOTIONS
 from emotion_core.faces import FaceBox
 from emotion_core.predictor import Predictor, results_frame
+from emotion_core.valence import VALENCE
 from tests.conftest import PHOTOS, needs_photos
 from tests.test_drawing import fake_face
 
@@ -103,6 +104,7 @@ def test_as_dict_is_json_ready(predictor):
     assert record["label"] == face.label
     assert set(record["box"]) == {"x", "y", "width", "height", "score", "landmarks"}
     assert set(record["probabilities"]) == set(EMOTIONS)
+    assert record["valence"] == face.valence == VALENCE[face.label]
 
 
 @needs_photos
@@ -120,7 +122,8 @@ def test_results_frame_has_a_row_per_face_and_exports():
     faces = [fake_face("happy"), fake_face("angry", FaceBox(60, 20, 30, 30, 2.5))]
     table = results_frame(faces, "party.jpg", "alpha")
     assert list(table.columns) == ["file", "face", "x", "y", "width", "height", "detection_score", "landmarks",
-                                   "emotion", "confidence", *EMOTIONS, "whole_image", "model"]
+                                   "emotion", "confidence", "valence", *EMOTIONS, "whole_image", "model"]
+    assert list(table["valence"]) == ["positive", "negative"]  # happy, angry
     assert list(table["face"]) == [1, 2] and list(table["emotion"]) == ["happy", "angry"]
     assert (table["file"] == "party.jpg").all() and list(table["x"]) == [10, 60]
     np.testing.assert_allclose(table[list(EMOTIONS)].sum(axis=1), 1.0, atol=1e-3)

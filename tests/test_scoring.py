@@ -1,15 +1,18 @@
 """Tests for emotion_core.scoring.evaluate_run, checked against the model's own predictions."""
 
 import json
+import shutil
 
 import keras
 import numpy as np
 import pytest
 
+from emotion_core.cli import main
+from emotion_core.datasets import DatasetError
 from emotion_core.labels import EMOTIONS
 from emotion_core.registry import RunError
-from emotion_core.scoring import evaluate_run
-from tests.conftest import make_image_dataset, read_split_images
+from emotion_core.scoring import evaluate_photos, evaluate_run
+from tests.conftest import PHOTOS, make_image_dataset, needs_photos, read_split_images
 
 
 def _hand_confusion(y, predicted):
@@ -95,3 +98,33 @@ def test_a_run_without_weights_cannot_be_evaluated(trained_runs):
     (trained_runs["beta"] / "model.keras").unlink()
     with pytest.raises(RunError, match="beta has no model file"):
         evaluate_run("beta")
+
+
+# --- a user's own labelled folders: a hold-out with test/ only, and real photos ----------------
+
+
+def test_a_folder_with_only_a_test_split_can_be_scored(trained_runs, tmp_path):
+    holdout = make_image_dataset(tmp_path / "holdout", {"test": 2})
+    report = evaluate_run("alpha", str(holdout), "test", save=False)
+    assert report["split"] == "test" and sum(report["confusion_matrix"][0]) == 2
+    assert 0 <= report["accuracy"] <= 1
+
+
+def test_a_split_the_folder_lacks_is_refused_in_one_line(trained_runs, tmp_path):
+    holdout = make_image_dataset(tmp_path / "holdout", {"test": 2})
+    with pytest.raises(DatasetError, match="holdout has no validation split \\(it has test\\)"):
+        evaluate_run("alpha", str(holdout), "validation", save=False)
+
+
+@needs_photos
+def test_labelled_photos_go_through_detection_and_count_the_ones_without_a_face(trained_runs, tmp_path, capsys):
+    for label, names in {"happy": ["astronaut.png"], "neutral": ["grace_hopper.jpg", "coffee.png"]}.items():
+        (tmp_path / "photos" / "test" / label).mkdir(parents=True)
+        for name in names:
+            shutil.copy(PHOTOS / name, tmp_path / "photos" / "test" / label / name)
+    report = evaluate_photos("alpha", str(tmp_path / "photos"), "test")
+    assert report["photos"] == 3 and report["no_face"] == 1  # the coffee cup has no face
+    assert sum(map(sum, report["confusion_matrix"])) == 2
+    assert report["accuracy_all_photos"] == pytest.approx(report["accuracy"] * 2 / 3)
+    assert main(["evaluate", "alpha", "--data", str(tmp_path / "photos"), "--split", "test", "--faces", "detect"]) == 0
+    assert "no face found on 1" in capsys.readouterr().err

@@ -10,12 +10,17 @@ import altair as alt
 import pandas as pd
 
 from emotion_core.labels import EMOTION_COLORS, EMOTIONS
+from emotion_core.valence import VALENCES
 
 CLASS_ORDER = list(EMOTIONS)  # model output order, so every chart lists classes the same way
 SPLIT_ORDER = ["train", "validation", "test"]
 EMOTION_SCALE = alt.Scale(domain=list(EMOTIONS), range=[EMOTION_COLORS[e] for e in EMOTIONS])
 # Slanted, all seven emotion names fit under a half-width chart; level, Vega-Lite drops every other one.
 EMOTION_AXIS = alt.X("emotion:N", sort=list(EMOTIONS), title=None, axis=alt.Axis(labelAngle=-40))
+# Green, gray and red as the Tableau 10 palette has them: the colours people read as good, neither, bad.
+VALENCE_COLORS = {"positive": "#59a14f", "neutral": "#9c9c9c", "negative": "#e15759"}
+VALENCE_SCALE = alt.Scale(domain=list(VALENCES), range=[VALENCE_COLORS[v] for v in VALENCES])
+VALENCE_AXIS = alt.X("valence:N", sort=list(VALENCES), title=None, axis=alt.Axis(labelAngle=0))
 
 
 def class_counts(frame: pd.DataFrame, normalised: bool = False) -> alt.Chart:
@@ -113,14 +118,27 @@ def roc_curves(frame: pd.DataFrame) -> alt.Chart:
 
 
 def face_probabilities(probabilities: dict) -> alt.Chart:
-    """One face's seven probabilities as horizontal bars, in model output order."""
-    frame = pd.DataFrame({"emotion": EMOTIONS, "probability": [probabilities[e] for e in EMOTIONS]})
+    """One face's probabilities (one per class of its run) as horizontal bars, in model output order."""
+    frame = pd.DataFrame({"emotion": list(probabilities), "probability": list(probabilities.values())})
     return alt.Chart(frame).mark_bar().encode(
         x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title=None),
-        y=alt.Y("emotion:N", sort=list(EMOTIONS), title=None, axis=alt.Axis(labelOverlap=False)),
+        y=alt.Y("emotion:N", sort=list(probabilities), title=None, axis=alt.Axis(labelOverlap=False)),
         color=alt.Color("emotion:N", scale=EMOTION_SCALE, legend=None),
         tooltip=["emotion", alt.Tooltip("probability:Q", format=".1%")],
-    ).properties(height=180)
+    ).properties(height=alt.Step(24))
+
+
+def live_timeline(history: pd.DataFrame, seconds: float, width: int = 260) -> alt.Chart:
+    """Each tracked face's probabilities over the last `seconds` (rows: seconds <= 0, face, emotion,
+    probability, from `live.LiveReadout.history`): one small chart per face, a line per emotion.
+    `width` in pixels: a faceted chart cannot stretch to its column."""
+    lines = alt.Chart(history).mark_line(interpolate="monotone").encode(
+        x=alt.X("seconds:Q", scale=alt.Scale(domain=[-seconds, 0]), title="seconds ago"),
+        y=alt.Y("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%", tickCount=3), title=None),
+        color=alt.Color("emotion:N", scale=EMOTION_SCALE, legend=alt.Legend(orient="bottom", columns=4, title=None)),
+        tooltip=["face", "emotion", alt.Tooltip("probability:Q", format=".0%"), alt.Tooltip("seconds:Q", format=".1f")],
+    ).properties(height=90, width=width)
+    return lines.facet(row=alt.Row("face:O", title=None, header=alt.Header(labelExpr="'face ' + datum.value")))
 
 
 def emotion_distribution(summary: pd.DataFrame, grouped: bool) -> alt.Chart:
@@ -153,3 +171,35 @@ def mean_probabilities(summary: pd.DataFrame, grouped: bool) -> alt.Chart:
                                                      y2="ci_high:Q")
     means = base.mark_point(filled=True, size=60, opacity=1).encode(y="mean_probability:Q")
     return (intervals + means).properties(title="Mean probability (95% interval)", height=300)
+
+
+
+def valence_shares(summary: pd.DataFrame, grouped: bool) -> alt.Chart:
+    """Share of the faces per valence (`analysis.valence_summary`); grouped, each folder side by side."""
+    tooltip = ["group", "valence", alt.Tooltip("faces:Q", format=","), alt.Tooltip("share:Q", format=".1%")]
+    y = alt.Y("share:Q", title="share of faces", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]))
+    if grouped:
+        bars = alt.Chart(summary).mark_bar().encode(
+            x=VALENCE_AXIS, xOffset=alt.XOffset("group:N"), color=alt.Color("group:N", title="folder"), y=y,
+            tooltip=tooltip)
+    else:
+        bars = alt.Chart(summary).mark_bar().encode(
+            x=VALENCE_AXIS, y=y, tooltip=tooltip, color=alt.Color("valence:N", scale=VALENCE_SCALE, legend=None))
+    labels = bars.mark_text(dy=-7).encode(text=alt.Text("share:Q", format=".0%"), color=alt.value("black"))
+    return (bars + labels).properties(title="Valence of the faces", height=300)
+
+
+def valence_probabilities(summary: pd.DataFrame, grouped: bool) -> alt.Chart:
+    """Mean valence probability over the faces, with its 95% interval as a vertical line."""
+    encoding = {"x": VALENCE_AXIS,
+                "tooltip": ["group", "valence", alt.Tooltip("mean_probability:Q", format=".3f"),
+                            alt.Tooltip("ci_low:Q", format=".3f"), alt.Tooltip("ci_high:Q", format=".3f")]}
+    if grouped:
+        encoding.update(xOffset=alt.XOffset("group:N"), color=alt.Color("group:N", title="folder"))
+    else:
+        encoding.update(color=alt.Color("valence:N", scale=VALENCE_SCALE, legend=None))
+    base = alt.Chart(summary).encode(**encoding)
+    intervals = base.mark_rule(strokeWidth=2).encode(
+        y=alt.Y("ci_low:Q", title="mean valence probability", scale=alt.Scale(domain=[0, 1])), y2="ci_high:Q")
+    means = base.mark_point(filled=True, size=60, opacity=1).encode(y="mean_probability:Q")
+    return (intervals + means).properties(title="Mean valence probability (95% interval)", height=300)

@@ -15,6 +15,7 @@ from emotion_core import access, registry
 from emotion_core.datasets import DatasetError, data_root, find_datasets, open_dataset, summarize
 from emotion_core.drawing import overlay, to_rgb_uint8
 from emotion_core.faces import DEFAULT_DETECTOR, DETECTOR_DESCRIPTIONS, DETECTORS, FACE_SIZES
+from emotion_core.labels import EMOTIONS
 from ui import charts
 
 
@@ -34,6 +35,7 @@ PAGES = [
     AppPage("views/models.py", "Models", ":material/leaderboard:", "compare training runs and pick the deployed one"),
     AppPage("views/predict.py", "Predict", ":material/photo_camera:",
             "find faces in a photo and read their expressions"),
+    AppPage("views/live.py", "Live", ":material/videocam:", "real-time emotions on a webcam or phone video stream"),
     AppPage("views/analyze.py", "Analyze", ":material/groups:", "emotions across a folder or .zip of photos, per ad"),
     AppPage("views/train.py", "Train", ":material/model_training:", "start, follow and resume training runs"),
 ]
@@ -144,7 +146,8 @@ def sidebar_status() -> None:
 
 
 def model_ui(label: str = "Model"):
-    """A select box of runs with a model file (the deployed one first chosen).
+    """A select box of runs with a model file (the deployed one first chosen), and a caption when
+    the run learned a subset of the emotions.
 
     Without any such run it says how to get one and stops the page: every caller needs a model.
     """
@@ -156,7 +159,11 @@ def model_ui(label: str = "Model"):
     deployed, _warning = registry.usable_deployment()  # a broken deployed run is not among `runs`
     choice = st.selectbox(label, names, index=names.index(deployed) if deployed in names else 0,
                           format_func=lambda name: f"{name} (deployed)" if name == deployed else name)
-    return runs[names.index(choice)]
+    run = runs[names.index(choice)]
+    if len(run.classes) < len(EMOTIONS):
+        st.caption(f"{run.name} reads {len(run.classes)} emotions only: {', '.join(run.classes)}. "
+                   "A face showing another one is still given one of these.")
+    return run
 
 
 def _secrets() -> dict:

@@ -1,8 +1,9 @@
 """Analyze: how people react to an ad, read from many photos of their faces at once.
 
 Upload photos or a .zip (one sub-folder per ad or campaign to compare them); `emotion_core.analysis`
-analyses them with a progress bar, and this page shows the emotions found, the faces behind
-each one and, for any face picked, where the model looked (Grad-CAM).
+analyses them with a progress bar, and this page shows the emotions and their valence (positive,
+neutral, negative), the faces behind each emotion and, for any face picked, where the model looked
+(Grad-CAM). The emotions are the classes of the chosen run.
 Unless the user ticks "Keep the photos", the upload is analysed from a temporary folder deleted
 as soon as the results and the faces to show are in this session's memory.
 """
@@ -27,13 +28,15 @@ from emotion_core.analysis import (
     has_groups,
     image_summary,
     kept_files_done,
+    result_classes,
     store_uploads,
     top_faces,
     upload_digest,
+    valence_summary,
 )
 from emotion_core.datasets import cache_dir
 from emotion_core.images import IMAGE_SUFFIXES, ImageError
-from emotion_core.labels import EMOTIONS
+from emotion_core.valence import VALENCES, valences_of
 from ui import charts
 from ui.common import face_options_ui, face_panel_ui, load_explainer, load_predictor, model_ui
 
@@ -116,9 +119,9 @@ def analysis_ui(files, source: Path | None, run, total: int, face_size: str, det
 
 
 @st.cache_data(max_entries=64, show_spinner="Computing Grad-CAM…")
-def gradcam(model_input: np.ndarray, emotion: str, run_name: str, model_version: float) -> np.ndarray:
-    """The Grad-CAM map of `model_input` (one face as the model saw it) for `emotion`."""
-    (heatmap,) = load_explainer(run_name).heatmaps(model_input[None], [EMOTIONS.index(emotion)], "gradcam")
+def gradcam(model_input: np.ndarray, emotion: str, classes: tuple, run_name: str, model_version: float) -> np.ndarray:
+    """The Grad-CAM map of `model_input` (one face as the model saw it) for `emotion`, one of the run's `classes`."""
+    (heatmap,) = load_explainer(run_name).heatmaps(model_input[None], [classes.index(emotion)], "gradcam")
     return heatmap
 
 
@@ -145,6 +148,25 @@ def emotions_ui(frame: pd.DataFrame, by: str | None) -> pd.DataFrame:
     return summary
 
 
+def valence_ui(frame: pd.DataFrame, by: str | None, run) -> pd.DataFrame:
+    """The valence chart and table (the run's mapping); returns the table."""
+    st.subheader("Valence")
+    mapping = run.valence
+    summary = valence_summary(frame, by=by, mapping=mapping)
+    groups = {valence: [name for name in result_classes(frame) if mapping[name] == valence] for valence in VALENCES}
+    st.caption("A face's valence is that of its predicted emotion; its valence probability sums its emotions' "
+               "probabilities: " + "; ".join(f"{valence}: {', '.join(names)}" for valence, names in groups.items()
+                                              if names) + ".")
+    absent = [valence for valence in VALENCES if valence not in valences_of(result_classes(frame), mapping)]
+    if absent:
+        st.caption(f"{run.name} learned no {' or '.join(absent)} emotion, so it cannot report that valence.")
+    shares, probability = st.columns(2)
+    shares.altair_chart(charts.valence_shares(summary, by is not None), width="stretch")
+    probability.altair_chart(charts.valence_probabilities(summary, by is not None), width="stretch")
+    st.dataframe(summary, hide_index=True, column_config=SUMMARY_COLUMNS)
+    return summary
+
+
 def faces_ui(analysis: Analysis, run) -> None:
     """A grid of the faces given one emotion; picking one shows its Grad-CAM."""
     st.subheader("Faces by emotion")
@@ -160,7 +182,7 @@ def faces_ui(analysis: Analysis, run) -> None:
                                     format_func=lambda name: name or TOP_LEVEL)
         faces = faces if group == ALL else faces[faces["group"] == group]
     counts = faces["emotion"].value_counts()
-    emotion = emotion_col.selectbox("Emotion", [e for e in EMOTIONS if e in counts],
+    emotion = emotion_col.selectbox("Emotion", [e for e in result_classes(frame) if e in counts],
                                     format_func=lambda name: f"{name} ({counts[name]} faces)")
     # The same call that chose the faces `analysis` holds, so every one shown is there.
     shown = top_faces(frame, emotion, GRID_FACES, None if group == ALL else group)
@@ -175,18 +197,20 @@ def faces_ui(analysis: Analysis, run) -> None:
 
 
 def explanation_ui(row: pd.Series, model_input: np.ndarray, run) -> None:
-    heatmap = gradcam(model_input, row["emotion"], run.name, run.model_path.stat().st_mtime)
+    heatmap = gradcam(model_input, row["emotion"], run.classes, run.name, run.model_path.stat().st_mtime)
     face_panel_ui(model_input, heatmap, f"Grad-CAM: {row['emotion']}",
-                  f"**{row['file']}**, face {int(row['face'])}: **{row['emotion']}** · {row['confidence']:.0%}",
-                  {e: row[e] for e in EMOTIONS})
+                  f"**{row['file']}**, face {int(row['face'])}: **{row['emotion']}** · {row['confidence']:.0%}"
+                  f" · {row['valence']}", {e: row[e] for e in run.classes})
 
 
-def downloads_ui(analysis: Analysis, summary: pd.DataFrame) -> None:
-    results_col, summary_col = st.columns(2)
+def downloads_ui(analysis: Analysis, summary: pd.DataFrame, valences: pd.DataFrame) -> None:
+    results_col, summary_col, valence_col = st.columns(3)
     results_col.download_button("Results, one row per face (CSV)", analysis.csv, "emotions.csv",
                                 "text/csv", icon=":material/download:")
     summary_col.download_button("Summary (CSV)", partial(summary.to_csv, index=False), "emotion-summary.csv",
                                 "text/csv", icon=":material/download:")
+    valence_col.download_button("Valence summary (CSV)", partial(valences.to_csv, index=False),
+                                "valence-summary.csv", "text/csv", icon=":material/download:")
     frame = analysis.results
     skipped = frame[frame["status"] != STATUS_OK]
     if not skipped.empty:
@@ -225,5 +249,6 @@ if held_key != key:
 overview_ui(analysis.results)
 grouped = has_groups(analysis.results) and st.toggle("Compare folders side by side", value=True)
 summary = emotions_ui(analysis.results, "group" if grouped else None)
-downloads_ui(analysis, summary)
+valences = valence_ui(analysis.results, "group" if grouped else None, run)
+downloads_ui(analysis, summary, valences)
 faces_ui(analysis, run)

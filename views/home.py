@@ -15,6 +15,8 @@ def model_card_ui(facts: dict, record: dict) -> None:
     st.subheader(f"Deployed model: {facts['run']}")
     if facts["description"]:
         st.caption(f"`{facts['architecture']}`: {facts['description']}")
+    if len(facts["classes"]) < len(EMOTIONS):
+        st.caption(f"It reads {len(facts['classes'])} emotions only: {', '.join(facts['classes'])}.")
     figures = st.columns(4)
     figures[0].metric("Validation accuracy", f"{facts['val_accuracy']:.1%}" if facts["val_accuracy"] is not None else "n/a")
     figures[1].metric("Macro-F1", f"{facts['val_macro_f1']:.3f}" if facts["val_macro_f1"] is not None else "n/a")

@@ -4,8 +4,10 @@ import streamlit as st
 
 from emotion_core import comparison, registry
 from emotion_core.datasets import DatasetError
+from emotion_core.labels import class_set_name
+from emotion_core.serving import export
 from ui import charts
-from ui.common import admin_ui, available_datasets, locked_hint, no_dataset_hint
+from ui.common import admin_ui, admin_unlocked, available_datasets, locked_hint, no_dataset_hint
 
 TABLE_COLUMNS = {
     "deployed": st.column_config.CheckboxColumn("deployed", width="small"),
@@ -18,18 +20,29 @@ TABLE_COLUMNS = {
     "model_mb": st.column_config.NumberColumn("MB", format="%.2f"),
     "training_minutes": st.column_config.NumberColumn("train min", format="%.1f"),
     "warm_start_from": "warm start from",
+    "members": "ensemble of",
 }
 LABELS = {"batch_size": "batch size", "color_mode": "colour", "augment": "augmentation"}
 HIGHLIGHT = "background-color: rgba(255, 200, 0, 0.35)"
 # Set by a successful Deploy for the rerun that follows, so the section opens to confirm it.
 JUST_DEPLOYED_KEY = "models.just_deployed"
+JUST_SET_LIVE_KEY = "models.just_set_live"  # the same for the model for live use
+ALL_CLASS_SETS = "every class set"
+NOT_COMPARABLE = ("Accuracy over three classes is not comparable with accuracy over seven (chance alone is "
+                  "33% against 14%)")
 
 
 def runs_table_ui(frame):
-    """The filterable runs table and its CSV export; returns the rows shown."""
-    left, right = st.columns([3, 1], vertical_alignment="bottom")
-    text = left.text_input("Filter", placeholder="run name, architecture, optimizer or colour mode")
-    shown = comparison.filter_runs(frame, text, include_broken=right.toggle("Show broken runs", value=True))
+    """The filterable runs table (by text, and by class set when runs learned different ones) and its
+    CSV export; returns the rows shown."""
+    sets = comparison.class_sets(frame)
+    left, middle, right = st.columns([5, 3, 2], vertical_alignment="bottom")
+    text = left.text_input("Filter", placeholder="run name, architecture, class, optimizer or colour mode")
+    class_set = None
+    if len(sets) > 1:
+        class_set = middle.selectbox("Class set", [ALL_CLASS_SETS, *sets], help=NOT_COMPARABLE + ".")
+    shown = comparison.filter_runs(frame, text, include_broken=right.toggle("Show broken runs", value=True),
+                                   class_set=None if class_set == ALL_CLASS_SETS else class_set)
     st.dataframe(shown, hide_index=True, column_config=TABLE_COLUMNS)
     st.download_button("Download table as CSV", shown.to_csv(index=False), "runs.csv", "text/csv",
                        icon=":material/download:")
@@ -63,6 +76,33 @@ def promote_ui(runs, deployed):
             st.rerun()  # the sidebar, the table's mark and this section all follow the pointer
 
 
+def live_model_ui(runs, deployed):
+    """The run the Live page uses (the `live` alias): the deployed one until another is set."""
+    just_set = st.session_state.pop(JUST_SET_LIVE_KEY, None)
+    if just_set:
+        st.success(f"{just_set} is the model for live use: the Live page runs it now.")
+    live = registry.aliases()[registry.LIVE]
+    shown = live or (f"the deployed one, {deployed}" if deployed else "none, as nothing is deployed")
+    st.markdown(f"Model for live use (the Live page): **{shown}**")
+    candidates = comparison.deployable_runs(runs)
+    if not candidates:
+        return
+    choice = st.selectbox("Run for live use", candidates, index=candidates.index(live) if live in candidates else 0,
+                          help="A camera sends 15 frames a second: a smaller model (vgg_gap_small reads a face "
+                               "at a quarter of vgg_gap's cost) keeps the stream smooth on a small server.")
+    allowed = admin_unlocked()  # the same password as Deploy; promote_ui drew its box in the sidebar
+    if not allowed:
+        locked_hint("Choosing the live model")
+    if st.button("Use for Live", disabled=choice == live or not allowed) and allowed:
+        try:
+            registry.deploy(choice, alias=registry.LIVE)
+        except registry.RunError as error:
+            st.error(str(error))
+        else:
+            st.session_state[JUST_SET_LIVE_KEY] = choice
+            st.rerun()
+
+
 def config_diff_ui(chosen):
     differing = comparison.differing_config_keys(chosen)
     config = comparison.config_frame(chosen)
@@ -73,8 +113,30 @@ def config_diff_ui(chosen):
     st.caption(f"Differ: {', '.join(differing) or 'nothing'}")
 
 
+def mixed_class_sets_note(chosen) -> None:
+    """One caption when the runs compared learned different class sets."""
+    sets = sorted({class_set_name(run.classes) for run in chosen})
+    if len(sets) > 1:
+        st.caption(f":material/warning: These runs learned different class sets ({'; '.join(sets)}). "
+                   f"{NOT_COMPARABLE}.")
+
+
+def class_set_scope_ui(runs, frame):
+    """With runs of several class sets, a choice of one: (its runs, its rows of `frame`)."""
+    sets = comparison.class_sets(frame)
+    if len(sets) < 2:
+        return runs, frame
+    chosen = st.radio("Class set", sets, horizontal=True, help=NOT_COMPARABLE + ": every chart and table below "
+                      "compares runs of one class set.")
+    scoped = frame[frame["classes"] == chosen]
+    st.caption(f"{len(scoped)} of {len(frame)} runs learned {chosen} classes; pick another class set above "
+               "for the others.")
+    return [run for run in runs if class_set_name(run.classes) == chosen], scoped
+
+
 def overview_ui(runs, frame):
-    """Every run at once: val accuracy by epoch, best accuracy by recipe choice, the extremes."""
+    """Every run of one class set at once: val accuracy by epoch, best accuracy by recipe choice, the extremes."""
+    runs, frame = class_set_scope_ui(runs, frame)
     by_epoch = comparison.val_accuracy_by_epoch(runs)
     if by_epoch.empty:
         st.caption("No run has finished an epoch yet.")
@@ -95,6 +157,34 @@ def overview_ui(runs, frame):
     left.dataframe(best, hide_index=True, column_config=TABLE_COLUMNS)
     right.markdown("**Worst runs**")
     right.dataframe(worst, hide_index=True, column_config=TABLE_COLUMNS)
+
+
+def exports_ui(runs, deployed):
+    """A run's exported files (`python -m emotion_core export`) as downloads, with their check's figures."""
+    names = [run.name for run in runs if run.has_weights and not run.problem]
+    if not names:
+        st.caption("No run with a model file to export yet.")
+        return
+    name = st.selectbox("Exports of run", names, index=names.index(deployed) if deployed in names else 0,
+                        key="exports_run")
+    run = next(run for run in runs if run.name == name)
+    found = export.list_exports(run.path / export.EXPORTS_DIR)
+    if not found:
+        st.caption(f"Nothing exported yet: `python -m emotion_core export {name} --format litert` (or onnx, "
+                   "savedmodel; `--quantize int8` for litert) writes a checked file here.")
+        return
+    rows = export.export_rows(found)
+    st.dataframe(rows, hide_index=True, column_config={
+        "top label agreement": st.column_config.NumberColumn(format="percent"),
+        "max diff": st.column_config.NumberColumn(format="%.1e")})
+    shape = "x".join(str(side) for side in found[0]["input"]["shape"][1:])
+    st.caption(f"Each file was checked against the Keras model before it was kept. Input: faces of {shape} "
+               "pixels in 0..255; output: the run's class probabilities (averaged with the mirrored face's "
+               "when the run uses flip TTA). Every figure is in the .json beside the file.")
+    for record, row in zip(found, rows):
+        st.download_button(row["file"], lambda path=record["path"]: export.download_bytes(path), row["file"],
+                           "application/octet-stream", key=f"export-{name}-{row['file']}", on_click="ignore",
+                           icon=":material/download:")
 
 
 def evaluation_ui(run, split, normalised):
@@ -123,8 +213,11 @@ def evaluation_ui(run, split, normalised):
     for column, label, value in ((figures[2], "Macro AUC", report["roc"]["macro_auc"]),
                                  (figures[3], "Micro AUC", report["roc"]["micro"]["auc"])):
         column.metric(label, f"{value:.3f}" if value is not None else "n/a")
-    st.caption(f"{report['n']:,} images of `{report.get('data', run.dataset.get('name'))}`, flip TTA "
+    st.caption(f"{report['n']:,} images of `{report.get('data', run.dataset.get('name'))}`, "
+               f"{class_set_name(report['class_names'])} classes, flip TTA "
                f"{'on' if report.get('tta') else 'off'}, evaluated {str(report.get('evaluated', '?'))[:10]}")
+    if report.get("note"):
+        st.caption(report["note"])
     st.altair_chart(charts.confusion(comparison.confusion_frame(report, normalised), normalised))
     st.dataframe(comparison.per_class_frame(report), column_config={
         name: st.column_config.NumberColumn(format="%.3f") for name in ("precision", "recall", "f1")})
@@ -144,9 +237,13 @@ if not runs:
 frame = comparison.runs_frame(runs, deployed)
 by_name = {run.name: run for run in runs}
 shown = runs_table_ui(frame)
-with st.expander("Deployed model", expanded=deployed is None or JUST_DEPLOYED_KEY in st.session_state,
-                 icon=":material/rocket_launch:"):
+with st.expander("Deployed model", expanded=deployed is None or JUST_DEPLOYED_KEY in st.session_state
+                 or JUST_SET_LIVE_KEY in st.session_state, icon=":material/rocket_launch:"):
     promote_ui(runs, deployed)
+    st.divider()
+    live_model_ui(runs, deployed)
+with st.expander("Exported files", icon=":material/download:"):
+    exports_ui(runs, deployed)
 
 names = list(shown["run"])
 default = [name for name in comparison.default_selection(shown, deployed) if name in names]
@@ -155,6 +252,7 @@ chosen = [by_name[name] for name in st.multiselect("Runs to compare", names, def
 curves, overview, details = st.tabs(["Learning curves", "All runs", "Side by side"])
 with curves:
     if chosen:
+        mixed_class_sets_note(chosen)
         config_diff_ui(chosen)
         metric = st.radio("Curve", ["accuracy", "loss"], horizontal=True)
         st.altair_chart(charts.learning_curves(comparison.learning_curves_frame(chosen), metric))
@@ -170,6 +268,7 @@ with details:
         saved = sorted({split for run in pair for split in run.evaluations} - {"validation", "test"})
         split = st.selectbox("Split", ["validation", "test", *saved])
         normalised = st.toggle("Row-normalised confusion matrix", value=True)
+        mixed_class_sets_note(pair)
         for column, run in zip(st.columns(len(pair)), pair):
             with column:
                 evaluation_ui(run, split, normalised)

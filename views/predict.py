@@ -14,7 +14,6 @@ from emotion_core.drawing import annotate, place_on_image, png_bytes
 from emotion_core.explain import METHODS, predict_and_explain
 from emotion_core.faces import FACE_SIZES
 from emotion_core.images import IMAGE_SUFFIXES, ImageError, load_rgb
-from emotion_core.labels import EMOTIONS
 from emotion_core.predictor import results_frame
 from ui.common import face_options_ui, face_panel_ui, load_explainer, load_predictor, model_ui
 
@@ -23,14 +22,15 @@ NO_EXPLANATION = "none"
 OPEN_FACES = 4  # a photo with up to this many faces shows every face's details; a crowd's start folded
 
 
-def explanation_ui() -> tuple[str, str | None, float, bool]:
-    """Method key, the emotion to explain (None = each face's prediction), opacity, show on photo."""
+def explanation_ui(classes) -> tuple[str, str | None, float, bool]:
+    """Method key, the emotion to explain (None = each face's prediction; one of the run's `classes`),
+    opacity, show on photo."""
     method_col, target_col, opacity_col = st.columns(3)
     method = method_col.selectbox(
         "Explanation", [*METHODS, NO_EXPLANATION], format_func=lambda key: METHODS.get(key, "None (fastest)"),
         help="Grad-CAM and Grad-CAM++ cost about one backward pass; Score-CAM scores 16 masked copies "
              "of each face, so it takes a few tenths of a second a face.")
-    target = target_col.selectbox("Explain", [None, *EMOTIONS],
+    target = target_col.selectbox("Explain", [None, *classes],
                                   format_func=lambda name: name or "the predicted emotion")
     opacity = opacity_col.slider("Heat map opacity", 0.0, 1.0, 0.45, 0.05)
     on_photo = st.toggle("Heat maps on the photo", value=True, disabled=method == NO_EXPLANATION)
@@ -68,7 +68,7 @@ def analyse(data: bytes, run_name: str, model_mtime: float, method: str, target:
 
 
 def face_ui(number: int, face, heatmap, opacity: float, method: str, expanded: bool) -> None:
-    title = f"Face {number}: {face.label} ({face.confidence:.0%})"
+    title = f"Face {number}: {face.label} ({face.confidence:.0%}, {face.valence})"
     with st.expander("Whole image: " + title if face.whole_image else title, expanded=expanded):
         face_panel_ui(face.model_input, heatmap, METHODS.get(method, ""),
                       f"**{face.label}** · {face.confidence:.0%}", face.probabilities, opacity)
@@ -105,12 +105,12 @@ def image_ui(index: int, name: str, data: bytes, run, explanation, face_size: st
     for number, face in enumerate(faces, start=1):
         face_ui(number, face, None if maps is None else maps[number - 1], opacity, method,
                 expanded=len(faces) <= OPEN_FACES)
-    return results_frame(faces, name, run.name)
+    return results_frame(faces, name, run.name, run.classes)
 
 
 st.title("Predict")
 run = model_ui()
-explanation = explanation_ui()
+explanation = explanation_ui(run.classes)
 face_size, detector = face_options_ui()
 images = images_ui()
 if not images:

@@ -48,6 +48,8 @@ def prefill(values: dict) -> None:
         value = values.get(option["name"], option["default"])
         if isinstance(option["default"], (int, float)) and not isinstance(option["default"], bool):
             value = type(option["default"])(value)  # JSON may hold 0 for a float: widgets insist on one type
+        elif isinstance(option["default"], tuple):
+            value = list(value)  # a multiselect holds a list
         st.session_state[option_key(option["name"])] = value
 
 
@@ -88,7 +90,9 @@ def option_ui(option: dict) -> None:
     """One widget per option, its kind chosen from the default's type."""
     key, label, help_text = option_key(option["name"]), option["name"].replace("_", " "), option["reason"] or None
     default = option["default"]
-    if option["choices"]:
+    if isinstance(default, tuple):  # a set of the choices: the classes
+        st.multiselect(label, option["choices"], key=key, help=help_text)
+    elif option["choices"]:
         unset = "fresh weights" if option["name"] == "init_from" else "auto"
         st.selectbox(label, option["choices"], key=key, help=help_text, format_func=lambda value: value or unset)
     elif isinstance(default, bool):
@@ -113,12 +117,13 @@ def options_form_ui(options: dict, datasets: list[str], allowed: bool = True) ->
         current = st.session_state.get(option_key("data"))
         choices = datasets + ([current] if current and current not in datasets else [])  # a retrained run's path
         st.selectbox("Data set", choices, key=option_key("data"))
+        option_ui(options["classes"])
         columns = st.columns(4)
         for index, name in enumerate(MAIN_OPTIONS):
             with columns[index % 4]:
                 option_ui(options[name])
         with st.expander("More options"):
-            rest = [name for name in options if name not in MAIN_OPTIONS + ("arch", "data")]
+            rest = [name for name in options if name not in MAIN_OPTIONS + ("arch", "data", "classes")]
             columns = st.columns(4)
             for index, name in enumerate(rest):
                 with columns[index % 4]:

@@ -6,6 +6,7 @@
     analysis.analyze("photos/", "results.csv", Predictor.load("deployed"))
     frame = analysis.read_results("results.csv")
     analysis.emotion_summary(frame, by="group")     # shares and mean probabilities per sub-folder
+    analysis.valence_summary(frame, by="group")     # the same for positive, neutral and negative
 
     # The app: an upload analysed from a temporary folder deleted before this returns.
     held = analysis.analyze_upload([("a.jpg", data)], None, predictor, per_emotion=24)
@@ -18,17 +19,19 @@ CSV's rows, reading it, resuming), `pipeline` (decode, detect, classify, write),
 
 from .display import THUMBNAIL_PIXELS, Analysis, face_crops, load_analysis
 from .pipeline import analyze
-from .results import (CSV_COLUMNS, STATUS_NO_FACE, STATUS_OK, STATUS_UNREADABLE, finished_files,
-                      read_results)
+from .results import (CSV_COLUMNS, STATUS_NO_FACE, STATUS_OK, STATUS_UNREADABLE, csv_columns, finished_files,
+                      read_results, result_classes)
 from .sources import ImageSource, list_images
-from .summary import TOP_LEVEL, emotion_summary, format_summary, has_groups, image_summary, shown_faces, top_faces
+from .summary import (TOP_LEVEL, emotion_summary, format_summary, has_groups, image_summary, shown_faces, top_faces,
+                      valence_summary)
 from .uploads import (KEEP_UPLOADS, analyze_in_memory, analyze_upload, count_images, discard_uploads,
                       kept_files_done, results_path, store_uploads, upload_digest)
 
 __all__ = [
     "CSV_COLUMNS", "KEEP_UPLOADS", "STATUS_NO_FACE", "STATUS_OK", "STATUS_UNREADABLE", "THUMBNAIL_PIXELS",
     "TOP_LEVEL", "Analysis", "ImageSource", "analyze", "analyze_in_memory", "analyze_upload", "count_images",
-    "discard_uploads", "emotion_summary", "face_crops", "finished_files", "format_summary", "has_groups",
-    "image_summary", "kept_files_done", "list_images", "load_analysis", "read_results", "results_path",
-    "shown_faces", "store_uploads", "top_faces", "upload_digest",
+    "csv_columns", "discard_uploads", "emotion_summary", "face_crops", "finished_files", "format_summary",
+    "has_groups", "image_summary", "kept_files_done", "list_images", "load_analysis", "read_results",
+    "result_classes", "results_path", "shown_faces", "store_uploads", "top_faces", "upload_digest",
+    "valence_summary",
 ]

@@ -25,7 +25,8 @@ import numpy as np
 from ..faces import crop_face
 from ..images import IMAGE_SUFFIXES, ImageError, load_rgb
 from ..labels import EMOTIONS
-from .results import CSV_COLUMNS, STATUS_NO_FACE, STATUS_UNREADABLE, face_rows, keep_finished_rows, status_row
+from ..valence import VALENCE
+from .results import STATUS_NO_FACE, STATUS_UNREADABLE, csv_columns, face_rows, keep_finished_rows, status_row
 from .sources import ImageSource, list_images
 
 # Faces (or photos without one) gathered before one model call and one write to the CSV: a model
@@ -42,7 +43,9 @@ LOOKAHEAD = 4  # photos decoded ahead of the writer: bounds memory to a few deco
 def analyze(path: Path, csv_path: Path, predictor, progress=None, min_face_fraction: float | None = None) -> dict:
     """Analyse every image under `path` (folder or .zip) into `csv_path`, skipping files done before.
 
-    `predictor` is a Predictor (anything with `detector`, `prepare`, `classify` and `run_name`).
+    `predictor` is a Predictor (anything with `detector`, `prepare`, `classify` and `run_name`; its
+    `classes` and `valence` name the probability columns and the valence of each face, all seven
+    and valence.VALENCE when it has none).
     `progress(done, total)` is called as files finish, counting files done in earlier runs.
     `min_face_fraction` overrides the detector's smallest face (faces.FACE_SIZES["large"] is
     several times faster on portraits and webcam shots).
@@ -53,7 +56,8 @@ def analyze(path: Path, csv_path: Path, predictor, progress=None, min_face_fract
     sources = list_images(path)
     if not sources:
         raise ValueError(f"No images ({', '.join(sorted(IMAGE_SUFFIXES))}) found in {path}.")
-    done = keep_finished_rows(csv_path, predictor.run_name)
+    classes = tuple(getattr(predictor, "classes", EMOTIONS))
+    done = keep_finished_rows(csv_path, predictor.run_name, classes)
     todo = [source for source in sources if source.name not in done]
     counts = {"images": len(sources), "skipped_as_done": len(sources) - len(todo), "faces": 0,
               "no_face": 0, "unreadable": 0}
@@ -64,7 +68,7 @@ def analyze(path: Path, csv_path: Path, predictor, progress=None, min_face_fract
     archive = None if path.is_dir() else zipfile.ZipFile(path)
     with open(csv_path, "a", newline="") as handle, archive if archive is not None else nullcontext(), \
             closing(_examined(todo, archive, predictor, min_face_fraction)) as examined:
-        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
+        writer = csv.DictWriter(handle, fieldnames=csv_columns(classes))
         if new_file:
             writer.writeheader()
         # Files wait here, in order, for one batched model call; rows are written in file order,
@@ -113,9 +117,11 @@ def _examine(source: ImageSource, archive, predictor, min_face_fraction):
 
 
 def _classify_and_write(pending, predictor, writer, counts: dict) -> None:
+    classes = tuple(getattr(predictor, "classes", EMOTIONS))
+    valence = getattr(predictor, "valence", VALENCE)
     faces = [face for _, _, prepared, _ in pending for face in prepared]
-    # (faces, 7): every face of every waiting photo in one model call
-    probabilities = predictor.classify(np.stack(faces)) if faces else np.zeros((0, len(EMOTIONS)))
+    # (faces, classes): every face of every waiting photo in one model call
+    probabilities = predictor.classify(np.stack(faces)) if faces else np.zeros((0, len(classes)))
     offset = 0
     for source, boxes, prepared, problem in pending:
         if problem:
@@ -126,6 +132,6 @@ def _classify_and_write(pending, predictor, writer, counts: dict) -> None:
             counts["no_face"] += 1
         else:
             writer.writerows(face_rows(source, boxes, probabilities[offset: offset + len(prepared)],
-                                       predictor.run_name))
+                                       predictor.run_name, classes, valence))
             offset += len(prepared)
             counts["faces"] += len(prepared)

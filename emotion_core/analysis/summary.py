@@ -1,8 +1,11 @@
-"""Summaries of a results CSV (`read_results`): emotion shares, mean probabilities, counts of photos.
+"""Summaries of a results CSV (`read_results`): emotion and valence shares, mean probabilities, counts of photos.
 
     frame = read_results("results.csv")
     emotion_summary(frame, by="group")   # shares and mean probabilities per sub-folder
+    valence_summary(frame, by="group")   # the same for positive, neutral and negative
     print(format_summary(frame))         # what `python -m emotion_core analyze` prints
+
+The emotions are the classes the CSV has a probability column for: the model's run's.
 """
 
 from __future__ import annotations
@@ -12,8 +15,8 @@ import itertools
 import numpy as np
 import pandas as pd
 
-from ..labels import EMOTIONS
-from .results import STATUS_NO_FACE, STATUS_OK, STATUS_UNREADABLE
+from ..valence import VALENCE, valences_of
+from .results import STATUS_NO_FACE, STATUS_OK, STATUS_UNREADABLE, result_classes
 
 TOP_LEVEL = "(top level)"  # the group shown for images not inside any sub-folder
 
@@ -26,25 +29,58 @@ def has_groups(frame: pd.DataFrame) -> bool:
 def emotion_summary(frame: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
     """Per emotion: faces predicted, their share, and the mean probability with a 95% interval.
 
-    `frame` comes from `read_results`; `by="group"` gives one block of 7 rows per group (top-level
-    images as TOP_LEVEL), else one block named 'all'. The interval is Student's t on the face
-    probabilities: NaN with fewer than two faces, where no spread can be estimated.
+    `frame` comes from `read_results`; `by="group"` gives one block of rows per group (top-level
+    images as TOP_LEVEL), else one block named 'all', with a row per class of the model (the
+    CSV's probability columns). The interval is Student's t on the face probabilities: NaN with
+    fewer than two faces, where no spread can be estimated.
     """
     faces = frame[frame["status"] == STATUS_OK]
     rows = []
     for group, members in _groups(faces, by):
         total = len(members)
-        for emotion in EMOTIONS:
-            values = members[emotion].to_numpy(dtype=float)
-            mean = float(values.mean()) if total else float("nan")
-            half_width = _t95(total - 1) * float(values.std(ddof=1)) / np.sqrt(total) if total > 1 else float("nan")
+        for emotion in result_classes(frame):
             predicted = int((members["emotion"] == emotion).sum())
             rows.append({"group": group, "emotion": emotion, "faces": predicted,
-                         "share": predicted / total if total else float("nan"), "mean_probability": mean,
-                         "ci_low": max(0.0, mean - half_width) if total > 1 else float("nan"),
-                         "ci_high": min(1.0, mean + half_width) if total > 1 else float("nan")})
+                         "share": predicted / total if total else float("nan"),
+                         **_mean_interval(members[emotion].to_numpy(dtype=float))})
     return pd.DataFrame(rows, columns=["group", "emotion", "faces", "share", "mean_probability", "ci_low",
                                        "ci_high"])
+
+
+def valence_summary(frame: pd.DataFrame, by: str | None = None, mapping=VALENCE) -> pd.DataFrame:
+    """Per valence: faces, their share, and the mean valence probability with a 95% interval.
+
+    Like `emotion_summary`, with a row per valence the model's classes can express (a model of
+    angry, sad and neutral has no positive class, so no positive row). A face's valence is the
+    CSV's `valence` column (that of its predicted emotion, so shares add up the emotion shares);
+    its valence probability is the sum of its class probabilities that `mapping` (the run's,
+    `Predictor.valence`) gives that valence.
+    """
+    faces = frame[frame["status"] == STATUS_OK]
+    classes = result_classes(frame)
+    labels = faces["valence"] if "valence" in faces else faces["emotion"].map(mapping)  # a CSV from before valence
+    rows = []
+    for group, members in _groups(faces, by):
+        total = len(members)
+        for valence in valences_of(classes, mapping):
+            summed = members[[name for name in classes if mapping[name] == valence]].sum(axis=1)
+            count = int((labels.loc[members.index] == valence).sum())
+            rows.append({"group": group, "valence": valence, "faces": count,
+                         "share": count / total if total else float("nan"),
+                         **_mean_interval(summed.to_numpy(dtype=float))})
+    return pd.DataFrame(rows, columns=["group", "valence", "faces", "share", "mean_probability", "ci_low",
+                                       "ci_high"])
+
+
+def _mean_interval(values: np.ndarray) -> dict:
+    """{mean_probability, ci_low, ci_high}: the mean of probabilities and its Student's t 95% interval,
+    clipped to [0, 1]; the interval is NaN for fewer than two values, the mean for none."""
+    total = len(values)
+    mean = float(values.mean()) if total else float("nan")
+    if total < 2:
+        return {"mean_probability": mean, "ci_low": float("nan"), "ci_high": float("nan")}
+    half_width = _t95(total - 1) * float(values.std(ddof=1)) / np.sqrt(total)
+    return {"mean_probability": mean, "ci_low": max(0.0, mean - half_width), "ci_high": min(1.0, mean + half_width)}
 
 
 def image_summary(frame: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
@@ -67,29 +103,38 @@ def image_summary(frame: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
                                        "no_face_share"])
 
 
-def format_summary(frame: pd.DataFrame) -> str:
-    """The summary the CLI prints: overall counts, then a table per emotion (a column per group)."""
+def format_summary(frame: pd.DataFrame, mapping=VALENCE) -> str:
+    """The summary the CLI prints: overall counts, a table per emotion and per valence (`mapping`,
+    the run's), then the shares of each folder side by side."""
     overall = image_summary(frame).iloc[0]
     lines = [(f"{overall['images']} images: {overall['with_faces']} with faces ({overall['faces']} faces), "
               f"{overall['no_face']} without a face, {overall['unreadable']} unreadable")]
     if not overall["faces"]:
         return "\n".join(lines)
-    table = emotion_summary(frame).set_index("emotion")
-    text = pd.DataFrame({
-        "faces": table["faces"],
-        "share": table["share"].map("{:.1%}".format),
-        "mean p": table["mean_probability"].map("{:.3f}".format),
-        "95% CI": [_interval(low, high) for low, high in zip(table["ci_low"], table["ci_high"])],
-    })
-    text.index.name = None
-    lines += ["", text.to_string()]
+    tables = {"": emotion_summary(frame).set_index("emotion"),
+              "By valence (each face's emotion's; mean p sums its emotions' probabilities):":
+                  valence_summary(frame, mapping=mapping).set_index("valence")}
+    for title, table in tables.items():
+        text = pd.DataFrame({
+            "faces": table["faces"],
+            "share": table["share"].map("{:.1%}".format),
+            "mean p": table["mean_probability"].map("{:.3f}".format),
+            "95% CI": [_interval(low, high) for low, high in zip(table["ci_low"], table["ci_high"])],
+        })
+        text.index.name = None
+        lines += ["", *([title] if title else []), text.to_string()]
     if has_groups(frame):
         images = image_summary(frame, by="group").set_index("group")
         shares = emotion_summary(frame, by="group").pivot(index="emotion", columns="group", values="share")
+        valences = valence_summary(frame, by="group", mapping=mapping)
+        valence_shares = valences.pivot(index="valence", columns="group", values="share")
         side_by_side = pd.concat([
             images[["images", "faces"]].T.astype(int).astype(str),
             images[["no_face_share"]].T.map(_percent).rename(index={"no_face_share": "no face"}),
-            shares.reindex(EMOTIONS).map(_percent),
+            shares.reindex(list(result_classes(frame))).map(_percent),
+            # "neutral" names an emotion and a valence: the valence rows say so
+            valence_shares.reindex(list(dict.fromkeys(valences["valence"]))).map(_percent)
+            .rename(index=lambda valence: f"{valence} valence"),
         ])
         side_by_side.columns.name = None
         lines += ["", "By folder (emotions as shares of each folder's faces):", side_by_side.to_string()]
@@ -108,7 +153,7 @@ def shown_faces(frame: pd.DataFrame, per_emotion: int) -> pd.DataFrame:
     """Every face `top_faces` can return: the best `per_emotion` of each emotion, overall and per group."""
     groups = [None, *frame["group"].unique()] if has_groups(frame) else [None]
     rows = set()
-    for emotion, group in itertools.product(EMOTIONS, groups):
+    for emotion, group in itertools.product(result_classes(frame), groups):
         rows.update(top_faces(frame, emotion, per_emotion, group).index)
     return frame.loc[sorted(rows)]
 

@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 from ..faces import DEFAULT_DETECTOR, FACE_SIZES
 from .display import Analysis, load_analysis
 from .pipeline import analyze
-from .results import finished_files
+from .results import csv_columns, finished_files, result_classes
 from .sources import image_names
 
 KEEP_UPLOADS = 8  # upload folders kept by `store_uploads`; older ones are deleted
@@ -47,8 +47,16 @@ def count_images(files: list[tuple[str, bytes]]) -> int:
 
 def kept_files_done(kept: Path | None, run_name: str, face_size: str = "any",
                     detector: str = DEFAULT_DETECTOR) -> int:
-    """How many files of a kept upload (`store_uploads`) `run_name` already analysed; 0 when not kept."""
-    return len(finished_files(results_path(kept, run_name, face_size, detector))) if kept else 0
+    """How many files of a kept upload (`store_uploads`) `run_name` already analysed; 0 when not kept.
+
+    Results kept by an older version of the app (other columns: no valence) are deleted, so the
+    upload is analysed afresh instead of failing.
+    """
+    if not kept:
+        return 0
+    csv_path = results_path(kept, run_name, face_size, detector)
+    _discard_stale_results(csv_path)
+    return len(finished_files(csv_path))
 
 
 def analyze_upload(files: list[tuple[str, bytes]], kept: Path | None, predictor, progress=None, *,
@@ -126,6 +134,15 @@ def results_path(upload: Path, run_name: str, face_size: str = "any", detector: 
     """
     suffix = ("" if face_size == "any" else f"-{face_size}-faces") + ("" if detector == DEFAULT_DETECTOR else f"-{detector}")
     return Path(upload).parent / f"results-{run_name}{suffix}.csv"
+
+
+def _discard_stale_results(csv_path: Path) -> None:
+    if not csv_path.is_file():
+        return
+    with open(csv_path, newline="") as handle:
+        header = handle.readline().strip().split(",")
+    if header != [""] and header != csv_columns(result_classes(header)):
+        csv_path.unlink()
 
 
 def _is_zip_upload(files: list[tuple[str, bytes]]) -> bool:

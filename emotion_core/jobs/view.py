@@ -28,9 +28,10 @@ def describe(job: dict, root: Path | None = None, queue_position: int | None = N
 
 
 def changed_options(values: dict) -> dict:
-    """The config values that differ from the defaults (what makes this job different)."""
+    """The config values that differ from the defaults (what makes this job different); a class set
+    reads as "angry,sad,neutral"."""
     defaults = TrainConfig().to_dict()
-    return {key: value for key, value in values.items()
+    return {key: ",".join(value) if isinstance(value, list) else value for key, value in values.items()
             if key not in ("arch", "data") and defaults.get(key) != value}
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from emotion_core.analysis import (TOP_LEVEL, emotion_summary, format_summary, image_summary, read_results,
-                                   shown_faces, top_faces)
+                                   shown_faces, top_faces, valence_summary)
 from emotion_core.analysis.summary import _t95
 from emotion_core.labels import EMOTIONS
 from tests.conftest import needs_photos
@@ -101,3 +101,96 @@ def test_top_faces_are_the_most_confident_and_shown_faces_covers_every_grid(refe
     shown = shown_faces(frame, per_emotion=1)
     assert shown.groupby("group")["emotion"].apply(sorted).to_dict() == {
         "": ["happy", "neutral"], "ad_a": ["happy"], "ad_b": ["neutral"]}
+
+
+# --- Valence -------------------------------------------------------------------------------------------
+
+# Six faces of two ads, by hand. Probabilities per face in EMOTIONS order
+# (angry, disgust, fear, happy, sad, surprise, neutral); the emotion is the largest.
+HAND = [
+    ("ad_a", [0.10, 0.00, 0.00, 0.70, 0.10, 0.00, 0.10]),  # happy -> positive
+    ("ad_a", [0.00, 0.00, 0.10, 0.20, 0.00, 0.60, 0.10]),  # surprise -> positive
+    ("ad_a", [0.50, 0.10, 0.00, 0.10, 0.20, 0.00, 0.10]),  # angry -> negative
+    ("ad_b", [0.00, 0.00, 0.00, 0.10, 0.30, 0.00, 0.60]),  # neutral -> neutral
+    ("ad_b", [0.10, 0.00, 0.10, 0.00, 0.70, 0.00, 0.10]),  # sad -> negative
+    ("ad_b", [0.00, 0.00, 0.00, 0.40, 0.20, 0.00, 0.40]),  # happy (first of the tie) -> positive
+]
+
+
+def hand_frame() -> pd.DataFrame:
+    from emotion_core.valence import VALENCE
+
+    records = []
+    for index, (group, probabilities) in enumerate(HAND):
+        emotion = EMOTIONS[int(np.argmax(probabilities))]
+        records.append({"file": f"{group}/{index}.png", "group": group, "status": "ok", "emotion": emotion,
+                        "valence": VALENCE[emotion], **dict(zip(EMOTIONS, probabilities))})
+    return pd.DataFrame(records)
+
+
+def test_valence_shares_and_means_are_the_ones_worked_out_by_hand():
+    summary = valence_summary(hand_frame(), by="group").set_index(["group", "valence"])
+
+    # ad_a: 2 positive (happy, surprise), 1 negative of 3 faces; ad_b: 1 each.
+    assert summary["faces"].to_dict() == {("ad_a", "positive"): 2, ("ad_a", "neutral"): 0, ("ad_a", "negative"): 1,
+                                          ("ad_b", "positive"): 1, ("ad_b", "neutral"): 1, ("ad_b", "negative"): 1}
+    assert summary.loc[("ad_a", "positive"), "share"] == pytest.approx(2 / 3)
+    assert summary.loc[("ad_b", "negative"), "share"] == pytest.approx(1 / 3)
+    # Positive probability = happy + surprise per face: ad_a 0.70, 0.80, 0.10; mean 0.5333.
+    positive = summary.loc[("ad_a", "positive")]
+    sd = np.std([0.70, 0.80, 0.10], ddof=1)
+    assert positive["mean_probability"] == pytest.approx(1.6 / 3)
+    assert positive["ci_low"] == pytest.approx(max(0.0, 1.6 / 3 - 4.302653 * sd / np.sqrt(3)))
+    # Negative = angry + disgust + fear + sad: ad_b 0.30, 0.90, 0.20; mean 0.4667.
+    assert summary.loc[("ad_b", "negative"), "mean_probability"] == pytest.approx(1.4 / 3)
+    # Each face's three valence probabilities sum to 1, so the means of a group do too.
+    assert summary.groupby("group")["mean_probability"].sum().tolist() == pytest.approx([1.0, 1.0])
+    overall = valence_summary(hand_frame()).set_index("valence")
+    assert overall["faces"].to_dict() == {"positive": 3, "neutral": 1, "negative": 2}
+
+
+def test_valence_shares_are_the_sums_of_their_emotions_shares():
+    emotions = emotion_summary(hand_frame()).set_index("emotion")["share"]
+    valences = valence_summary(hand_frame()).set_index("valence")["share"]
+
+    assert valences["positive"] == pytest.approx(emotions["happy"] + emotions["surprise"])
+    assert valences["negative"] == pytest.approx(emotions[["angry", "disgust", "fear", "sad"]].sum())
+
+
+def test_a_three_class_results_table_has_its_own_rows_and_no_positive_valence():
+    # A model of angry, sad and neutral: the CSV has those three probability columns only.
+    frame = pd.DataFrame([
+        {"file": "0.png", "group": "", "status": "ok", "emotion": "sad", "valence": "negative",
+         "angry": 0.2, "sad": 0.5, "neutral": 0.3},
+        {"file": "1.png", "group": "", "status": "ok", "emotion": "neutral", "valence": "neutral",
+         "angry": 0.1, "sad": 0.2, "neutral": 0.7},
+    ])
+
+    assert emotion_summary(frame)["emotion"].tolist() == ["angry", "sad", "neutral"]
+    valences = valence_summary(frame).set_index("valence")
+    assert valences.index.tolist() == ["neutral", "negative"]
+    assert valences.loc["negative", "mean_probability"] == pytest.approx((0.7 + 0.3) / 2)
+    assert valences["share"].tolist() == [0.5, 0.5]
+
+
+def test_a_mapping_override_moves_an_emotion_to_another_valence():
+    from emotion_core.valence import valence_mapping
+
+    mapping = valence_mapping({"surprise": "neutral"})
+    frame = hand_frame()
+    frame["valence"] = frame["emotion"].map(mapping)  # as `analyze` writes it with that run's mapping
+
+    summary = valence_summary(frame, mapping=mapping).set_index("valence")
+
+    assert summary["faces"].to_dict() == {"positive": 2, "neutral": 2, "negative": 2}
+    # Neutral probability = neutral + surprise: 0.1, 0.7, 0.1, 0.6, 0.1, 0.4 over six faces.
+    assert summary.loc["neutral", "mean_probability"] == pytest.approx(2.0 / 6)
+
+
+@needs_photos
+def test_the_printed_summary_has_the_valence_table_and_folder_shares(reference):
+    lines = format_summary(read_results(reference[0])).splitlines()
+
+    # 5 happy faces (positive) and 4 neutral of 9, as the stand-in model labels them.
+    assert any(line.split()[:3] == ["positive", "5", "55.6%"] for line in lines)
+    assert next(line for line in lines if line.startswith("positive valence")).split()[2:] == ["50%", "100%", "0%"]

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from emotion_core.analysis import (THUMBNAIL_PIXELS, analyze_in_memory, analyze_upload, count_images, discard_uploads,
-                                   kept_files_done, list_images, pipeline, read_results, results_path, store_uploads,
-                                   uploads)
+from emotion_core.analysis import (CSV_COLUMNS, THUMBNAIL_PIXELS, analyze_in_memory, analyze_upload, count_images,
+                                   discard_uploads, kept_files_done, list_images, pipeline, read_results, results_path,
+                                   store_uploads, uploads)
 from emotion_core.labels import EMOTIONS
 from tests.analysis.photos import (FACES, BrightnessPredictor, Interrupt, encoded, face_tiles, group_photo,
                                    interrupt_after, no_face_photo, png, upload_of)
@@ -104,6 +104,18 @@ def test_a_kept_upload_is_continued_then_read_as_it_is(tmp_path, monkeypatch):
     large = analyze_upload(files, kept, BrightnessPredictor(), per_emotion=24, face_size="large")
     assert results_path(kept, "stub", "large").read_bytes() == large.csv  # a results file of its own
     assert kept_files_done(kept, "stub", "large") == 3
+
+
+def test_results_kept_by_an_older_version_are_analysed_afresh(tmp_path):
+    files = [("one.png", encoded(group_photo(face_tiles(), ["grace"])))]
+    kept = store_uploads(files, tmp_path / "uploads")
+    old_columns = [column for column in CSV_COLUMNS if column != "valence"]  # before valence was a column
+    row = ["one.png", "", "1", "1"] + [""] * (len(old_columns) - 4)
+    results_path(kept, "stub").write_text(",".join(old_columns) + "\n" + ",".join(row) + "\n")
+
+    assert kept_files_done(kept, "stub") == 0 and not results_path(kept, "stub").exists()
+    analysis = analyze_upload(files, kept, BrightnessPredictor(), per_emotion=24)
+    assert analysis.results["valence"].tolist() == ["neutral"]  # Grace Hopper's face is the stub's neutral one
 
 
 def test_count_images_reads_the_upload_in_memory(tmp_path):

@@ -1,0 +1,77 @@
+"""Ensembles: a run averaging finished runs, usable everywhere a run is (emotion_core.ensemble)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from emotion_core import registry
+from emotion_core.cli import main
+from emotion_core.ensemble import make_ensemble
+from emotion_core.explain import Explainer
+from emotion_core.predictor import Predictor
+
+
+def test_an_ensemble_predicts_the_average_of_its_members(trained_runs):
+    folder = make_ensemble("duo", ["alpha", "beta"])
+    run = registry.load_run(folder)
+    assert run.problem == "" and run.state == "complete" and run.members == ["alpha", "beta"]
+    faces = np.random.default_rng(0).integers(0, 256, (5, 48, 48, 1)).astype(np.float32)
+    alpha, beta, duo = (Predictor.load(name).classify(faces) for name in ("alpha", "beta", "duo"))
+    np.testing.assert_allclose(duo, (alpha + beta) / 2, atol=1e-5)
+    np.testing.assert_allclose(duo.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_its_card_facts_sum_the_members_cost(trained_runs):
+    alpha, beta = (registry.load_run(trained_runs[name]) for name in ("alpha", "beta"))
+    run = registry.load_run(make_ensemble("duo", ["alpha", "beta"]))
+    assert run.info["multiply_adds"] == alpha.info["multiply_adds"] + beta.info["multiply_adds"]
+    assert run.info["parameters"] == alpha.info["parameters"] + beta.info["parameters"]
+    assert run.summary_row()["architecture"] == "ensemble of 2"
+
+
+def test_its_grad_cam_is_the_average_of_the_members_maps(trained_runs):
+    ensemble = Predictor.load(registry.resolve_run(make_ensemble("duo", ["alpha", "beta"])))
+    faces = np.random.default_rng(1).integers(0, 256, (2, 48, 48, 1)).astype(np.float32)
+    maps = Explainer(ensemble.model).heatmaps(faces, [3, 4], "gradcam")
+    members = [Explainer(Predictor.load(name).model).heatmaps(faces, [3, 4], "gradcam") for name in ("alpha", "beta")]
+    mean = (members[0] + members[1]) / 2
+    expected = mean / np.maximum(mean.reshape(2, -1).max(axis=1), 1e-12)[:, None, None]
+    assert maps.shape == (2, 48, 48) and maps.max() <= 1.0
+    np.testing.assert_allclose(maps, expected, atol=1e-4)
+
+
+def test_it_can_be_deployed_and_evaluated_from_the_command_line(trained_runs, capsys):
+    assert main(["runs", "ensemble", "duo", "--members", "alpha", "beta", "--data", str(trained_runs["data"])]) == 0
+    assert "accuracy" in capsys.readouterr().out
+    assert registry.load_run(trained_runs["alpha"].parent / "duo").validation["accuracy"] >= 0
+    assert main(["runs", "deploy", "duo"]) == 0
+    assert Predictor.load("deployed").run_name == "duo"
+
+
+@pytest.mark.parametrize("members, message", [
+    (["alpha"], "at least two members"),
+    (["alpha", "alpha"], "must be different runs"),
+    (["alpha", "nobody"], "No run named 'nobody'"),
+])
+def test_bad_members_are_refused_in_one_line_before_a_folder_is_written(trained_runs, members, message):
+    with pytest.raises((ValueError, registry.RunError), match=message):
+        make_ensemble("duo", members)
+    assert not (trained_runs["alpha"].parent / "duo").exists()
+
+
+def test_an_existing_run_name_is_not_overwritten(trained_runs):
+    with pytest.raises(FileExistsError, match="already exists"):
+        make_ensemble("beta", ["alpha", "beta"])
+
+
+def test_members_of_different_class_sets_are_refused(class_set_runs):
+    with pytest.raises(ValueError, match="members must predict the same classes"):
+        make_ensemble("mixed", ["alpha", "trio"])
+
+
+def test_its_model_card_names_the_members_and_their_summed_cost(trained_runs):
+    from emotion_core.report import model_card_text
+
+    text = model_card_text(registry.load_run(make_ensemble("duo", ["alpha", "beta"])))
+    assert "the average of `alpha`, `beta`'s probabilities" in text and "sum of theirs" in text
