@@ -144,19 +144,11 @@ def fast_model() -> tuple[str, object, bool, bool]:
 def float32_model(model):
     """`model` itself, or a float32 copy when it was saved mid-training with a bfloat16 policy
     (a finished run's model.keras is float32 already)."""
-    import keras
+    from emotion_core.inference import float32_copy
 
-    if all(layer.dtype_policy.name == "float32" for layer in model.layers):
-        return model
-
-    def float32_layer(layer):
-        config = layer.get_config()
-        config["dtype"] = "float32"
-        return layer.__class__.from_config(config)
-
-    print(f"note: {model.name} was saved with a mixed-precision policy; timing a float32 copy\n")
-    copy = keras.models.clone_model(model, clone_function=float32_layer)
-    copy.set_weights(model.get_weights())
+    copy = float32_copy(model)
+    if copy is not model:
+        print(f"note: {model.name} was saved with a mixed-precision policy; timing a float32 copy\n")
     return copy
 
 

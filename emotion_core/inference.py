@@ -61,3 +61,22 @@ def _batched_predict(model, images: np.ndarray, batch_size: int, progress=None) 
         if progress:
             progress(min(1.0, (start + batch_size) / len(images)))
     return np.concatenate(outputs)
+
+
+def float32_copy(model):
+    """`model` itself when it computes in float32, else a float32 twin with the same weights
+    (a model saved mid-training under a bfloat16 policy: runtimes without bfloat16 kernels
+    would refuse or emulate it, and timings of it would mislead)."""
+    import keras
+
+    if all(layer.dtype_policy.name == "float32" for layer in model.layers):
+        return model
+
+    def float32_layer(layer):
+        config = layer.get_config()
+        config["dtype"] = "float32"
+        return layer.__class__.from_config(config)
+
+    copy = keras.models.clone_model(model, clone_function=float32_layer)
+    copy.set_weights(model.get_weights())
+    return copy

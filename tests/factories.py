@@ -6,6 +6,8 @@ that needs a run gets its own copy (tests must not share a registry they may cha
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 from pathlib import Path
 
@@ -16,6 +18,20 @@ from tests.conftest import make_image_dataset
 THREE_CLASSES = ("angry", "sad", "neutral")  # the first seed's 3-class experiment, in canonical order
 TINY_CONFIG = dict(arch="vgg_gap_small", epochs=2, batch_size=16, warmup_epochs=0, tta=False,
                    precision="float32", seed=7)
+
+
+@contextlib.contextmanager
+def cache_dir(path: Path):
+    """EMOTION_CACHE_DIR set to `path` for the block (session fixtures run outside monkeypatch)."""
+    previous = os.environ.get("EMOTION_CACHE_DIR")
+    os.environ["EMOTION_CACHE_DIR"] = str(path)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("EMOTION_CACHE_DIR", None)
+        else:
+            os.environ["EMOTION_CACHE_DIR"] = previous
 
 
 def train_tiny_run(models_dir: Path, data_path: Path, name: str, **overrides) -> Path:
@@ -29,20 +45,11 @@ def train_tiny_run(models_dir: Path, data_path: Path, name: str, **overrides) ->
 @pytest.fixture(scope="session")
 def trained_run_template(tmp_path_factory) -> Path:
     """A registry folder holding two complete tiny runs, 'alpha' (sgd) and 'beta' (adam)."""
-    import os
-
     root = tmp_path_factory.mktemp("template")
     data = make_image_dataset(root / "data" / "tiny", {"train": 6, "validation": 3})
-    previous = os.environ.get("EMOTION_CACHE_DIR")
-    os.environ["EMOTION_CACHE_DIR"] = str(root / "cache")
-    try:
+    with cache_dir(root / "cache"):
         train_tiny_run(root / "models", data, "alpha")
         train_tiny_run(root / "models", data, "beta", optimizer="adam", learning_rate=0.001, batch_size=8)
-    finally:
-        if previous is None:
-            os.environ.pop("EMOTION_CACHE_DIR", None)
-        else:
-            os.environ["EMOTION_CACHE_DIR"] = previous
     return root
 
 
@@ -63,19 +70,10 @@ def trained_runs(trained_run_template, isolated_dirs) -> dict[str, Path]:
 def three_class_run_template(tmp_path_factory) -> Path:
     """A registry folder holding 'trio', a complete one-epoch run of THREE_CLASSES, trained on a
     generated data set 'trio' that has only those three class folders."""
-    import os
-
     root = tmp_path_factory.mktemp("trio-template")
     data = make_image_dataset(root / "data" / "trio", {"train": 6, "validation": 3}, class_names=THREE_CLASSES)
-    previous = os.environ.get("EMOTION_CACHE_DIR")
-    os.environ["EMOTION_CACHE_DIR"] = str(root / "cache")
-    try:
+    with cache_dir(root / "cache"):
         train_tiny_run(root / "models", data, "trio", epochs=1, classes=list(THREE_CLASSES))
-    finally:
-        if previous is None:
-            os.environ.pop("EMOTION_CACHE_DIR", None)
-        else:
-            os.environ["EMOTION_CACHE_DIR"] = previous
     return root
 
 

@@ -159,19 +159,25 @@ def emotion_distribution(summary: pd.DataFrame, grouped: bool) -> alt.Chart:
 
 def mean_probabilities(summary: pd.DataFrame, grouped: bool) -> alt.Chart:
     """Mean probability of each emotion over the faces, with its 95% interval as a vertical line."""
-    encoding = {"x": EMOTION_AXIS,
-                "tooltip": ["group", "emotion", alt.Tooltip("mean_probability:Q", format=".3f"),
+    return _means_with_intervals(summary, grouped, "emotion", EMOTION_AXIS, EMOTION_SCALE,
+                                 alt.Y("ci_low:Q", title="mean probability"), "Mean probability (95% interval)")
+
+
+def _means_with_intervals(summary: pd.DataFrame, grouped: bool, category: str, axis, scale, y,
+                          title: str) -> alt.Chart:
+    """Points at `mean_probability` with rules from `ci_low` to `ci_high`, one per `category`
+    (per folder side by side when grouped)."""
+    encoding = {"x": axis,
+                "tooltip": ["group", category, alt.Tooltip("mean_probability:Q", format=".3f"),
                             alt.Tooltip("ci_low:Q", format=".3f"), alt.Tooltip("ci_high:Q", format=".3f")]}
     if grouped:
         encoding.update(xOffset=alt.XOffset("group:N"), color=alt.Color("group:N", title="folder"))
     else:
-        encoding.update(color=alt.Color("emotion:N", scale=EMOTION_SCALE, legend=None))
+        encoding.update(color=alt.Color(f"{category}:N", scale=scale, legend=None))
     base = alt.Chart(summary).encode(**encoding)
-    intervals = base.mark_rule(strokeWidth=2).encode(y=alt.Y("ci_low:Q", title="mean probability"),
-                                                     y2="ci_high:Q")
+    intervals = base.mark_rule(strokeWidth=2).encode(y=y, y2="ci_high:Q")
     means = base.mark_point(filled=True, size=60, opacity=1).encode(y="mean_probability:Q")
-    return (intervals + means).properties(title="Mean probability (95% interval)", height=300)
-
+    return (intervals + means).properties(title=title, height=300)
 
 
 def valence_shares(summary: pd.DataFrame, grouped: bool) -> alt.Chart:
@@ -191,15 +197,6 @@ def valence_shares(summary: pd.DataFrame, grouped: bool) -> alt.Chart:
 
 def valence_probabilities(summary: pd.DataFrame, grouped: bool) -> alt.Chart:
     """Mean valence probability over the faces, with its 95% interval as a vertical line."""
-    encoding = {"x": VALENCE_AXIS,
-                "tooltip": ["group", "valence", alt.Tooltip("mean_probability:Q", format=".3f"),
-                            alt.Tooltip("ci_low:Q", format=".3f"), alt.Tooltip("ci_high:Q", format=".3f")]}
-    if grouped:
-        encoding.update(xOffset=alt.XOffset("group:N"), color=alt.Color("group:N", title="folder"))
-    else:
-        encoding.update(color=alt.Color("valence:N", scale=VALENCE_SCALE, legend=None))
-    base = alt.Chart(summary).encode(**encoding)
-    intervals = base.mark_rule(strokeWidth=2).encode(
-        y=alt.Y("ci_low:Q", title="mean valence probability", scale=alt.Scale(domain=[0, 1])), y2="ci_high:Q")
-    means = base.mark_point(filled=True, size=60, opacity=1).encode(y="mean_probability:Q")
-    return (intervals + means).properties(title="Mean valence probability (95% interval)", height=300)
+    return _means_with_intervals(summary, grouped, "valence", VALENCE_AXIS, VALENCE_SCALE,
+                                 alt.Y("ci_low:Q", title="mean valence probability", scale=alt.Scale(domain=[0, 1])),
+                                 "Mean valence probability (95% interval)")

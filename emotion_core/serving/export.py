@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import registry
+from ..inference import float32_copy
 from ..storage import now_iso, read_json, write_json_atomic
 
 FORMATS = {
@@ -366,17 +367,7 @@ def _float32_model(model_path: Path):
     except Exception as error:  # Keras raises many types for a file it cannot or must not read
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ExportError(f"Keras refused {model_path}: {reason}") from error
-    if all(layer.dtype_policy.name == "float32" for layer in model.layers):
-        return model
-
-    def float32_layer(layer):
-        config = layer.get_config()
-        config["dtype"] = "float32"
-        return layer.__class__.from_config(config)
-
-    copy = keras.models.clone_model(model, clone_function=float32_layer)
-    copy.set_weights(model.get_weights())
-    return copy
+    return float32_copy(model)
 
 
 
