@@ -8,6 +8,7 @@
     python -m emotion_core evaluate deployed --data data/fer2013 --split validation [--tta] [--json]
     python -m emotion_core predict photo.jpg [--model RUN] [--json]
     python -m emotion_core analyze photos/ --csv results.csv [--model RUN]    (a folder or a .zip)
+    python -m emotion_core analyze photos/ --engine ray [--address auto] --out results/   (Ray Data)
     python -m emotion_core jobs start --arch vgg_gap --data fer2013 | list | cancel ID | log ID
     python -m emotion_core serve [--host 127.0.0.1] [--port 8000] [--model deployed]   (the REST API)
     python -m emotion_core export RUN --format litert|onnx|savedmodel [--quantize int8] [--out PATH]
@@ -211,28 +212,66 @@ def _add_faces_option(parser) -> None:
 
 def cmd_analyze(args) -> int:
     from . import analysis
+
+    if args.engine == "ray":
+        return _analyze_on_ray(args)
+    if (args.csv is None) == (args.out is None):
+        raise ValueError("give one of --csv FILE or --out FOLDER")
     from .predictor import Predictor
 
+    csv_path = args.csv or args.out / analysis.OUTPUT_CSV
     predictor = Predictor.load(args.model, detector=args.detector)
     if predictor.warning:
         print(f"warning: {predictor.warning}", file=sys.stderr)
     started = time.monotonic()
     try:
         with _progress_bar(sys.stderr) as progress:
-            counts = analysis.analyze(args.path, args.csv, predictor, progress=progress,
+            counts = analysis.analyze(Path(args.path), csv_path, predictor, progress=progress,
                                       min_face_fraction=FACE_SIZES[args.faces])
     except KeyboardInterrupt:
-        print(f"interrupted: finished files are in {args.csv}; run the same command to continue",
+        print(f"interrupted: finished files are in {csv_path}; run the same command to continue",
               file=sys.stderr)
         return 130
+    if args.out is not None:
+        analysis.write_manifest(args.out, source=str(Path(args.path).resolve()), model=predictor.run_name,
+                                engine="local", **{key: counts[key] for key in ("images", "faces", "no_face", "unreadable")})
     analysed = counts["images"] - counts["skipped_as_done"]
     print(f"{analysed} images analysed in {time.monotonic() - started:.1f} s "
-          f"({counts['skipped_as_done']} done earlier); results in {args.csv}", file=sys.stderr)
+          f"({counts['skipped_as_done']} done earlier); results in {csv_path}", file=sys.stderr)
+    _print_faces_tip(args, analysed)
+    print(analysis.format_summary(analysis.read_results(csv_path), predictor.valence))
+    return 0
+
+
+def _analyze_on_ray(args) -> int:
+    from . import analysis
+    from .analysis import ray_engine
+
+    if args.out is None or args.csv is not None:
+        raise ValueError("--engine ray writes a folder: give --out FOLDER (not --csv)")
+    try:
+        ray_engine.import_ray()
+    except ray_engine.RayMissing as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    run_files = ray_engine.RunFiles.of(args.model, detector=args.detector)
+    if run_files.warning:
+        print(f"warning: {run_files.warning}", file=sys.stderr)
+    started = time.monotonic()
+    counts = ray_engine.analyze_on_ray(args.path, args.out, run_files, address=args.address,
+                                       min_face_fraction=FACE_SIZES[args.faces], workers=args.workers)
+    print(f"{counts['images']} images analysed on Ray in {time.monotonic() - started:.1f} s; "
+          f"results in {args.out}", file=sys.stderr)
+    _print_faces_tip(args, counts["images"])
+    frame = analysis.read_results(args.out / analysis.OUTPUT_CSV)
+    print(analysis.format_summary(frame, run_files.valence))
+    return 0
+
+
+def _print_faces_tip(args, analysed: int) -> None:
     if args.faces == "any" and analysed:
         print("tip: when every face fills 15% or more of its photo (webcam shots, portraits), "
               "--faces large finds them about 3x faster", file=sys.stderr)
-    print(analysis.format_summary(analysis.read_results(args.csv), predictor.valence))
-    return 0
 
 
 @contextlib.contextmanager
@@ -419,10 +458,21 @@ def build_parser() -> argparse.ArgumentParser:
     predict.set_defaults(func=cmd_predict, needs_keras=True)
 
     analyze = commands.add_parser("analyze", help="emotions of every face in a folder or .zip of photos, to a CSV")
-    analyze.add_argument("path", type=Path, help="a folder (searched recursively) or a .zip of images")
-    analyze.add_argument("--csv", type=Path, required=True,
+    analyze.add_argument("path", help="a folder (searched recursively) or a .zip of images; with --engine ray "
+                                      "also a URI Ray reads (s3://bucket/folder, gs://...)")
+    analyze.add_argument("--csv", type=Path,
                          help="results file; if it exists, files already in it are not analysed again")
+    analyze.add_argument("--out", type=Path,
+                         help="output folder: results.csv and analysis.json (the app opens it from "
+                              "analyses/), with --engine ray also results.parquet/")
     analyze.add_argument("--model", default="deployed")
+    analyze.add_argument("--engine", choices=["local", "ray"], default="local",
+                         help="local = this machine's threads (resumable); ray = Ray Data, on this machine "
+                              "or a cluster (pip install -r requirements-scale.txt)")
+    analyze.add_argument("--address", help="with --engine ray: the cluster to join (auto, ray://HOST:10001); "
+                                           "default: start Ray on this machine")
+    analyze.add_argument("--workers", type=int, help="with --engine ray: at most this many model actors "
+                                                     "(default one per CPU)")
     _add_faces_option(analyze)
     analyze.set_defaults(func=cmd_analyze, needs_keras=True)
 

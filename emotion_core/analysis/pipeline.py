@@ -12,6 +12,7 @@ never the bottleneck: the cost is decoding and face detection (bench/analyze_fol
 from __future__ import annotations
 
 import csv
+import functools
 import itertools
 import zipfile
 import zlib
@@ -106,32 +107,54 @@ def _examined(todo, archive, predictor, min_face_fraction):
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+# What reading and decoding one file can raise; each becomes that file's "unreadable" row.
+# RuntimeError: an encrypted zip member; NotImplementedError: its compression.
+READ_ERRORS = (ImageError, OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError)
+
+
 def _examine(source: ImageSource, archive, predictor, min_face_fraction):
+    return examine(source, functools.partial(source.read, archive), predictor, min_face_fraction)
+
+
+def examine(source: ImageSource, read, predictor, min_face_fraction):
+    """(source, boxes, prepared faces, problem) of one image, `read()` giving its bytes.
+
+    The per-photo work of every engine: decode (with images.load_rgb's guards), detect, align
+    and crop each face. A file that cannot be read or decoded gives a one-line `problem`.
+    """
     try:
-        rgb = load_rgb(source.read(archive))
-    except (ImageError, OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError,
-            RuntimeError) as error:  # RuntimeError: an encrypted zip member; NotImplementedError: its compression
+        rgb = load_rgb(read())
+    except READ_ERRORS as error:
         return source, [], [], " ".join(str(error).split()) or type(error).__name__
     boxes = predictor.detector.detect(rgb, min_face_fraction)
     return source, boxes, [predictor.prepare(crop_face(rgb, box)) for box in boxes], None
 
 
 def _classify_and_write(pending, predictor, writer, counts: dict) -> None:
+    writer.writerows(classified_rows(pending, predictor, counts))
+
+
+def classified_rows(pending, predictor, counts: dict) -> list[dict]:
+    """The results rows of examined images (`examine`'s tuples), their faces classified in one call.
+
+    Adds to `counts`' faces, no_face and unreadable.
+    """
     classes = tuple(getattr(predictor, "classes", EMOTIONS))
     valence = getattr(predictor, "valence", VALENCE)
     faces = [face for _, _, prepared, _ in pending for face in prepared]
     # (faces, classes): every face of every waiting photo in one model call
     probabilities = predictor.classify(np.stack(faces)) if faces else np.zeros((0, len(classes)))
-    offset = 0
+    rows, offset = [], 0
     for source, boxes, prepared, problem in pending:
         if problem:
-            writer.writerow(status_row(source, f"{STATUS_UNREADABLE}: {problem}", predictor.run_name))
+            rows.append(status_row(source, f"{STATUS_UNREADABLE}: {problem}", predictor.run_name))
             counts["unreadable"] += 1
         elif not boxes:
-            writer.writerow(status_row(source, STATUS_NO_FACE, predictor.run_name, faces_in_image=0))
+            rows.append(status_row(source, STATUS_NO_FACE, predictor.run_name, faces_in_image=0))
             counts["no_face"] += 1
         else:
-            writer.writerows(face_rows(source, boxes, probabilities[offset: offset + len(prepared)],
-                                       predictor.run_name, classes, valence))
+            rows.extend(face_rows(source, boxes, probabilities[offset: offset + len(prepared)],
+                                  predictor.run_name, classes, valence))
             offset += len(prepared)
             counts["faces"] += len(prepared)
+    return rows

@@ -29,8 +29,8 @@ def csv_columns(classes=EMOTIONS) -> list[str]:
 
 
 CSV_COLUMNS = csv_columns()  # a seven-class run's
-NUMERIC_COLUMNS = ["face", "faces_in_image", "x", "y", "width", "height", "detection_score", "confidence",
-                   *EMOTIONS]
+INTEGER_COLUMNS = ["face", "faces_in_image", "x", "y", "width", "height"]
+NUMERIC_COLUMNS = [*INTEGER_COLUMNS, "detection_score", "confidence", *EMOTIONS]
 
 
 def result_classes(frame_or_columns) -> tuple[str, ...]:
@@ -63,6 +63,25 @@ def read_results(csv_path: Path) -> pd.DataFrame:
     frame = pd.read_csv(csv_path, keep_default_na=False, na_values={column: [""] for column in NUMERIC_COLUMNS},
                         dtype={"file": str, "group": str, "emotion": str, "valence": str, "model": str,
                                "status": str})
+    return frame
+
+
+def results_table(rows: list[dict], classes=EMOTIONS) -> pd.DataFrame:
+    """Rows as a typed table (nullable integers, floats, text ''), the same schema for any rows.
+
+    Ray writes each batch's table as a Parquet file of its own, so a batch of unreadable files
+    only (no probability) must still have float probability columns; written with `to_csv`, the
+    table gives the local engine's CSV text.
+    """
+    columns = csv_columns(classes)
+    frame = pd.DataFrame(rows, columns=columns)
+    for column in columns:
+        if column in INTEGER_COLUMNS:
+            frame[column] = pd.to_numeric(frame[column].replace("", None)).astype("Int64")
+        elif column in NUMERIC_COLUMNS:
+            frame[column] = pd.to_numeric(frame[column].replace("", None)).astype("float64")
+        else:
+            frame[column] = frame[column].fillna("").astype(str)
     return frame
 
 
@@ -117,13 +136,14 @@ def _complete_rows(csv_path: Path, columns: list[str] | None = None) -> tuple[li
     by_file: dict[str, list[dict]] = {}
     for row in reader:
         by_file.setdefault(row["file"], []).append(row)
-    complete = {name: rows for name, rows in by_file.items() if _is_complete(rows)}
+    complete = {name: rows for name, rows in by_file.items() if file_rows_complete(rows)}
     kept = [row for rows in complete.values() for row in rows]
     models = {name: rows[0]["model"] for name, rows in complete.items()}
     return kept, models, partial or len(complete) < len(by_file)
 
 
-def _is_complete(rows: list[dict]) -> bool:
+def file_rows_complete(rows: list[dict]) -> bool:
+    """Whether one file's rows (CSV text values) are all there: its one status row, or faces 1..n."""
     if rows[0]["status"] != STATUS_OK:
         return len(rows) == 1
     try:

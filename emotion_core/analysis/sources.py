@@ -30,12 +30,10 @@ class ImageSource:
         """The file's bytes; pass the open archive when reading many files from one zip."""
         if self.container.is_dir():
             path = self.container / self.name
-            if path.stat().st_size > MAX_IMAGE_BYTES:
-                raise ImageError(f"the file is larger than {MAX_IMAGE_BYTES // 1_000_000} MB")
+            check_size(path.stat().st_size)
             return path.read_bytes()
         with nullcontext(archive) if archive is not None else zipfile.ZipFile(self.container) as opened:
-            if opened.getinfo(self.name).file_size > MAX_IMAGE_BYTES:
-                raise ImageError(f"the file is larger than {MAX_IMAGE_BYTES // 1_000_000} MB unpacked")
+            check_size(opened.getinfo(self.name).file_size, unpacked=True)
             return opened.read(self.name)
 
 
@@ -56,10 +54,27 @@ def list_images(path: Path) -> list[ImageSource]:
     else:
         raise ValueError(f"{path} is neither a folder nor a .zip file.")
     names = image_names(names)
+    depth = group_depth(names)
+    return [ImageSource(name, path, group_of(name, depth)) for name in names]
+
+
+def group_depth(names: list[str]) -> int:
+    """Which folder level names the groups: 1 when every image sits in one shared top folder
+    (a zipped folder of campaign folders), else 0."""
     folders = [PurePosixPath(name).parts[:-1] for name in names]
-    shared = 1 if folders and all(folders) and len({parts[0] for parts in folders}) == 1 else 0
-    return [ImageSource(name, path, parts[shared] if len(parts) > shared else "")
-            for name, parts in zip(names, folders)]
+    return 1 if folders and all(folders) and len({parts[0] for parts in folders}) == 1 else 0
+
+
+def group_of(name: str, depth: int) -> str:
+    """The group of an image named `name` (see `group_depth`); '' for a file above the groups."""
+    folders = PurePosixPath(name).parts[:-1]
+    return folders[depth] if len(folders) > depth else ""
+
+
+def check_size(size: int, unpacked: bool = False) -> None:
+    """Refuse a file too large to be a photo (MAX_IMAGE_BYTES) before it is decoded."""
+    if size > MAX_IMAGE_BYTES:
+        raise ImageError(f"the file is larger than {MAX_IMAGE_BYTES // 1_000_000} MB" + (" unpacked" if unpacked else ""))
 
 
 def image_names(names) -> list[str]:
