@@ -183,8 +183,9 @@ class RunRecorder(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch_started = time.monotonic()
+        # reason="": a resumed run is no longer stopped for the reason its last session gave.
         registry.update_status(self.run_dir, state="running", epoch=epoch, epochs=self.config.epochs,
-                               pid=os.getpid())
+                               pid=os.getpid(), reason="")
 
     def on_epoch_end(self, epoch, logs=None):
         if self.model.stop_training:
@@ -380,4 +381,4 @@ def finish_run(run_dir: Path, config: TrainConfig, x_val: np.ndarray, y_val: np.
     })
     (run_dir / registry.CHECKPOINT_FILE).unlink(missing_ok=True)  # only needed to resume
     write_model_card(run_dir)
-    registry.update_status(run_dir, state="complete", ended=now_iso())
+    registry.update_status(run_dir, state="complete", reason="", ended=now_iso())

@@ -35,12 +35,13 @@ needs_fer2013 = pytest.mark.skipif(FER2013 is None, reason="the FER2013 data set
 @pytest.fixture(autouse=True)
 def isolated_dirs(tmp_path, monkeypatch):
     """Point the data root, run registry and cache at temporary folders."""
-    dirs = {name: tmp_path / name for name in ("data", "models", "cache")}
+    dirs = {name: tmp_path / name for name in ("data", "models", "cache", "analyses")}
     for path in dirs.values():
         path.mkdir()
     monkeypatch.setenv("EMOTION_DATA_DIR", str(dirs["data"]))
     monkeypatch.setenv("EMOTION_RUNS_DIR", str(dirs["models"]))
     monkeypatch.setenv("EMOTION_CACHE_DIR", str(dirs["cache"]))
+    monkeypatch.setenv("EMOTION_ANALYSES_DIR", str(dirs["analyses"]))
     # A developer's admin password would lock the pages' Start and Deploy buttons in every page test.
     monkeypatch.delenv("EMOTION_ADMIN_PASSWORD", raising=False)
     return dirs

@@ -240,3 +240,48 @@ def test_a_three_class_run_analyses_into_its_own_columns(class_set_runs, photos)
     app.pills[0].set_value(1).run()
     assert not app.exception, [e.message for e in app.exception]
     assert len(app.get("vega_lite_chart")) == 5  # emotions and valence (two each), the face's probabilities
+
+
+def write_output(photos: dict[str, bytes], folder: Path, name: str, model: str = "alpha") -> Path:
+    """An output folder as `analyze PHOTOS --out analyses/NAME` writes it (either engine writes the same)."""
+    from emotion_core.analysis import analyses_dir
+    from emotion_core.cli import main
+
+    folder.mkdir()
+    for file_name in ("two.png", "plain.png", "notes.jpg"):
+        (folder / file_name).write_bytes(photos[file_name])
+    assert main(["analyze", str(folder), "--out", str(analyses_dir() / name), "--model", model]) == 0
+    return analyses_dir() / name
+
+
+def open_finished(app: AppTest) -> AppTest:
+    app.get("button_group")[0].set_value("Open a finished analysis").run()
+    assert not app.exception, [e.message for e in app.exception]
+    return app
+
+
+@needs_photos
+def test_a_finished_output_folder_is_charted_with_its_faces(app, photos, tmp_path):
+    write_output(photos, tmp_path / "campaign", "spring")
+    open_finished(app)
+    assert widget(app.selectbox, "Analysis").value.path.name == "spring"
+    assert metrics(app) == {"Photos": "3", "Faces": "2", "Photos without a face": "50%", "Unreadable files": "1"}
+    assert len(app.get("vega_lite_chart")) == 4
+    (grid,) = app.get("image")  # the faces are cut from the photos the manifest names
+    assert len(grid.captions) == 2
+
+
+@needs_photos
+def test_a_finished_output_whose_photos_are_gone_shows_its_results_without_faces(app, photos, tmp_path):
+    import shutil
+
+    write_output(photos, tmp_path / "campaign", "summer")
+    shutil.rmtree(tmp_path / "campaign")
+    open_finished(app)
+    assert metrics(app)["Faces"] == "2"
+    assert app.get("image") == [] and any("faces are shown when" in caption.value for caption in app.caption)
+
+
+def test_without_a_finished_output_the_page_says_how_to_make_one(app):
+    open_finished(app)
+    assert "--engine ray --out" in app.info[0].value

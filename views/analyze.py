@@ -6,6 +6,8 @@ neutral, negative), the faces behind each emotion and, for any face picked, wher
 (Grad-CAM). The emotions are the classes of the chosen run.
 Unless the user ticks "Keep the photos", the upload is analysed from a temporary folder deleted
 as soon as the results and the faces to show are in this session's memory.
+"Open a finished analysis" charts an output folder of `analyze --out` (either engine, Ray's
+included) under analyses/ (`EMOTION_ANALYSES_DIR`).
 """
 
 from functools import partial
@@ -21,8 +23,11 @@ from emotion_core.analysis import (
     STATUS_OK,
     TOP_LEVEL,
     Analysis,
+    analyses_dir,
     analyze_upload,
     count_images,
+    finished_outputs,
+    load_output,
     discard_uploads,
     emotion_summary,
     has_groups,
@@ -36,7 +41,7 @@ from emotion_core.analysis import (
 )
 from emotion_core.datasets import cache_dir
 from emotion_core.images import IMAGE_SUFFIXES, ImageError
-from emotion_core.valence import VALENCES, valences_of
+from emotion_core.valence import VALENCE, VALENCES, valences_of
 from ui import charts
 from ui.common import face_options_ui, face_panel_ui, load_explainer, load_predictor, model_ui
 
@@ -46,6 +51,8 @@ THUMB_WIDTH = 96
 ALL = "all folders"
 KEEP_KEY = "analyze.keep"  # session state: the "keep the photos" checkbox
 HELD_KEY = "analyze.held"  # session state: ((upload digest, run name, face size), Analysis) of the last analysis
+OPENED_KEY = "analyze.opened"  # session state: ((output folder, finished), Analysis) of the last one opened
+NEW, OPEN = "Analyze photos", "Open a finished analysis"
 SUMMARY_COLUMNS = {
     "with_faces": "with faces", "no_face": "without a face",
     "share": st.column_config.NumberColumn("share of faces", format="percent"),
@@ -149,9 +156,9 @@ def emotions_ui(frame: pd.DataFrame, by: str | None) -> pd.DataFrame:
 
 
 def valence_ui(frame: pd.DataFrame, by: str | None, run) -> pd.DataFrame:
-    """The valence chart and table (the run's mapping); returns the table."""
+    """The valence chart and table (the run's mapping; the default one when `run` is not here); returns the table."""
     st.subheader("Valence")
-    mapping = run.valence
+    mapping = run.valence if run is not None else VALENCE
     summary = valence_summary(frame, by=by, mapping=mapping)
     groups = {valence: [name for name in result_classes(frame) if mapping[name] == valence] for valence in VALENCES}
     st.caption("A face's valence is that of its predicted emotion; its valence probability sums its emotions' "
@@ -159,7 +166,7 @@ def valence_ui(frame: pd.DataFrame, by: str | None, run) -> pd.DataFrame:
                                               if names) + ".")
     absent = [valence for valence in VALENCES if valence not in valences_of(result_classes(frame), mapping)]
     if absent:
-        st.caption(f"{run.name} learned no {' or '.join(absent)} emotion, so it cannot report that valence.")
+        st.caption(f"{run.name if run is not None else 'The model'} learned no {' or '.join(absent)} emotion, so it cannot report that valence.")
     shares, probability = st.columns(2)
     shares.altair_chart(charts.valence_shares(summary, by is not None), width="stretch")
     probability.altair_chart(charts.valence_probabilities(summary, by is not None), width="stretch")
@@ -174,6 +181,10 @@ def faces_ui(analysis: Analysis, run) -> None:
     faces = frame[frame["status"] == STATUS_OK]
     if faces.empty:
         st.info("No face was found in any photo.")
+        return
+    if not analysis.thumbnails:
+        st.caption("The faces are shown when the analysed photos are a folder or .zip on this server and "
+                   "their model is in its registry.")
         return
     emotion_col, group_col = st.columns(2)
     group = ALL
@@ -218,8 +229,49 @@ def downloads_ui(analysis: Analysis, summary: pd.DataFrame, valences: pd.DataFra
             st.dataframe(skipped[["file", "group", "status"]], hide_index=True)
 
 
+def finished_ui():
+    """A select box of finished output folders; (Analysis, its run or None), or None when there is none."""
+    outputs = finished_outputs(analyses_dir())
+    if not outputs:
+        st.info(f"No finished analysis in `{analyses_dir()}` yet. Write one there from the command line, "
+                f"for example `python -m emotion_core analyze PHOTOS --engine ray --out {analyses_dir()}/NAME`.")
+        return None
+    output = st.selectbox("Analysis", outputs, format_func=lambda found: found.label)
+    runs = {run.name: run for run in registry.list_runs() if run.has_weights and not run.problem}
+    run = runs.get(str(output.manifest.get("model", "")))
+    key = (str(output.path), output.manifest.get("finished"))
+    held_key, analysis = st.session_state.get(OPENED_KEY, (None, None))
+    if held_key != key:
+        try:
+            with st.spinner("Reading the results and cutting out the faces…"):
+                predictor = load_predictor(run.name) if run is not None else None
+                analysis = load_output(output, predictor, GRID_FACES)
+        except (ImageError, OSError, registry.RunError, ValueError) as error:
+            st.warning(f"Showing the results without faces: {str(error).splitlines()[0]}")
+            analysis = load_output(output, None, GRID_FACES)
+        st.session_state[OPENED_KEY] = (key, analysis)
+    if run is None:
+        st.caption(f"Its model, {output.manifest.get('model', 'unknown')}, is not in this registry: "
+                   "the default valence of each emotion is used, and no face is shown.")
+    return analysis, run
+
+
+def results_ui(analysis: Analysis, run) -> None:
+    overview_ui(analysis.results)
+    grouped = has_groups(analysis.results) and st.toggle("Compare folders side by side", value=True)
+    summary = emotions_ui(analysis.results, "group" if grouped else None)
+    valences = valence_ui(analysis.results, "group" if grouped else None, run)
+    downloads_ui(analysis, summary, valences)
+    faces_ui(analysis, run)
+
+
 st.title("Analyze")
 st.caption("The emotional response to an ad, from a batch of photos of people's faces.")
+if st.segmented_control("Photos", [NEW, OPEN], default=NEW, label_visibility="collapsed") == OPEN:
+    opened = finished_ui()
+    if opened:
+        results_ui(*opened)
+    st.stop()
 run = model_ui()
 face_size, detector = face_options_ui()
 files = uploads_ui()
@@ -246,9 +298,4 @@ if held_key != key:
         st.stop()
     st.session_state[HELD_KEY] = (key, analysis)  # only the latest: one batch's faces per session
 
-overview_ui(analysis.results)
-grouped = has_groups(analysis.results) and st.toggle("Compare folders side by side", value=True)
-summary = emotions_ui(analysis.results, "group" if grouped else None)
-valences = valence_ui(analysis.results, "group" if grouped else None, run)
-downloads_ui(analysis, summary, valences)
-faces_ui(analysis, run)
+results_ui(analysis, run)

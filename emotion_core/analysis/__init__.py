@@ -22,7 +22,7 @@ CSV's rows, reading it, resuming), `outputs` (an output folder and its manifest)
 and `uploads` (an app's upload, analysed in memory or kept to be resumable).
 """
 
-from .display import THUMBNAIL_PIXELS, Analysis, face_crops, load_analysis
+from .display import THUMBNAIL_PIXELS, Analysis, face_crops, load_analysis, load_output
 from .outputs import OUTPUT_CSV, PARQUET_DIR, Output, analyses_dir, check_new_output, finished_outputs, write_manifest
 from .pipeline import analyze
 from .results import (CSV_COLUMNS, STATUS_NO_FACE, STATUS_OK, STATUS_UNREADABLE, csv_columns, finished_files,
@@ -38,7 +38,7 @@ __all__ = [
     "finished_outputs", "write_manifest", "STATUS_NO_FACE", "STATUS_OK", "STATUS_UNREADABLE", "THUMBNAIL_PIXELS",
     "TOP_LEVEL", "Analysis", "ImageSource", "analyze", "analyze_in_memory", "analyze_upload", "count_images",
     "csv_columns", "discard_uploads", "emotion_summary", "face_crops", "finished_files", "format_summary",
-    "has_groups", "image_summary", "kept_files_done", "list_images", "load_analysis", "read_results",
+    "has_groups", "image_summary", "kept_files_done", "list_images", "load_analysis", "load_output", "read_results",
     "result_classes", "results_path", "shown_faces", "store_uploads", "top_faces", "upload_digest",
     "valence_summary",
 ]

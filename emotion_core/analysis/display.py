@@ -19,6 +19,7 @@ from PIL import Image
 from ..faces import crop_face
 from ..predictor import box_from_row
 from ..images import load_rgb
+from .outputs import Output
 from .results import read_results
 from .sources import ImageSource
 from .summary import shown_faces
@@ -73,3 +74,17 @@ def load_analysis(path: Path, csv_path: Path, predictor, per_emotion: int) -> An
 def _thumbnail(crop: np.ndarray) -> np.ndarray:
     image = Image.fromarray(crop).resize((THUMBNAIL_PIXELS, THUMBNAIL_PIXELS), Image.Resampling.LANCZOS)
     return np.asarray(image)
+
+
+def load_output(output: Output, predictor, per_emotion: int) -> Analysis:
+    """A finished output folder (`analyze --out`, either engine) in memory.
+
+    Its faces come too when its photos (the manifest's source) are a folder or .zip on this
+    machine and `predictor` (of the run that analysed them) is given; otherwise the Analysis holds
+    the results only (no thumbnails). Raises ImageError or OSError when the photos changed since.
+    """
+    source = str(output.manifest.get("source", ""))
+    if predictor is not None and source and "://" not in source and Path(source).exists():
+        return load_analysis(Path(source), output.csv_path, predictor, per_emotion)
+    data = output.csv_path.read_bytes()
+    return Analysis(data, read_results(io.BytesIO(data)), thumbnails={}, model_inputs={})

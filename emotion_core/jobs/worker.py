@@ -33,7 +33,8 @@ def run_worker(job_id: str, root: Path | None = None) -> int:
     status, reason = "failed", "the worker stopped without a Python error"
     try:
         run_dir = _train(job, root)
-        cancelled = registry.load_run(run_dir).status.get("reason") == "cancelled"
+        status_now = registry.load_run(run_dir).status
+        cancelled = status_now.get("state") == "interrupted" and status_now.get("reason") == "cancelled"
         status, reason = ("cancelled", "cancelled") if cancelled else ("succeeded", "")
     except JobCancelled:
         status, reason = "cancelled", "cancelled"

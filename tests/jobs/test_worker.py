@@ -43,6 +43,13 @@ def test_queued_jobs_run_one_at_a_time_in_order_and_a_cancel_stops_the_running_o
     assert 1 <= len(run.history) < 200
     assert "job 2: cancelled" in jobs.log_tail(second["id"])
 
+    # Resumed to the end, the cancelled run is a success, not "cancelled" again.
+    resumed = jobs.start_job(resume=run.name, epochs=len(run.history) + 1)
+    resumed = wait_for(resumed["id"], finished, timeout=120)
+    assert resumed["status"] == "succeeded", resumed["reason"]
+    run = registry.load_run(Path(second["run_dir"]))
+    assert (run.status["state"], run.status["reason"]) == ("complete", "")
+
 
 @pytest.mark.slow
 def test_a_killed_worker_is_reported_failed_and_its_run_can_be_resumed(tiny_dataset, isolated_dirs):
