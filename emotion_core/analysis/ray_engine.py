@@ -37,6 +37,11 @@ INSTALL_HINT = "pip install -r requirements-scale.txt"
 # One thread per actor: Ray counts an actor as one CPU, so a machine runs one actor per core,
 # and TensorFlow or OpenMP spreading each over every core would only make them fight.
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
+# Reading a file mostly waits on storage. An actor asks for a little less than a CPU so that
+# one actor per CPU still leaves room for the read tasks: with whole CPUs each, the actors hold
+# every CPU, no read task can start, and the job waits forever.
+READ_CPUS = 0.1
+ACTOR_CPUS = 1 - READ_CPUS
 RUN_FILES_SKIPPED = {registry.CHECKPOINT_FILE}  # a finished run needs only its model
 
 
@@ -221,11 +226,11 @@ def analyze_on_ray(source: str | Path, out_dir: Path, run_files: RunFiles, addre
     if listing.kind == "zip":
         images = ray.data.from_items([{"path": name} for name in listing.names])
     else:
-        images = ray.data.read_binary_files(listing.paths(), include_paths=True)
+        images = ray.data.read_binary_files(listing.paths(), include_paths=True, num_cpus=READ_CPUS)
     load = load_predictor or functools.partial(_load_shared, ray.put(run_files))
     rows = images.map_batches(
         FaceAnalyzer, fn_constructor_args=(load, listing.kind, listing.root, listing.depth, min_face_fraction),
-        batch_size=FACES_PER_BATCH, batch_format="numpy", concurrency=(1, actors), num_cpus=1)
+        batch_size=FACES_PER_BATCH, batch_format="numpy", concurrency=actors, num_cpus=ACTOR_CPUS)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows.write_parquet(str(out_dir / PARQUET_DIR))
     frame = complete_rows(pd.read_parquet(out_dir / PARQUET_DIR), listing.names)
