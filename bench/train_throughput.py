@@ -2,6 +2,7 @@
 
     python bench/train_throughput.py                       # vgg_gap and vgg_gap_small
     python bench/train_throughput.py --arch vgg_gap --steps 60 --batch-size 64
+    python bench/train_throughput.py --matrix              # the deployed recipe's choices, one table
 
 Both columns train the same architecture on the same FER2013-sized batches for the same
 number of steps after a warm-up, in the same process:
@@ -10,6 +11,12 @@ number of steps after a warm-up, in the same process:
   `auto` resolves to on this machine (bfloat16 where the CPU has AVX512-BF16 or AMX).
 Real FER2013 images are used when `data/fer2013` is there, else random pixels (speed does not
 depend on the pixel values).
+
+`--matrix` times the deployed recipe (`vgg_gap`, augmentation on, as `train` runs it) under each
+choice that training speed depends on here: float32 against mixed bfloat16, batch 64 against 128, and
+XLA (`jit_compile=True`) against none, each against the first row in the same process. The JAX
+backend cannot share a process with TensorFlow's: run `KERAS_BACKEND=jax python
+bench/train_throughput.py --matrix` (with jax installed) for its rows.
 """
 
 from __future__ import annotations
@@ -61,12 +68,44 @@ def baseline_trainer(arch: str):
     return model
 
 
+MATRIX = [  # (precision, batch, jit_compile); the first row is the baseline of the ratio column
+    ("float32", 64, False), ("mixed_bfloat16", 64, False), ("float32", 128, False), ("mixed_bfloat16", 128, False),
+    ("mixed_bfloat16", 64, True),
+]
+
+
+def matrix_table(arch: str, steps: int) -> None:
+    print("| backend | precision | batch | XLA | images/s | against the first row |")
+    print("|---|---|---:|---|---:|---:|")
+    first = None
+    for precision, batch_size, jit in MATRIX:
+        x, y = batches(steps * 64 // batch_size, batch_size, 1)  # the same images for every batch size
+        config = TrainConfig(arch=arch, batch_size=batch_size, precision=precision)
+        _model, trainer = build_training_model(config, (48, 48, 1))
+        trainer.jit_compile = jit
+        if jit and not trainer.jit_compile:  # Keras turns it off, with a warning, where XLA cannot compile
+            print(f"| {keras.backend.backend()} | {precision} | {batch_size} | refused by Keras for this "
+                  "model (its augmentation layers) | - | - |", flush=True)
+            continue
+        rate = images_per_second(trainer, x, y, batch_size)
+        first = first or rate
+        print(f"| {keras.backend.backend()} | {precision} | {batch_size} | {'on' if jit else 'off'} | "
+              f"{rate:.1f} | {rate / first:.2f}x |", flush=True)
+    keras.mixed_precision.set_global_policy("float32")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--arch", nargs="+", default=["vgg_gap", "vgg_gap_small"])
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--matrix", action="store_true", help="the deployed recipe under each speed choice")
     args = parser.parse_args()
+    if args.matrix:
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores; keras {keras.__version__}; "
+              f"{args.steps * 64} images per measurement\n")
+        matrix_table("vgg_gap", args.steps)
+        return
 
     x, y = batches(args.steps, args.batch_size, 1)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; keras {keras.__version__} "

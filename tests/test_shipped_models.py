@@ -38,3 +38,12 @@ def test_shipped_model_keeps_its_recorded_validation_accuracy(run_name, monkeypa
     assert measured["n"] == recorded["n"]
     assert measured["accuracy"] >= recorded["accuracy"] - ALLOWED_DROP
     assert measured["macro_f1"] >= recorded["macro_f1"] - ALLOWED_DROP
+
+
+def test_the_live_model_ships_at_a_third_of_the_deployed_models_cost_or_less():
+    """The Live page's model (registry alias `live`) is a shipped run cheap enough per frame."""
+    models = PROJECT / "models"
+    live, deployed = registry.alias_target(registry.LIVE, models), registry.deployed_name(models)
+    assert live in shipped_runs_with_weights() and live != deployed
+    cost = {name: registry.load_run(models / name).info["multiply_adds"] for name in (live, deployed)}
+    assert cost[live] <= cost[deployed] / 3

@@ -230,7 +230,8 @@ def analyze_on_ray(source: str | Path, out_dir: Path, run_files: RunFiles, addre
     load = load_predictor or functools.partial(_load_shared, ray.put(run_files))
     rows = images.map_batches(
         FaceAnalyzer, fn_constructor_args=(load, listing.kind, listing.root, listing.depth, min_face_fraction),
-        batch_size=FACES_PER_BATCH, batch_format="numpy", concurrency=actors, num_cpus=ACTOR_CPUS)
+        batch_size=FACES_PER_BATCH, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=actors),
+        num_cpus=ACTOR_CPUS)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows.write_parquet(str(out_dir / PARQUET_DIR))
     frame = complete_rows(pd.read_parquet(out_dir / PARQUET_DIR), listing.names)
