@@ -377,6 +377,9 @@ def finish_run(run_dir: Path, config: TrainConfig, x_val: np.ndarray, y_val: np.
         "training_seconds": registry.read_training_seconds(run_dir),
         "hardware": f"{platform.machine()} {os.cpu_count()} cores, {platform.processor() or platform.system()}",
         "backend": keras.backend.backend(),
+        # What "auto" resolved to here (bfloat16 where the CPU has it: 1.35x float32 in
+        # `bench/train_throughput.py --matrix`); a resumed run records its last machine's.
+        "precision": config.resolved_precision(),
         "versions": registry.library_versions(),
     })
     (run_dir / registry.CHECKPOINT_FILE).unlink(missing_ok=True)  # only needed to resume

@@ -73,6 +73,8 @@ def test_info_describes_the_saved_model(trained_runs):
     assert info["multiply_adds"] > info["parameters"]  # convolutions reuse each weight many times
     assert info["model_bytes"] == (run / "model.keras").stat().st_size
     assert info["input_shape"] == [48, 48, 1]
+    # The precision it trained with, "auto" resolved on this machine.
+    assert info["precision"] == config_from_dict(_read(run / "config.json")).resolved_precision()
     assert info["best_epoch"] == max(history, key=lambda row: row["val_accuracy"])["epoch"]
 
 
