@@ -52,6 +52,11 @@ class TrainConfig:
                                         "budget underfits (train accuracy no higher than validation), 0 = no dropout")
     init_from: str = _option("", "a run (name in the same registry, or folder) whose weights start training: a "
                                  "warm start that spends a second budget on top of the first instead of starting over")
+    distill_from: str = _option("", "a run (name in the same registry, or folder; an ensemble too) whose flip-"
+                                    "averaged probabilities on the training images become soft targets: a small "
+                                    "model learns from a stronger one and still costs its own per face")
+    distill_weight: float = _option(0.5, "with distill_from: the teacher's share of each training target, the "
+                                         "label's the rest (label smoothing applies on top)")
     class_weights: str = _option("sqrt", "lifts disgust's recall without giving up much accuracy")
     label_smoothing: float = _option(0.1, "calibrates probabilities; FER2013 labels are noisy")
     early_stopping: int = _option(0, "patience in epochs on val_accuracy; 0 = off (cosine needs all epochs)")
@@ -82,6 +87,7 @@ class TrainConfig:
             (16 <= self.image_size <= 256, "image_size must be between 16 and 256"),
             (0 <= self.random_erasing <= 1, "random_erasing must be in [0, 1]"),
             (0 <= self.dropout_scale <= 2, "dropout_scale must be between 0 and 2"),
+            (0 <= self.distill_weight <= 1, "distill_weight must be in [0, 1]"),
             (self.class_weights in CLASS_WEIGHTINGS, f"class_weights must be one of {', '.join(CLASS_WEIGHTINGS)}"),
             (0 <= self.label_smoothing < 1, "label_smoothing must be in [0, 1)"),
             (self.early_stopping >= 0, "early_stopping must be 0 (off) or a patience in epochs"),

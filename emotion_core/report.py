@@ -17,7 +17,7 @@ from .registry import MODEL_CARD_FILE, Run, load_run
 
 # The recipe choices a card states; the rest of the config is in the run's config.json.
 RECIPE_KEYS = ("epochs", "optimizer", "learning_rate", "schedule", "batch_size", "augment", "class_weights",
-               "label_smoothing", "dropout_scale", "init_from")
+               "label_smoothing", "dropout_scale", "init_from", "distill_from", "distill_weight")
 
 
 # --- Model card -----------------------------------------------------------------------------------
@@ -70,6 +70,9 @@ def _recipe_extras(recipe: dict) -> str:
         extras.append(f"dropout x{recipe['dropout_scale']:g}")
     if recipe.get("init_from"):
         extras.append(f"warm start from run `{recipe['init_from']}` (its epochs are not counted here)")
+    if recipe.get("distill_from"):
+        extras.append(f"distilled from run `{recipe['distill_from']}` (its probabilities are "
+                      f"{recipe.get('distill_weight', 0.5):.0%} of each target)")
     return "".join(f", {extra}" for extra in extras)
 
 

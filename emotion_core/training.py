@@ -161,6 +161,35 @@ def warm_start_source(config: TrainConfig, runs_dir: Path) -> Path | None:
     return model_file
 
 
+def distillation_teacher(config: TrainConfig, runs_dir: Path) -> Path | None:
+    """The model file of the run named by `distill_from`, or a one-line error saying why it cannot teach."""
+    if not config.distill_from:
+        return None
+    source = registry.resolve_run(config.distill_from, runs_dir)
+    teacher = registry.load_run(source)
+    if not teacher.has_weights or teacher.problem:
+        raise ValueError(f"distill_from run {source.name} has no usable {registry.MODEL_FILE}"
+                         + (f": {teacher.problem}" if teacher.problem else ""))
+    if teacher.classes != tuple(config.classes):
+        raise ValueError(f"distill_from run {source.name} learned {class_set_name(teacher.classes)} classes, "
+                         f"not {class_set_name(config.classes)}: its probabilities do not fit")
+    return teacher.model_path
+
+
+def distilled_targets(teacher_file: Path, x_train: np.ndarray, one_hot: np.ndarray, weight: float) -> np.ndarray:
+    """Training targets mixing the teacher's flip-averaged probabilities (share `weight`) with the labels.
+
+    Computed once, on the un-augmented images: augmentation here (flips, small turns and shifts)
+    keeps a face's expression, so the teacher's reading of the original still fits.
+    """
+    teacher = keras.models.load_model(teacher_file, compile=False, safe_mode=True)
+    if tuple(teacher.input_shape[1:]) != tuple(x_train.shape[1:]):
+        raise ValueError(f"distill_from run {teacher_file.parent.name} reads {tuple(teacher.input_shape[1:])} "
+                         f"images, not {tuple(x_train.shape[1:])}")
+    probabilities = predict_probabilities(teacher, x_train, tta=True)
+    return (weight * probabilities + (1 - weight) * one_hot).astype(np.float32)
+
+
 def load_warm_start(model: keras.Model, model_file: Path) -> None:
     source = keras.models.load_model(model_file, compile=False, safe_mode=True)
     if [w.shape for w in source.weights] != [w.shape for w in model.weights]:
@@ -246,6 +275,9 @@ def train(config: TrainConfig, runs_dir: Path | None = None, verbose: int | None
     source = warm_start_source(config, runs_dir)  # refuse a bad init_from before a run folder exists
     if source is not None and source.parent.parent.resolve() == runs_dir.resolve():
         config.init_from = source.parent.name  # record which run `deployed` (or a path) meant at the time
+    teacher = distillation_teacher(config, runs_dir)  # the same for distill_from
+    if teacher is not None and teacher.parent.parent.resolve() == runs_dir.resolve():
+        config.distill_from = teacher.parent.name
     dataset = open_dataset(config.data)
     check_classes(dataset, config)
     dataset.valence()  # a bad valence.json is refused before a run folder exists too
@@ -319,8 +351,12 @@ def _fit(run_dir: Path, config: TrainConfig, dataset: Dataset, history: list, ch
             callbacks[-1] = keras.callbacks.ReduceLROnPlateau(factor=0.2, patience=config.plateau_patience, min_lr=1e-6)
         if config.early_stopping:
             callbacks.append(keras.callbacks.EarlyStopping("val_accuracy", patience=config.early_stopping))
+        targets = keras.utils.to_categorical(y_train, num_classes)
+        teacher = distillation_teacher(config, run_dir.parent)
+        if teacher is not None:
+            targets = distilled_targets(teacher, x_train.astype(np.float32), targets, config.distill_weight)
         trainer.fit(
-            x_train.astype(np.float32), keras.utils.to_categorical(y_train, num_classes),
+            x_train.astype(np.float32), targets,
             validation_data=(x_val.astype(np.float32), keras.utils.to_categorical(y_val, num_classes)),
             epochs=config.epochs, initial_epoch=len(history), batch_size=config.batch_size,
             class_weight=class_weights(y_train, config.class_weights, num_classes),

@@ -292,6 +292,39 @@ def test_a_warm_start_that_cannot_work_is_refused_before_a_folder_exists(trained
     assert sorted(p.name for p in isolated_dirs["models"].iterdir()) == before
 
 
+def test_distillation_trains_on_the_teachers_probabilities_mixed_with_the_labels(trained_runs, isolated_dirs):
+    registry.deploy("alpha")
+    student = train_tiny_run(isolated_dirs["models"], trained_runs["data"], "student", epochs=1,
+                             distill_from="deployed", distill_weight=0.7)
+    config = _read(student / "config.json")
+    assert (config["distill_from"], config["distill_weight"]) == ("alpha", 0.7)  # the run, not the alias
+    assert "distilled from run `alpha` (its probabilities are 70% of each target)" in (student / "MODEL_CARD.md").read_text()
+
+    x, y = read_split_images(trained_runs["data"], "train")
+    teacher = keras.models.load_model(trained_runs["alpha"] / "model.keras")
+    one_hot = keras.utils.to_categorical(y, len(EMOTIONS))
+    targets = training.distilled_targets(trained_runs["alpha"] / "model.keras", x, one_hot, 0.7)
+    from emotion_core.inference import predict_probabilities
+
+    np.testing.assert_allclose(targets, 0.7 * predict_probabilities(teacher, x, tta=True) + 0.3 * one_hot, atol=1e-5)
+    np.testing.assert_allclose(targets.sum(axis=1), 1.0, atol=1e-5)
+    np.testing.assert_array_equal(training.distilled_targets(trained_runs["alpha"] / "model.keras", x, one_hot, 0.0),
+                                  one_hot)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"distill_from": "nobody"}, "No run named 'nobody'"),
+    ({"distill_from": "alpha", "classes": "angry,happy,neutral"}, "distill_from run alpha learned all 7 classes"),
+    ({"distill_from": "alpha", "distill_weight": 1.5}, "distill_weight must be in"),
+])
+def test_a_distillation_that_cannot_work_is_refused_before_a_folder_exists(trained_runs, isolated_dirs,
+                                                                            overrides, message):
+    before = sorted(p.name for p in isolated_dirs["models"].iterdir())
+    with pytest.raises(ValueError, match=message):
+        train_tiny_run(isolated_dirs["models"], trained_runs["data"], "refused", **overrides)
+    assert sorted(p.name for p in isolated_dirs["models"].iterdir()) == before
+
+
 def test_dropout_scale_multiplies_every_dropout_rate_of_the_architecture():
     config = TrainConfig(arch="vgg_gap", dropout_scale=0.5, precision="float32")
     model, _ = training.build_training_model(config, (48, 48, 1))
