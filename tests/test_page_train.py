@@ -129,15 +129,19 @@ def test_a_job_can_start_from_a_trained_runs_weights(trained_runs):
     at = open_train_page()
     start = widget(at, "selectbox", "init from")
     assert start.options[0] == "fresh weights" and sorted(start.options[1:]) == ["alpha", "beta"]
+    teacher = widget(at, "selectbox", "distill from")
+    assert teacher.options[0] == "no teacher" and sorted(teacher.options[1:]) == ["alpha", "beta"]
 
     widget(at, "selectbox", "Data set").set_value("tiny")
     start.set_value("alpha")
+    teacher.set_value("beta")
     widget(at, "number_input", "dropout scale").set_value(0.5)
     widget(at, "button", "Start training").click().run()
 
     assert not at.exception, [error.message for error in at.exception]
     [job] = jobs.list_jobs()
-    assert (job["config"]["init_from"], job["config"]["dropout_scale"]) == ("alpha", 0.5)
+    assert (job["config"]["init_from"], job["config"]["distill_from"], job["config"]["dropout_scale"]) == \
+        ("alpha", "beta", 0.5)
 
 
 def test_the_classes_multiselect_queues_a_job_on_a_class_set_and_a_retrain_keeps_it(tiny_dataset):

@@ -79,10 +79,15 @@ def architecture_ui(options: dict) -> None:
     st.caption(f"{ARCHITECTURES[arch].description} · {count} ({size}×{size} {color_mode} input)")
 
 
-def warm_start_choices(runs) -> tuple:
-    """Fresh weights, or a finished run's; a retrained run's source stays listed."""
-    names = comparison.deployable_runs(runs)  # complete, with a model file: what a warm start needs
-    current = st.session_state.get(option_key("init_from"))
+# The options that name a finished run (a warm start's weights, a distillation's teacher), and
+# what their empty choice means.
+RUN_OPTIONS = {"init_from": "fresh weights", "distill_from": "no teacher"}
+
+
+def run_choices(runs, name: str) -> tuple:
+    """None, or a finished run; a retrained run's choice stays listed."""
+    names = comparison.deployable_runs(runs)  # complete, with a model file: what both options need
+    current = st.session_state.get(option_key(name))
     return ("", *names, *([current] if current and current not in names else []))
 
 
@@ -93,7 +98,7 @@ def option_ui(option: dict) -> None:
     if isinstance(default, tuple):  # a set of the choices: the classes
         st.multiselect(label, option["choices"], key=key, help=help_text)
     elif option["choices"]:
-        unset = "fresh weights" if option["name"] == "init_from" else "auto"
+        unset = RUN_OPTIONS.get(option["name"], "auto")
         st.selectbox(label, option["choices"], key=key, help=help_text, format_func=lambda value: value or unset)
     elif isinstance(default, bool):
         st.checkbox(label, key=key, help=help_text)
@@ -242,7 +247,8 @@ if option_key("epochs") not in st.session_state:  # first visit, or the widgets 
 st.session_state.setdefault(REQUEST_KEY, uuid.uuid4().hex)
 
 runs = registry.list_runs()
-options["init_from"] = {**options["init_from"], "choices": warm_start_choices(runs)}
+for name in RUN_OPTIONS:
+    options[name] = {**options[name], "choices": run_choices(runs, name)}
 retrain_ui(runs)
 architecture_ui(options)
 if datasets or st.session_state.get(option_key("data")):
