@@ -5,9 +5,10 @@
 
     counts = analyze_on_ray("photos/", "results/", RunFiles.of("deployed"))
 
-Ray Data reads the images (`read_binary_files`: a local folder or any URI its file systems
-accept, e.g. s3:// or gs://; a .zip is opened on the workers, so it must sit where they can read
-it), and `map_batches` hands batches of them to `FaceAnalyzer` actors. Each actor loads the
+Ray Data reads the images: a URI its file systems accept (s3://, gs://, file://) with
+`read_binary_files`; a local folder's or .zip's files are read by the actors themselves, so they
+must sit where the workers can read them (this machine, or shared storage), and an unreadable
+file is a row, not a failed job. `map_batches` hands batches of them to `FaceAnalyzer` actors. Each actor loads the
 Predictor once, from the run's files shipped with the job (a cluster needs no copy of models/),
 and does the local engine's per-photo work (`pipeline.examine`, `pipeline.classified_rows`).
 Ray restarts a killed actor and retries its batch; the rows then pass through `complete_rows`,
@@ -146,7 +147,7 @@ class FaceAnalyzer:
     def __init__(self, load_predictor, kind: str, root: str, depth: int, min_face_fraction: float | None):
         self.predictor = load_predictor()
         self.classes = tuple(self.predictor.classes)
-        self.root, self.depth, self.min_face_fraction = root, depth, min_face_fraction
+        self.kind, self.root, self.depth, self.min_face_fraction = kind, root, depth, min_face_fraction
         self.archive = None
         if kind == "zip":
             import zipfile
@@ -157,13 +158,14 @@ class FaceAnalyzer:
         examined = []
         for position, path in enumerate(batch["path"]):
             source = self._source(str(path))
-            read = (functools.partial(source.read, self.archive) if self.archive is not None
-                    else functools.partial(_checked_bytes, batch["bytes"][position]))
+            # Ray's reader brought a URI's bytes; a folder's or zip's file is read here.
+            read = (functools.partial(_checked_bytes, batch["bytes"][position]) if self.kind == "uri"
+                    else functools.partial(source.read, self.archive))
             examined.append(examine(source, read, self.predictor, self.min_face_fraction))
         return results_table(classified_rows(examined, self.predictor, Counter()), self.classes)
 
     def _source(self, path: str) -> ImageSource:
-        name = path if self.archive is not None else _relative(path, self.root)
+        name = _relative(path, self.root) if self.kind == "uri" else path
         return ImageSource(name, Path(self.root), group_of(name, self.depth))
 
 
@@ -223,10 +225,13 @@ def analyze_on_ray(source: str | Path, out_dir: Path, run_files: RunFiles, addre
     listing = list_source(source)
     _connect(ray, address)
     actors = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-    if listing.kind == "zip":
-        images = ray.data.from_items([{"path": name} for name in listing.names])
-    else:
+    if listing.kind == "uri":
         images = ray.data.read_binary_files(listing.paths(), include_paths=True, num_cpus=READ_CPUS)
+    else:
+        # A local folder or zip: the actors read each file themselves, so a file that cannot be
+        # read (no permission, gone since the listing) is a row saying so, as in the local engine;
+        # in Ray's reader it would fail the whole job.
+        images = ray.data.from_items([{"path": name} for name in listing.names])
     load = load_predictor or functools.partial(_load_shared, ray.put(run_files))
     rows = images.map_batches(
         FaceAnalyzer, fn_constructor_args=(load, listing.kind, listing.root, listing.depth, min_face_fraction),

@@ -112,6 +112,32 @@ def test_a_worker_killed_mid_run_is_retried_with_no_duplicate_or_missing_row(loc
     assert_same_rows(read_results(tmp_path / "out" / "results.csv"), local)
 
 
+class DeleteOnLoad:
+    """Loads the run after deleting a file the driver has listed: a file gone before a worker reads it."""
+
+    def __init__(self, run_files: RunFiles, doomed: Path):
+        self.run_files, self.doomed = run_files, doomed
+
+    def __call__(self):
+        self.doomed.unlink(missing_ok=True)
+        return self.run_files.load()
+
+
+@needs_photos
+def test_a_file_that_cannot_be_read_on_a_worker_is_a_row_not_a_failed_job(local_ray, trained_runs, photo_folder,
+                                                                           tmp_path):
+    import shutil
+
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    folder = shutil.copytree(photo_folder, tmp_path / "photos")
+    analyze_on_ray(folder, tmp_path / "out", RunFiles.of("alpha"), workers=1,
+                   load_predictor=DeleteOnLoad(RunFiles.of("alpha"), folder / "ad_a" / "a1.png"))
+    frame = read_results(tmp_path / "out" / "results.csv")
+    (gone,) = frame[frame["file"] == "ad_a/a1.png"].itertuples()
+    assert gone.status.startswith("unreadable: ") and "No such file" in gone.status
+    assert len(frame) == FACES - 1 + 4  # a1.png's one face is now its unreadable row
+
+
 @needs_photos
 def test_cli_engine_ray_writes_an_output_folder_the_app_lists(local_ray, trained_runs, photo_folder, tmp_path, capsys,
                                                                 monkeypatch):
