@@ -8,9 +8,10 @@
 Ray Data reads the images: a URI its file systems accept (s3://, gs://, file://) with
 `read_binary_files`; a local folder's or .zip's files are read by the actors themselves, so they
 must sit where the workers can read them (this machine, or shared storage), and an unreadable
-file is a row, not a failed job. `map_batches` hands batches of them to `FaceAnalyzer` actors. Each actor loads the
-Predictor once, from the run's files shipped with the job (a cluster needs no copy of models/),
-and does the local engine's per-photo work (`pipeline.examine`, `pipeline.classified_rows`).
+file is a row, not a failed job. `map_batches` hands batches of them to `FaceAnalyzer` actors.
+Each actor loads the Predictor once, from the run's files shipped with the job (a cluster needs
+no copy of models/), and does the local engine's per-photo work (`pipeline.examine`,
+`pipeline.classified_rows`).
 Ray restarts a killed actor and retries its batch; the rows then pass through `complete_rows`,
 which drops a batch written twice and fails loudly on a file with no rows.
 """
