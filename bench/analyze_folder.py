@@ -2,13 +2,15 @@
 
     python bench/analyze_folder.py                          # 1,000 photos, the deployed model
     python bench/analyze_folder.py --photos 100 --model RUN # a run name or a run folder
-    python bench/analyze_folder.py --photos 100 --workers 1 # without decoding ahead of detection
+    python bench/analyze_folder.py --processes 1,2,3        # detection processes (1: all in this one)
+    python bench/analyze_folder.py --photos 100 --workers 1 # in one process, without decoding ahead
     python bench/analyze_folder.py --photos 100 --size 4032x3024   # full-size 12 MP phone photos
     python bench/analyze_folder.py --tile 0.4-0.8           # close-ups: webcam shots and selfies
 
 Generates N photos of 1-2 faces (the two portraits of ../shared/photos, cut out, rescaled and
 placed at random on a blurred background from its other photos), saved as 1280x960 JPEGs like
-photos exported for sharing (or any --size), then times `analysis.analyze` on the folder as the CLI runs it.
+photos exported for sharing (or any --size), then times `analysis.analyze` on the folder as the CLI runs it, with each number of detection
+processes asked for (1, the baseline, runs everything in this process; the default is one per CPU).
 Both face sizes are timed on the same folder: "any" (faces down to 6% of the photo's height) and
 "large" (from 15%). The pasted cut-outs are 1/6 to 1/3 of the photo's height by default (--tile);
 the face inside one is about 1/1.6 of it (10-21% of the height): people a few metres from the camera.
@@ -80,12 +82,16 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--photos", type=int, default=1000)
     parser.add_argument("--model", default="deployed", help="deployed, a run name or a run folder")
-    parser.add_argument("--workers", type=int, default=analysis.pipeline.WORKERS, help="threads decoding and detecting")
+    parser.add_argument("--processes", default=f"1,{analysis.pipeline.default_processes(analysis.pipeline.PROCESS_MIN_PHOTOS)}",
+                        help="comma-separated numbers of detection processes to time (1: all in this process)")
+    parser.add_argument("--workers", type=int, default=analysis.pipeline.WORKERS,
+                        help="threads decoding and detecting when everything runs in this process")
     parser.add_argument("--size", default="1280x960", help="photo width x height in pixels")
     parser.add_argument("--tile", default="0.167-0.333", help="face cut-out side as a fraction of the photo's height, LOW-HIGH")
     args = parser.parse_args(argv)
     size = tuple(int(v) for v in args.size.lower().split("x"))
     tile = tuple(float(v) for v in args.tile.split("-"))
+    process_counts = sorted({int(v) for v in args.processes.split(",")})
     analysis.pipeline.WORKERS = args.workers
 
     started = time.perf_counter()
@@ -96,23 +102,35 @@ def main(argv=None) -> int:
         folder = Path(scratch) / "photos"
         placed = make_photos(folder, args.photos, size, tile=tile)
         for face_size, fraction in FACE_SIZES.items():
-            started = time.perf_counter()
-            counts = analysis.analyze(folder, Path(scratch) / f"results-{face_size}.csv", predictor,
-                                      min_face_fraction=fraction)
-            seconds = time.perf_counter() - started
-            rows.append((face_size, counts, seconds))
+            for processes in process_counts:
+                started = time.perf_counter()
+                counts = analysis.analyze(folder, Path(scratch) / f"results-{face_size}-{processes}.csv", predictor,
+                                          min_face_fraction=fraction, processes=processes)
+                seconds = time.perf_counter() - started
+                rows.append((face_size, processes, counts, seconds))
+        identical = all(_same_rows(Path(scratch) / f"results-{face_size}-{process_counts[0]}.csv",
+                                   Path(scratch) / f"results-{face_size}-{processes}.csv")
+                        for face_size in FACE_SIZES for processes in process_counts)
 
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"model {predictor.run_name} loaded in {load_seconds:.1f} s; {os.cpu_count()} CPUs, "
-          f"load average {load}; {args.workers} worker(s); {args.photos} photos ({size[0]}x{size[1]} JPEG), "
-          f"{placed} faces placed, cut-outs {tile[0]:.0%}-{tile[1]:.0%} of the height\n")
-    print("| faces to look for | faces found | photos without one | seconds | photos/s | faces/s | 1,000 photos |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for face_size, counts, seconds in rows:
-        print(f"| {face_size} ({FACE_SIZES[face_size]:.0%} and up) | {counts['faces']} | {counts['no_face']} | "
-              f"{seconds:.1f} | {args.photos / seconds:.1f} | {counts['faces'] / seconds:.1f} | "
-              f"{1000 * seconds / args.photos:.0f} s |")
+          f"load average {load}; {args.photos} photos ({size[0]}x{size[1]} JPEG), "
+          f"{placed} faces placed, cut-outs {tile[0]:.0%}-{tile[1]:.0%} of the height; "
+          f"results {'identical' if identical else 'DIFFERENT'} for every number of processes\n")
+    print("| faces to look for | processes | faces found | photos without one | seconds | photos/s | faces/s "
+          "| 1,000 photos | speed-up |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    baseline = {face_size: seconds for face_size, processes, _, seconds in rows if processes == process_counts[0]}
+    for face_size, processes, counts, seconds in rows:
+        print(f"| {face_size} ({FACE_SIZES[face_size]:.0%} and up) | {processes} | {counts['faces']} | "
+              f"{counts['no_face']} | {seconds:.1f} | {args.photos / seconds:.1f} | {counts['faces'] / seconds:.1f} | "
+              f"{1000 * seconds / args.photos:.0f} s | {baseline[face_size] / seconds:.2f}x |")
     return 0
+
+
+def _same_rows(first: Path, second: Path) -> bool:
+    """Byte for byte: the rows carry no time stamps, so the same analysis writes the same file."""
+    return first.read_bytes() == second.read_bytes()
 
 
 if __name__ == "__main__":

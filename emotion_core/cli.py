@@ -210,6 +210,16 @@ def _add_faces_option(parser) -> None:
 # --- analyze ----------------------------------------------------------------------------------------
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def cmd_analyze(args) -> int:
     from . import analysis
 
@@ -227,7 +237,7 @@ def cmd_analyze(args) -> int:
     try:
         with _progress_bar(sys.stderr) as progress:
             counts = analysis.analyze(Path(args.path), csv_path, predictor, progress=progress,
-                                      min_face_fraction=FACE_SIZES[args.faces])
+                                      min_face_fraction=FACE_SIZES[args.faces], processes=args.workers)
     except KeyboardInterrupt:
         print(f"interrupted: finished files are in {csv_path}; run the same command to continue",
               file=sys.stderr)
@@ -467,12 +477,13 @@ def build_parser() -> argparse.ArgumentParser:
                               "analyses/), with --engine ray also results.parquet/")
     analyze.add_argument("--model", default="deployed")
     analyze.add_argument("--engine", choices=["local", "ray"], default="local",
-                         help="local = this machine's threads (resumable); ray = Ray Data, on this machine "
+                         help="local = this machine's cores (resumable); ray = Ray Data, on this machine "
                               "or a cluster (pip install -r requirements-scale.txt)")
     analyze.add_argument("--address", help="with --engine ray: the cluster to join (auto, ray://HOST:10001); "
                                            "default: start Ray on this machine")
-    analyze.add_argument("--workers", type=int, help="with --engine ray: at most this many model actors "
-                                                     "(default one per CPU)")
+    analyze.add_argument("--workers", type=_positive_int,
+                         help="local engine: face detection processes (default one per CPU, none beside this one "
+                              "for a few photos); ray: at most this many model actors (default one per CPU)")
     _add_faces_option(analyze)
     analyze.set_defaults(func=cmd_analyze, needs_keras=True)
 

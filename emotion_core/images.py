@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 # The file types read as images everywhere (data sets, analyses, the app's uploads); PIL decodes
 # them all, a GIF at its first frame and a TIFF at its first page.
@@ -184,6 +184,9 @@ def _pil_to_rgb(img: Image.Image, label: str, ours: bool = True) -> np.ndarray:
 def _upright(img: Image.Image) -> Image.Image:
     """Apply the EXIF orientation tag, as phone photos are stored sideways."""
     try:
+        # Asked first: exif_transpose copies an upright photo whole (4 ms for 1280x960 here).
+        if img.getexif().get(ExifTags.Base.Orientation, 1) in (None, 1):
+            return img
         return ImageOps.exif_transpose(img)
     except Exception:  # a malformed EXIF block should not make a good photo unusable
         return img

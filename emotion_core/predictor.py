@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from . import registry
-from .faces import DEFAULT_DETECTOR, FaceBox, FaceDetector, crop_face, prepare_face, whole_image_box
+from .faces import DEFAULT_DETECTOR, FaceBox, FaceDetector, crop_face, model_input, whole_image_box
 from .images import load_rgb
 from .inference import PRECISIONS, bfloat16_copy, predict_probabilities
 from .labels import EMOTIONS
@@ -118,11 +118,7 @@ class Predictor:
 
     def prepare(self, crop_rgb: np.ndarray) -> np.ndarray:
         """A face crop as this model's input (size, size, channels) float32 in 0..255."""
-        if self.channels == 1:
-            return prepare_face(crop_rgb, self.size, "grayscale")
-        if self.grayscale_source:
-            return np.repeat(prepare_face(crop_rgb, self.size, "grayscale"), 3, axis=-1)
-        return prepare_face(crop_rgb, self.size, "rgb")
+        return model_input(crop_rgb, self.size, self.channels, self.grayscale_source)
 
     def classify(self, faces: np.ndarray) -> np.ndarray:
         """Probabilities (n, classes) for prepared faces (n, size, size, channels), in `classes` order."""

