@@ -482,8 +482,8 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--address", help="with --engine ray: the cluster to join (auto, ray://HOST:10001); "
                                            "default: start Ray on this machine")
     analyze.add_argument("--workers", type=_positive_int,
-                         help="local engine: face detection processes (default one per CPU, none beside this one "
-                              "for a few photos); ray: at most this many model actors (default one per CPU)")
+                         help="local engine: face detection processes (default one per CPU; none beside this one "
+                              "for a few photos or --faces large); ray: at most this many model actors (default one per CPU)")
     _add_faces_option(analyze)
     analyze.set_defaults(func=cmd_analyze, needs_keras=True)
 

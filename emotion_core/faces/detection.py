@@ -96,14 +96,6 @@ def _shrunk(rgb: np.ndarray, scale: float) -> np.ndarray:
     if scale >= 1.0:
         return rgb
     size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
-    # Area averaging has a fast path for exact halves: halving first, then averaging the rest,
-    # takes 1.1 ms instead of 2.3 for a 1280x960 photo. An odd last row or column is dropped
-    # (under a pixel of the photo), so that every halving is exact.
-    while rgb.shape[1] >= 2 * size[0] and rgb.shape[0] >= 2 * size[1]:
-        even = rgb[: rgb.shape[0] // 2 * 2, : rgb.shape[1] // 2 * 2]
-        rgb = cv2.resize(even, (even.shape[1] // 2, even.shape[0] // 2), interpolation=cv2.INTER_AREA)
-    if rgb.shape[:2] == (size[1], size[0]):
-        return rgb
     return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
 
 

@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from emotion_core.analysis import analyze, read_results
-from emotion_core.analysis.pipeline import FACES_PER_BATCH, LOOKAHEAD, PROCESS_MIN_PHOTOS, default_processes
+from emotion_core.analysis.pipeline import (FACES_PER_BATCH, LOOKAHEAD, MAX_PROCESSES, PROCESS_MIN_PHOTOS,
+                                            default_processes)
+from emotion_core.faces import FACE_SIZES
 from emotion_core.cli import main
 from emotion_core.predictor import Predictor
 from tests.analysis.photos import FACES, LAYOUT, face_tiles, group_photo, zip_folder
@@ -87,9 +89,10 @@ def test_a_killed_detection_process_stops_with_one_line_and_a_rerun_finishes(tra
     assert clean["faces"] == photos
 
 
-def test_a_few_photos_stay_in_this_process_and_many_use_every_cpu():
+def test_a_few_photos_or_large_faces_stay_in_this_process_and_many_small_faces_use_every_cpu():
     assert default_processes(PROCESS_MIN_PHOTOS - 1) == 1
-    assert 1 <= default_processes(10_000) <= len(os.sched_getaffinity(0))
+    assert default_processes(10_000, FACE_SIZES["large"]) == 1
+    assert default_processes(10_000, FACE_SIZES["any"]) == min(MAX_PROCESSES, len(os.sched_getaffinity(0)))
 
 
 def test_a_bad_number_of_processes_is_refused_before_anything_runs(tmp_path, capsys):
