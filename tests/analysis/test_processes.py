@@ -62,6 +62,18 @@ def test_a_script_without_a_main_guard_can_start_detection_processes(trained_run
 
 
 @needs_photos
+def test_python_m_emotion_core_analyze_starts_its_processes_once(trained_runs, photo_folder, tmp_path):
+    # emotion_core/__main__.py runs the command at import: a process that imported it again
+    # would analyse the folder again, inside the analysis.
+    done = subprocess.run([sys.executable, "-m", "emotion_core", "analyze", str(photo_folder), "--model", "alpha",
+                           "--csv", str(tmp_path / "cli.csv"), "--workers", "2"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stderr.count("images analysed") == 1
+    assert (read_results(tmp_path / "cli.csv")["status"] == "ok").sum() == FACES
+
+
+@needs_photos
 def test_a_killed_detection_process_stops_with_one_line_and_a_rerun_finishes(trained_runs, tmp_path):
     tiles = face_tiles()
     folder = tmp_path / "photos"
