@@ -7,9 +7,9 @@
 Rows are appended as files finish, so an interrupted analysis continues where it stopped when
 run again. Faces from many photos are classified together in one model call, so the model is
 never the bottleneck: the cost is decoding and face detection (bench/analyze_folder.py times it).
-That work runs in detection processes, one per CPU: YuNet holds Python's lock while it runs, so
-threads cannot spread it over the cores. The processes import no TensorFlow and start in about
-a second; the model stays in this process.
+For many photos with faces of any size that work runs in detection processes, one per CPU:
+YuNet holds Python's lock while it runs, so threads cannot spread it over the cores. The
+processes import no TensorFlow and start in about a second; the model stays in this process.
 """
 
 from __future__ import annotations
