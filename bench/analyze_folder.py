@@ -108,8 +108,9 @@ def main(argv=None) -> int:
                                           min_face_fraction=fraction, processes=processes)
                 seconds = time.perf_counter() - started
                 rows.append((face_size, processes, counts, seconds))
-        identical = all(_same_rows(Path(scratch) / f"results-{face_size}-{process_counts[0]}.csv",
-                                   Path(scratch) / f"results-{face_size}-{processes}.csv")
+        # Byte for byte: the rows carry no time stamps, so the same analysis writes the same file.
+        identical = all((Path(scratch) / f"results-{face_size}-{process_counts[0]}.csv").read_bytes()
+                        == (Path(scratch) / f"results-{face_size}-{processes}.csv").read_bytes()
                         for face_size in FACE_SIZES for processes in process_counts)
 
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
@@ -126,11 +127,6 @@ def main(argv=None) -> int:
               f"{counts['no_face']} | {seconds:.1f} | {args.photos / seconds:.1f} | {counts['faces'] / seconds:.1f} | "
               f"{1000 * seconds / args.photos:.0f} s | {baseline[face_size] / seconds:.2f}x |")
     return 0
-
-
-def _same_rows(first: Path, second: Path) -> bool:
-    """Byte for byte: the rows carry no time stamps, so the same analysis writes the same file."""
-    return first.read_bytes() == second.read_bytes()
 
 
 if __name__ == "__main__":

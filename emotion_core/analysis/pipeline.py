@@ -67,8 +67,8 @@ def analyze(path: Path, csv_path: Path, predictor, progress=None, min_face_fract
     `progress(done, total)` is called as files finish, counting files done in earlier runs.
     `min_face_fraction` overrides the detector's smallest face (faces.FACE_SIZES["large"] is
     several times faster on portraits and webcam shots).
-    `processes`: how many detection processes decode, detect and crop (default: one per CPU,
-    for PROCESS_MIN_PHOTOS photos or more); 1 does it all in this process.
+    `processes`: how many detection processes decode, detect and crop (default: `default_processes`,
+    one per CPU for many photos with faces of any size); 1 does it all in this process.
     Returns counts: images, skipped_as_done, faces, no_face, unreadable (the last three for this run).
     Raises ValueError when `path` holds no images or `csv_path` belongs to another model.
     """
@@ -110,7 +110,7 @@ def _examined(todo, archive, predictor, min_face_fraction, processes):
     """(source, boxes, prepared faces, problem) for each source, in order.
 
     Reading, decoding, detection and cropping run in detection processes, or on WORKERS threads
-    here, LOOKAHEAD files a process ahead of the caller.
+    here, a few files a worker ahead of the caller (and two batches more for processes).
     """
     if processes is None:
         fraction = getattr(predictor.detector, "min_face_fraction", 0.0) if min_face_fraction is None else min_face_fraction
