@@ -10,7 +10,8 @@ busy machine slows them alike and the ratios hold:
 1. photo end to end: bytes -> decode, detect, crop, classify (`Predictor.predict`) against
    `cv2.imdecode` + `FER().detect_emotions` on the photos of ../shared/photos and a two-face photo
    made from two of them;
-2. classify only, one face (our flip TTA makes it two forward passes), and Grad-CAM for one face,
+2. classify only, one face (flip TTA makes it two forward passes, shifts twelve; `--tta flip,shifts`
+   times both), and Grad-CAM for one face,
    each against the path before the speed work (eager `model(x)`, tf-keras-vis's Gradcam);
 3. batch throughput in faces per second and accuracy on FER2013 validation
    (`data/fer2013`; skipped with a note when absent). fer's classifier takes 64x64 gray faces in
@@ -45,6 +46,7 @@ import numpy as np  # noqa: E402
 
 from emotion_core.faces import DETECTORS, FACE_SIZES, FaceDetector  # noqa: E402
 from emotion_core.images import load_rgb  # noqa: E402
+from emotion_core.inference import tta_mode, tta_views  # noqa: E402
 from emotion_core.labels import EMOTIONS  # noqa: E402
 from emotion_core.predictor import Predictor  # noqa: E402
 
@@ -93,12 +95,18 @@ def table(header: list[str], rows: list[list]) -> None:
 # --- the models -----------------------------------------------------------------------------
 
 
-def eager_probabilities(model, faces: np.ndarray, tta: bool) -> np.ndarray:
-    """The prediction path before the speed work: an eager `model(x)` call per batch."""
-    probabilities = np.asarray(model(faces, training=False))
-    if tta:
-        probabilities = (probabilities + np.asarray(model(faces[:, :, ::-1], training=False))) / 2
-    return probabilities
+def eager_probabilities(model, faces: np.ndarray, tta) -> np.ndarray:
+    """The prediction path before the speed work: an eager `model(x)` call per view and batch."""
+    return np.mean([np.asarray(model(view, training=False)) for view in tta_views(faces, tta)], axis=0)
+
+
+def with_tta_modes(models: list, modes: list[str] | None) -> list:
+    """Each model once per TTA mode in `modes` (None: once, as its run records), to compare costs."""
+    return [(label, model, mode, trained) for label, model, tta, trained in models for mode in (modes or [tta])]
+
+
+def tta_label(label: str, tta) -> str:
+    return f"{label} +{tta_mode(tta)} TTA" if tta_mode(tta) != "off" else label
 
 
 def our_models(spec: str | None) -> list[tuple[str, object, bool, bool]]:
@@ -111,7 +119,7 @@ def our_models(spec: str | None) -> list[tuple[str, object, bool, bool]]:
 
     models = []
     if spec and spec.endswith(".keras"):
-        models.append((f"vgg_gap ({Path(spec).name})", float32_model(keras.models.load_model(spec, safe_mode=True)), True, True))
+        models.append((f"vgg_gap ({Path(spec).name})", float32_model(keras.models.load_model(spec, safe_mode=True)), "flip", True))
     else:
         try:
             predictor = Predictor.load(spec or registry.DEPLOYED)
@@ -122,7 +130,7 @@ def our_models(spec: str | None) -> list[tuple[str, object, bool, bool]]:
             print(f"note: no deployed run ({error}); timing an untrained vgg_gap, accuracy not shown\n")
     keras.mixed_precision.set_global_policy("float32")
     if not models:
-        models.append(("vgg_gap (untrained)", build_model("vgg_gap", (48, 48, 1), 7), True, False))
+        models.append(("vgg_gap (untrained)", build_model("vgg_gap", (48, 48, 1), 7), "flip", False))
     models.append(fast_model())
     return models
 
@@ -135,7 +143,7 @@ def fast_model() -> tuple[str, object, bool, bool]:
     fast = [run for run in registry.list_runs() if run.config.get("arch") == "vgg_gap_small"
             and run.has_weights and run.validation and not run.problem]
     if not fast:
-        return "vgg_gap_small (untrained)", build_model("vgg_gap_small", (48, 48, 1), 7), True, False
+        return "vgg_gap_small (untrained)", build_model("vgg_gap_small", (48, 48, 1), 7), "flip", False
     best = max(fast, key=lambda run: run.validation["accuracy"])
     predictor = Predictor.load(best.name)
     return f"vgg_gap_small ({best.name})", predictor.model, predictor.tta, True
@@ -330,7 +338,7 @@ def face_table(models, fer, faces: np.ndarray, repeats: int) -> None:
             "gradcam before": lambda: reference(CategoricalScore([3]), face, **gradcam_options),
             "gradcam": lambda: explainer.heatmaps(face, [3], "gradcam"),
         }, repeats)
-        rows.append([label + (" +TTA" if tta else ""), ms(seconds["eager"]), ms(seconds["float32"]),
+        rows.append([tta_label(label, tta), ms(seconds["eager"]), ms(seconds["float32"]),
                      ms(seconds["bfloat16"]), ratio(seconds["eager"], seconds["float32"]),
                      ratio(seconds["eager"], seconds["bfloat16"]), ms(seconds["gradcam before"]),
                      ms(seconds["gradcam"]), ratio(seconds["gradcam before"], seconds["gradcam"])])
@@ -356,7 +364,7 @@ def batch_table(models, fer, faces: np.ndarray, labels: np.ndarray | None, repea
             "bfloat16": lambda: fast.classify(sample),
         }, repeats, warmup=1)
         rate = {name: len(sample) / np.median(values) for name, values in seconds.items()}
-        row = [label + (" +TTA" if tta else ""), f"{rate['eager']:.0f}", f"{rate['float32']:.0f}",
+        row = [tta_label(label, tta), f"{rate['eager']:.0f}", f"{rate['float32']:.0f}",
                f"{rate['bfloat16']:.0f}"]
         if labels is not None and trained:
             p32, p16 = exact.classify(faces.astype(np.float32)), fast.classify(faces.astype(np.float32))
@@ -391,6 +399,9 @@ def main() -> None:
     parser.add_argument("--model", help="vgg_gap to time: a .keras file, a run name or folder (default: deployed)")
     parser.add_argument("--repeats", type=int, default=20, help="timed rounds after the warm-up")
     parser.add_argument("--skip-validation", action="store_true", help="no batch throughput or accuracy table")
+    parser.add_argument("--tta", type=lambda text: [tta_mode(mode) for mode in text.split(",")], default=None,
+                        metavar="MODE,MODE", help="the one-face and batch tables time each model under these TTA "
+                                                  "modes (off, flip, shifts; default: as each run records)")
     args = parser.parse_args()
 
     import keras
@@ -429,9 +440,9 @@ def main() -> None:
         photo_table(predictors, fer, images, args.repeats)
         stage_table(next(iter(predictors.values())), images, args.repeats)
         detector_table(fer, images, args.repeats)
-    face_table(models, fer, faces, args.repeats)
+    face_table(with_tta_modes(models, args.tta), fer, faces, args.repeats)
     if not args.skip_validation:
-        batch_table(models, fer, faces, labels, max(3, args.repeats // 5))
+        batch_table(with_tta_modes(models, args.tta), fer, faces, labels, max(3, args.repeats // 5))
     print(f"emotions in model order: {', '.join(EMOTIONS)} (fer uses the same FER2013 order)")
 
 

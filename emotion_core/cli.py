@@ -4,8 +4,8 @@
     python -m emotion_core data summary data/fer2013 [--json]
     python -m emotion_core train --arch vgg_gap --data data/fer2013 [--epochs 60 ...]
     python -m emotion_core train --resume RUN [--epochs N]
-    python -m emotion_core runs list | show RUN | deploy RUN [--alias live]
-    python -m emotion_core evaluate deployed --data data/fer2013 --split validation [--tta] [--json]
+    python -m emotion_core runs list | show RUN | deploy RUN [--alias live] | tta RUN off|flip|shifts
+    python -m emotion_core evaluate deployed --data data/fer2013 --split validation [--tta MODE] [--json]
     python -m emotion_core predict photo.jpg [--model RUN] [--json]
     python -m emotion_core analyze photos/ --csv results.csv [--model RUN]    (a folder or a .zip)
     python -m emotion_core analyze photos/ --engine ray [--address auto] --out results/   (Ray Data)
@@ -31,6 +31,7 @@ from tqdm import tqdm
 
 from .config import add_train_options, resolve_config
 from .faces import DEFAULT_DETECTOR, DETECTOR_DESCRIPTIONS, DETECTORS, FACE_SIZES
+from .inference import TTA_MODES
 from .quiet import TF_LOG_LEVEL, native_stderr_silenced
 from .registry import ALIASES, DEPLOYED
 RUNS_DIR_HELP = "registry folder (default models/ or EMOTION_RUNS_DIR)"
@@ -132,6 +133,17 @@ def cmd_runs_ensemble(args) -> int:
         from .scoring import evaluate_run
 
         print(format_report(evaluate_run(folder.name, args.data, "validation")))
+    return 0
+
+
+def cmd_runs_tta(args) -> int:
+    from .scoring import adopt_tta
+
+    result = adopt_tta(args.run, args.mode, args.data)
+    previous = (f"{result['previous_accuracy']:.2%} with {result['previous_tta']}"
+                if result["previous_accuracy"] is not None else "not evaluated before")
+    print(f"{result['run']} predicts with {result['tta']} TTA: validation {result['accuracy']:.2%}, "
+          f"macro-F1 {result['macro_f1']:.3f} ({previous})")
     return 0
 
 
@@ -443,13 +455,21 @@ def build_parser() -> argparse.ArgumentParser:
                           help="data set to evaluate it on (default: the first member's); --no-evaluate skips it")
     ensemble.add_argument("--no-evaluate", dest="evaluate", action="store_false")
     ensemble.set_defaults(func=cmd_runs_ensemble, needs_keras=True)
+    tta = runs.add_parser("tta", help="choose the test-time augmentation a run predicts with, measured on its "
+                                      "validation split first")
+    tta.add_argument("run", help="deployed, a run name or a run folder")
+    tta.add_argument("mode", choices=list(TTA_MODES),
+                     help="; ".join(f"{mode}: {views}" for mode, views in TTA_MODES.items()))
+    tta.add_argument("--data", default=None, help="where the run's data set is (default: the one it trained on)")
+    tta.set_defaults(func=cmd_runs_tta, needs_keras=True)
 
     evaluate = commands.add_parser("evaluate", help="metrics of a run on a data set split")
     evaluate.add_argument("run", help="deployed, a run name or a run folder")
     evaluate.add_argument("--data", default=None, help="data set (default: the one the run trained on)")
     evaluate.add_argument("--split", default="validation")
-    evaluate.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None,
-                          help="horizontal-flip test-time augmentation (default: as the run records)")
+    evaluate.add_argument("--tta", choices=list(TTA_MODES), default=None,
+                          help="test-time augmentation: " + "; ".join(f"{mode}: {views}" for mode, views in
+                                                                      TTA_MODES.items()) + " (default: as the run records)")
     evaluate.add_argument("--json", action="store_true")
     evaluate.add_argument("--no-save", action="store_true", help="do not save into the run folder")
     evaluate.add_argument("--faces", choices=["crops", "detect"], default="crops",

@@ -5,7 +5,8 @@
 The ensemble is a run folder like any other: its `model.keras` holds the members as nested models
 and averages their softmax outputs, so `evaluate`, `deploy`, `predict`, the API and the pages use
 it unchanged. `ensemble.json` (registry.Run.members) names the members and sums their cost per face; `config.json` is the
-first member's (input size, colour, classes, TTA), so code that reads a run's recipe still can.
+first member's (input size, colour, classes, TTA), so code that reads a run's recipe still can. TTA
+applies to the averaged model, so members' own settings do not matter; `runs tta` changes it.
 Grad-CAM of an ensemble is the average of its members' maps on the same crop (explain.Explainer).
 """
 
@@ -88,5 +89,3 @@ def _check_compatible(runs: list[registry.Run]) -> None:
         if run.classes != first.classes:
             raise ValueError(f"{run.name} predicts {', '.join(run.classes)} but {first.name} predicts "
                              f"{', '.join(first.classes)}: members must predict the same classes")
-        if bool(run.config.get("tta")) != bool(first.config.get("tta")):
-            raise ValueError(f"{run.name} and {first.name} differ in flip TTA: members must agree")

@@ -23,7 +23,7 @@ import pandas as pd
 from . import registry
 from .faces import DEFAULT_DETECTOR, FaceBox, FaceDetector, crop_face, model_input, whole_image_box
 from .images import load_rgb
-from .inference import PRECISIONS, bfloat16_copy, predict_probabilities
+from .inference import PRECISIONS, bfloat16_copy, predict_probabilities, tta_mode
 from .labels import EMOTIONS
 from .valence import VALENCE
 
@@ -108,7 +108,7 @@ class Predictor:
             reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise registry.RunError(f"Keras refused {info.name}/{registry.MODEL_FILE}: {reason}") from error
         try:
-            predictor = cls(model, run_name=info.name, tta=bool(info.config.get("tta", False)),
+            predictor = cls(model, run_name=info.name, tta=tta_mode(info.config.get("tta")),
                             grayscale_source=bool(info.dataset.get("grayscale_source", True)), precision=precision,
                             detector=FaceDetector(detector), classes=info.classes, valence=info.valence)
         except ValueError as error:  # a model that does not fit its run's classes, a bad valence.json

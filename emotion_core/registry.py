@@ -22,6 +22,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .inference import tta_mode
 from .labels import EMOTIONS, class_set_name
 from .storage import now_iso, read_json, replacing, write_json_atomic
 from .valence import VALENCE_FILE, valence_mapping
@@ -205,7 +206,7 @@ class Run:
             "best_val_loss": min((row["val_loss"] for row in self.history), default=None),
             "val_accuracy": validation.get("accuracy"),
             "val_macro_f1": validation.get("macro_f1"),
-            "tta": validation.get("tta"),
+            "tta": tta_mode(validation["tta"]) if "tta" in validation else None,
             "parameters": self.info.get("parameters"),
             "multiply_adds": self.info.get("multiply_adds"),
             "model_mb": round(self.info["model_bytes"] / 2**20, 2) if self.info.get("model_bytes") else None,

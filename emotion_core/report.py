@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .inference import tta_mode
 from .labels import EMOTIONS
 from .registry import MODEL_CARD_FILE, Run, load_run
 
@@ -131,7 +132,7 @@ def model_card_text(run: Run) -> str:
         lines += [
             f"Accuracy **{validation['accuracy']:.2%}**, macro-F1 **{validation['macro_f1']:.3f}**, "
             f"macro AUC {validation['roc']['macro_auc']:.3f} on {validation['n']:,} images "
-            f"(flip test-time augmentation {'on' if validation.get('tta') else 'off'}); best epoch "
+            f"(test-time augmentation: {tta_mode(validation.get('tta'))}); best epoch "
             f"{card['best_epoch']} of {card['epochs']}. The test split was not used for any choice.",
             "",
             "| class | precision | recall | F1 | support |",
@@ -172,7 +173,7 @@ def format_runs_markdown(runs: list[Run], deployed: str | None) -> str:
 
     Accuracy over 3 classes is not comparable with accuracy over 7: the last column says which.
     """
-    header = ("| run | validation accuracy | macro-F1 | macro AUC | flip TTA | architecture | optimizer | batch "
+    header = ("| run | validation accuracy | macro-F1 | macro AUC | TTA | architecture | optimizer | batch "
               "| colour | augment | epochs | parameters | multiply-adds | training time | hardware | classes |")
     lines = [header, "|---|---:|---:|---:|:-:|---|---|---:|---|:-:|---:|---:|---:|---:|---|---|"]
     ranked = sorted(runs, key=lambda run: -(run.validation.get("accuracy") or -1))
@@ -182,7 +183,7 @@ def format_runs_markdown(runs: list[Run], deployed: str | None) -> str:
         name = f"`{run.name}`" + (" (deployed)" if run.name == deployed else "")
         lines.append(" | ".join([
             f"| {name}", _percent(validation.get("accuracy")), _number(validation.get("macro_f1"), ".3f"),
-            _number(auc, ".3f"), {True: "on", False: "off"}.get(validation.get("tta"), "-"),
+            _number(auc, ".3f"), row["tta"] or "-",
             str(row["architecture"]), str(row["optimizer"]), str(row["batch_size"]), str(row["color_mode"] or "-"),
             {True: "on", False: "off"}.get(row["augment"], "-"), _epochs_text(row),
             _millions(row["parameters"]), _millions(row["multiply_adds"]), f"{row['training_minutes']:.0f} min",

@@ -14,12 +14,12 @@ from . import registry
 from .config import config_from_dict
 from .datasets import DatasetError, keep_classes, load_split, open_dataset
 from .evaluation import classification_report
-from .inference import predict_probabilities
+from .inference import predict_probabilities, tta_mode
 from .labels import EMOTIONS, class_set_name
-from .storage import now_iso, read_json
+from .storage import now_iso, read_json, write_json_atomic
 
 
-def evaluate_run(run: str, data: str | None = None, split: str = "validation", tta: bool | None = None,
+def evaluate_run(run: str, data: str | None = None, split: str = "validation", tta: str | bool | None = None,
                  save: bool = True, progress=None) -> dict:
     """Accuracy, macro-F1, per-class scores, confusion matrix and ROC of a run on one split.
 
@@ -38,7 +38,7 @@ def evaluate_run(run: str, data: str | None = None, split: str = "validation", t
     if not run_info.has_weights:
         raise registry.RunError(f"{run_info.name} has no model file to evaluate (comparison-only run).")
     config = config_from_dict(read_json(run_dir / registry.CONFIG_FILE))
-    tta = config.tta if tta is None else tta
+    tta = tta_mode(config.tta if tta is None else tta)
     dataset = open_dataset(data or config.data, require_train=False)  # a hold-out folder may have test/ only
     if split not in dataset.items and not (split == "validation" and "train" in dataset.items):
         raise DatasetError(f"{dataset.name} has no {split} split (it has {', '.join(dataset.splits)})")
@@ -71,6 +71,30 @@ def evaluate_run(run: str, data: str | None = None, split: str = "validation", t
         same_data = dataset.fingerprint() == run_info.dataset.get("fingerprint")
         registry.save_evaluation(run_dir, split if same_data else f"{dataset.name}-{split}", report)
     return report
+
+
+def adopt_tta(run: str, mode: str, data: str | None = None, progress=None) -> dict:
+    """Make `mode` the TTA the run predicts with, measured first on its own validation split.
+
+    The mode is recorded in the run's config only after its figures are saved, so the app, the
+    API, the model card and the figures never disagree on how the run sees a face. Returns the
+    new and the previous validation accuracy with their modes.
+    """
+    from .report import write_model_card
+
+    mode = tta_mode(mode)
+    run_dir = registry.resolve_run(run)
+    before = registry.load_run(run_dir)
+    report = evaluate_run(str(run_dir), data, "validation", tta=mode, save=False, progress=progress)
+    if report["fingerprint"] != before.dataset.get("fingerprint"):
+        raise DatasetError(f"{report['data']} is not the data set {before.name} trained on: a run's TTA is "
+                           "chosen on its own validation split")
+    registry.save_evaluation(run_dir, "validation", report)
+    config = read_json(run_dir / registry.CONFIG_FILE)
+    write_json_atomic(run_dir / registry.CONFIG_FILE, {**config, "tta": mode})
+    write_model_card(run_dir)
+    return {"run": before.name, "tta": mode, "accuracy": report["accuracy"], "macro_f1": report["macro_f1"],
+            "previous_tta": before.summary_row()["tta"], "previous_accuracy": before.validation.get("accuracy")}
 
 
 def evaluate_photos(run: str, data: str, split: str = "test", detector: str | None = None,

@@ -186,7 +186,7 @@ def distilled_targets(teacher_file: Path, x_train: np.ndarray, one_hot: np.ndarr
     if tuple(teacher.input_shape[1:]) != tuple(x_train.shape[1:]):
         raise ValueError(f"distill_from run {teacher_file.parent.name} reads {tuple(teacher.input_shape[1:])} "
                          f"images, not {tuple(x_train.shape[1:])}")
-    probabilities = predict_probabilities(teacher, x_train, tta=True)
+    probabilities = predict_probabilities(teacher, x_train, tta="flip")
     return (weight * probabilities + (1 - weight) * one_hot).astype(np.float32)
 
 

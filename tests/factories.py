@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import make_image_dataset
 
 THREE_CLASSES = ("angry", "sad", "neutral")  # the first seed's 3-class experiment, in canonical order
-TINY_CONFIG = dict(arch="vgg_gap_small", epochs=2, batch_size=16, warmup_epochs=0, tta=False,
+TINY_CONFIG = dict(arch="vgg_gap_small", epochs=2, batch_size=16, warmup_epochs=0, tta="off",
                    precision="float32", seed=7)
 
 

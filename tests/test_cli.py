@@ -126,14 +126,14 @@ def test_evaluating_a_missing_run_is_a_one_line_error(trained_runs, capsys):
 
 def test_train_a_tiny_run_from_flags(tiny_dataset, isolated_dirs, capsys):
     code, out, _ = run_cli(capsys, "train", "--data", str(tiny_dataset), "--arch", "vgg_gap_small", "--epochs", "1",
-                           "--batch-size", "16", "--precision", "float32", "--no-tta", "--name", "cli1")
+                           "--batch-size", "16", "--precision", "float32", "--tta", "off", "--name", "cli1")
 
     run = isolated_dirs["models"] / "cli1"
     assert code == 0
     assert out.strip().endswith(f"run folder: {run}")
     assert json.loads((run / "status.json").read_text())["state"] == "complete"
     config = json.loads((run / "config.json").read_text())
-    assert (config["arch"], config["epochs"], config["batch_size"], config["tta"]) == ("vgg_gap_small", 1, 16, False)
+    assert (config["arch"], config["epochs"], config["batch_size"], config["tta"]) == ("vgg_gap_small", 1, 16, "off")
     assert (run / "model.keras").is_file() and (run / "MODEL_CARD.md").is_file()
 
 

@@ -165,9 +165,15 @@ def test_flags_override_the_file_which_overrides_the_defaults(tmp_path):
     assert parse_train() == TrainConfig()
 
 
+def test_tta_is_a_mode_and_older_configs_bools_still_load(tmp_path):
+    assert parse_train("--tta", "shifts").tta == "shifts" and TrainConfig().tta == "flip"
+    assert config_from_dict({"tta": True}).tta == "flip" and config_from_dict({"tta": False}).tta == "off"
+    with pytest.raises(ValueError, match="tta must be one of off, flip, zoom, shifts"):
+        config_from_dict({"tta": "crops"})
+
+
 def test_boolean_flags_switch_both_ways(tmp_path):
     assert parse_train("--no-augment").augment is False
-    assert parse_train("--no-tta").tta is False
     path = write_config(tmp_path, {"augment": False})
     assert parse_train("--config", path).augment is False
     assert parse_train("--config", path, "--augment").augment is True

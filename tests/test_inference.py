@@ -1,10 +1,11 @@
 """Tests for emotion_core.inference: the traced, batched path gives the eager model's numbers."""
 
+import cv2
 import keras
 import numpy as np
 import pytest
 
-from emotion_core.inference import bfloat16_copy, predict_probabilities
+from emotion_core.inference import TTA_MODES, bfloat16_copy, predict_probabilities, tta_mode, tta_view_count
 from emotion_core.predictor import Predictor
 
 
@@ -35,6 +36,37 @@ def test_tta_is_the_mean_of_the_face_and_its_mirror(alpha_model):
     images = faces(3, seed=1)
     expected = (eager(alpha_model, images) + eager(alpha_model, images[:, :, ::-1])) / 2
     np.testing.assert_allclose(predict_probabilities(alpha_model, images, tta=True), expected, atol=1e-6)
+
+
+def test_shifts_tta_averages_twelve_views_of_each_face(alpha_model):
+    images = faces(3, seed=4)
+    padded = np.pad(images, ((0, 0), (2, 2), (2, 2), (0, 0)), mode="reflect")
+    moved = [padded[:, 2 + dy:50 + dy, 2 + dx:50 + dx] for dx, dy in ((2, 0), (-2, 0), (0, 2), (0, -2))]
+    zoomed = np.stack([cv2.resize(image[2:46, 2:46], (48, 48)) for image in images])[..., None]
+    upright = [images, *moved, zoomed]
+    expected = np.mean([eager(alpha_model, view) for view in upright + [v[:, :, ::-1] for v in upright]], axis=0)
+
+    shifted = predict_probabilities(alpha_model, images, tta="shifts")
+
+    np.testing.assert_allclose(shifted, expected, atol=1e-6)
+    assert not np.allclose(shifted, predict_probabilities(alpha_model, images, tta="flip"), atol=1e-4)
+    np.testing.assert_allclose(predict_probabilities(alpha_model, images, tta="shifts", batch_size=2), shifted,
+                               atol=1e-6)  # the views of a batch stay with their faces
+
+
+def test_zoom_tta_averages_the_face_and_two_closer_views_each_mirrored(alpha_model):
+    images = faces(2, seed=6)
+    upright = [images] + [np.stack([cv2.resize(image[c:48 - c, c:48 - c], (48, 48)) for image in images])[..., None]
+                          for c in (2, 3)]
+    expected = np.mean([eager(alpha_model, view) for view in upright + [v[:, :, ::-1] for v in upright]], axis=0)
+    np.testing.assert_allclose(predict_probabilities(alpha_model, images, tta="zoom"), expected, atol=1e-6)
+
+
+def test_tta_modes_read_the_bools_older_runs_recorded():
+    assert (tta_mode(True), tta_mode(False), tta_mode(None), tta_mode("shifts")) == ("flip", "off", "off", "shifts")
+    assert [tta_view_count(mode) for mode in TTA_MODES] == [1, 2, 6, 12]
+    with pytest.raises(ValueError, match="tta must be one of off, flip, zoom, shifts, not 'crops'"):
+        tta_mode("crops")
 
 
 def test_no_faces_give_an_empty_table(alpha_model):

@@ -372,7 +372,7 @@ def test_training_on_a_full_disk_fails_in_one_line_and_leaves_nothing_half_writt
     # The first model save of epoch 1 hits the full disk; status.json can still be written.
     monkeypatch.setattr(registry.os, "replace", _full_disk(only=".keras"))
     argv = ["train", "--arch", "vgg_gap_small", "--epochs", "1", "--batch-size", "16", "--warmup-epochs", "0",
-            "--precision", "float32", "--no-tta", "--data", str(tiny_dataset), "--name", "full"]
+            "--precision", "float32", "--tta", "off", "--data", str(tiny_dataset), "--name", "full"]
 
     assert main(argv) == 2
 

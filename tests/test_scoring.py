@@ -11,7 +11,9 @@ from emotion_core.cli import main
 from emotion_core.datasets import DatasetError
 from emotion_core.labels import EMOTIONS
 from emotion_core.registry import RunError
-from emotion_core.scoring import evaluate_photos, evaluate_run
+from emotion_core.inference import predict_probabilities
+from emotion_core.predictor import Predictor
+from emotion_core.scoring import adopt_tta, evaluate_photos, evaluate_run
 from tests.conftest import PHOTOS, make_image_dataset, needs_photos, read_split_images
 
 
@@ -34,7 +36,7 @@ def test_figures_match_the_models_predictions(trained_runs, alpha_model):
     report = evaluate_run("alpha")
 
     assert report["n"] == len(y) == 21
-    assert report["tta"] is False  # as the run recorded
+    assert report["tta"] == "off"  # as the run recorded
     assert report["accuracy"] == pytest.approx(np.mean(predicted == y))
     assert report["confusion_matrix"] == _hand_confusion(y, predicted)
     assert sum(map(sum, report["confusion_matrix"])) == report["n"]
@@ -47,9 +49,9 @@ def test_flip_tta_averages_each_face_with_its_mirror_image(trained_runs, alpha_m
     averaged = (np.asarray(alpha_model(x, training=False)) + np.asarray(alpha_model(mirrored, training=False))) / 2
     predicted = averaged.argmax(axis=1)
 
-    report = evaluate_run("alpha", tta=True, save=False)
+    report = evaluate_run("alpha", tta="flip", save=False)
 
-    assert report["tta"] is True
+    assert report["tta"] == "flip"
     assert report["accuracy"] == pytest.approx(np.mean(predicted == y))
     assert report["confusion_matrix"] == _hand_confusion(y, predicted)
     # Per-class AUC depends on the averaged scores themselves, not only on their argmax.
@@ -69,7 +71,7 @@ def test_evaluation_is_saved_in_the_run_folder(trained_runs):
     saved = trained_runs["alpha"] / "evaluation" / "validation.json"
     saved.unlink()
 
-    report = evaluate_run("alpha", tta=True)
+    report = evaluate_run("alpha", tta="flip")
 
     assert json.loads(saved.read_text()) == report
     assert (report["split"], report["data"]) == ("validation", "tiny")
@@ -77,7 +79,7 @@ def test_evaluation_is_saved_in_the_run_folder(trained_runs):
 
 def test_not_saving_leaves_the_run_folder_untouched(trained_runs):
     before = {p.name: p.read_bytes() for p in (trained_runs["alpha"] / "evaluation").iterdir()}
-    evaluate_run("alpha", tta=True, save=False)
+    evaluate_run("alpha", tta="flip", save=False)
     after = {p.name: p.read_bytes() for p in (trained_runs["alpha"] / "evaluation").iterdir()}
     assert after == before
 
@@ -98,6 +100,43 @@ def test_a_run_without_weights_cannot_be_evaluated(trained_runs):
     (trained_runs["beta"] / "model.keras").unlink()
     with pytest.raises(RunError, match="beta has no model file"):
         evaluate_run("beta")
+
+
+# --- choosing a run's TTA ------------------------------------------------------------------------
+
+
+def test_an_adopted_tta_is_what_the_run_then_predicts_and_reports_with(trained_runs, alpha_model):
+    measured = evaluate_run("alpha", tta="shifts", save=False)
+
+    result = adopt_tta("alpha", "shifts")
+
+    assert (result["tta"], result["previous_tta"]) == ("shifts", "off")
+    assert result["accuracy"] == measured["accuracy"]
+    saved = json.loads((trained_runs["alpha"] / "evaluation" / "validation.json").read_text())
+    assert (saved["tta"], saved["accuracy"]) == ("shifts", measured["accuracy"])
+    assert json.loads((trained_runs["alpha"] / "config.json").read_text())["tta"] == "shifts"
+    assert "test-time augmentation: shifts" in (trained_runs["alpha"] / "MODEL_CARD.md").read_text()
+    faces = np.random.default_rng(5).uniform(0, 255, (2, 48, 48, 1)).astype(np.float32)
+    np.testing.assert_allclose(Predictor.load("alpha").classify(faces),
+                               predict_probabilities(alpha_model, faces, tta="shifts"), atol=1e-6)
+
+
+def test_a_tta_is_not_adopted_on_another_data_set(trained_runs, isolated_dirs):
+    before = {name: (trained_runs["alpha"] / name).read_bytes() for name in ("config.json", "evaluation/validation.json")}
+    other = make_image_dataset(isolated_dirs["data"] / "other", {"train": 1, "validation": 2}, seed=3)
+
+    with pytest.raises(DatasetError, match="other is not the data set alpha trained on"):
+        adopt_tta("alpha", "shifts", data=str(other))
+
+    assert {name: (trained_runs["alpha"] / name).read_bytes() for name in before} == before
+
+
+def test_runs_tta_says_the_new_and_the_old_figure_in_one_line(trained_runs, capsys):
+    code = main(["runs", "tta", "alpha", "flip"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.startswith("alpha predicts with flip TTA: validation ") and out.endswith("with off)\n")
+    assert out.count("\n") == 1
 
 
 # --- a user's own labelled folders: a hold-out with test/ only, and real photos ----------------

@@ -87,7 +87,7 @@ def test_validation_accuracy_matches_the_saved_model_on_the_validation_images(tr
     validation = _read(run / "evaluation" / "validation.json")
 
     assert validation["n"] == len(y) == 21
-    assert validation["tta"] is False
+    assert validation["tta"] == "off"
     assert validation["accuracy"] == pytest.approx(np.mean(predicted == y))
 
 

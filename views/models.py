@@ -4,6 +4,7 @@ import streamlit as st
 
 from emotion_core import comparison, registry
 from emotion_core.datasets import DatasetError
+from emotion_core.inference import tta_mode
 from emotion_core.labels import class_set_name
 from emotion_core.serving import export
 from ui import charts
@@ -179,8 +180,8 @@ def exports_ui(runs, deployed):
         "max diff": st.column_config.NumberColumn(format="%.1e")})
     shape = "x".join(str(side) for side in found[0]["input"]["shape"][1:])
     st.caption(f"Each file was checked against the Keras model before it was kept. Input: faces of {shape} "
-               "pixels in 0..255; output: the run's class probabilities (averaged with the mirrored face's "
-               "when the run uses flip TTA). Every figure is in the .json beside the file.")
+               "pixels in 0..255; output: the run's class probabilities for one view of a face (the app averages "
+               "the views of the run's TTA mode, `tta` in the .json). Every figure is in the .json beside the file.")
     for record, row in zip(found, rows):
         st.download_button(row["file"], lambda path=record["path"]: export.download_bytes(path), row["file"],
                            "application/octet-stream", key=f"export-{name}-{row['file']}", on_click="ignore",
@@ -214,8 +215,8 @@ def evaluation_ui(run, split, normalised):
                                  (figures[3], "Micro AUC", report["roc"]["micro"]["auc"])):
         column.metric(label, f"{value:.3f}" if value is not None else "n/a")
     st.caption(f"{report['n']:,} images of `{report.get('data', run.dataset.get('name'))}`, "
-               f"{class_set_name(report['class_names'])} classes, flip TTA "
-               f"{'on' if report.get('tta') else 'off'}, evaluated {str(report.get('evaluated', '?'))[:10]}")
+               f"{class_set_name(report['class_names'])} classes, TTA "
+               f"{tta_mode(report.get('tta'))}, evaluated {str(report.get('evaluated', '?'))[:10]}")
     if report.get("note"):
         st.caption(report["note"])
     st.altair_chart(charts.confusion(comparison.confusion_frame(report, normalised), normalised))

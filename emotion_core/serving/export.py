@@ -14,9 +14,9 @@ FLOAT_TOLERANCE per probability, int8 files on the top label for INT8_AGREEMENT 
 A file that fails is deleted and the error gives the figures.
 
 Beside each file `<file>.json` records what a consumer needs (input shape and range, labels,
-whether the run averages a mirrored pass) and the figures of the check. The exported model takes
-(n, 48, 48, channels) float32 pixels in 0..255 and returns (n, classes) softmax probabilities,
-one mirrored pass short of the app when the run uses flip TTA (`tta` in the sidecar).
+the run's TTA mode) and the figures of the check. The exported model takes (n, 48, 48, channels)
+float32 pixels in 0..255 and returns (n, classes) softmax probabilities for one view of each face;
+the app averages the views of the run's mode (`tta` in the sidecar, inference.TTA_MODES).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import registry
-from ..inference import float32_copy
+from ..inference import float32_copy, tta_mode
 from ..storage import now_iso, read_json, write_json_atomic
 
 FORMATS = {
@@ -118,7 +118,7 @@ def export_run(run: str | Path, fmt: str, out: str | Path | None = None, quantiz
         "input": {"shape": [None, *map(int, model.input_shape[1:])], "dtype": "float32",
                   "range": [0, 255], "color_mode": "grayscale" if model.input_shape[-1] == 1 else "rgb"},
         "labels": list(info.classes),  # the model's outputs, in order
-        "tta": bool(info.config.get("tta", False)),
+        "tta": tta_mode(info.config.get("tta")),  # a mode of inference.TTA_MODES
         "grayscale_source": bool(info.dataset.get("grayscale_source", True)),
         "check": check, "versions": registry.library_versions(),
     }
