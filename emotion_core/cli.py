@@ -4,7 +4,7 @@
     python -m emotion_core data summary data/fer2013 [--json]
     python -m emotion_core train --arch vgg_gap --data data/fer2013 [--epochs 60 ...]
     python -m emotion_core train --resume RUN [--epochs N]
-    python -m emotion_core runs list | show RUN | deploy RUN [--alias live] | tta RUN off|flip|shifts
+    python -m emotion_core runs list | show RUN | deploy RUN [--alias live] | tta RUN off|flip|zoom|shifts
     python -m emotion_core evaluate deployed --data data/fer2013 --split validation [--tta MODE] [--json]
     python -m emotion_core predict photo.jpg [--model RUN] [--json]
     python -m emotion_core analyze photos/ --csv results.csv [--model RUN]    (a folder or a .zip)

@@ -35,7 +35,7 @@ def tta_mode(value) -> str:
 
 def tta_view_count(value) -> int:
     """How many passes of the model one face costs under this TTA setting."""
-    return {"off": 1, "flip": 2, "zoom": 6, "shifts": 12}[tta_mode(value)]
+    return len(tta_views(np.zeros((1, 8, 8, 1), np.float32), value))  # what tta_views makes, not a copy
 
 
 def tta_views(images: np.ndarray, value) -> np.ndarray:
@@ -85,14 +85,14 @@ def predict_probabilities(model, images: np.ndarray, tta=False, batch_size: int 
     images = np.asarray(images, dtype=np.float32)
     if len(images) == 0:
         return np.zeros((0, model.output_shape[-1]), np.float32)
-    views = tta_view_count(tta)
     outputs = []
     # A batch of faces at a time, all its views in one call: memory stays at `views` batches
     # whatever the number of faces, and every call but the last has the same size (no retracing).
     for start in range(0, len(images), batch_size):
         chunk = images[start:start + batch_size]
-        scored = _batched_predict(model, tta_views(chunk, tta).reshape(-1, *images.shape[1:]), batch_size)
-        outputs.append(scored.reshape(views, len(chunk), -1).mean(axis=0))
+        views = tta_views(chunk, tta)
+        scored = _batched_predict(model, views.reshape(-1, *images.shape[1:]), batch_size)
+        outputs.append(scored.reshape(len(views), len(chunk), -1).mean(axis=0))
         if progress:
             progress(min(1.0, (start + batch_size) / len(images)))
     return np.concatenate(outputs).astype(np.float32)
