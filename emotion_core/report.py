@@ -132,8 +132,9 @@ def model_card_text(run: Run) -> str:
         lines += [
             f"Accuracy **{validation['accuracy']:.2%}**, macro-F1 **{validation['macro_f1']:.3f}**, "
             f"macro AUC {validation['roc']['macro_auc']:.3f} on {validation['n']:,} images "
-            f"(test-time augmentation: {tta_mode(validation.get('tta'))}); best epoch "
-            f"{card['best_epoch']} of {card['epochs']}. The test split was not used for any choice.",
+            f"(test-time augmentation: {tta_mode(validation.get('tta'))})"
+            + ("" if card["members"] else f"; best epoch {card['best_epoch']} of {card['epochs']}")
+            + ". The test split was not used for any choice.",
             "",
             "| class | precision | recall | F1 | support |",
             "|---|---:|---:|---:|---:|",

@@ -16,6 +16,7 @@ from .datasets import DatasetError, keep_classes, load_split, open_dataset
 from .evaluation import classification_report
 from .inference import predict_probabilities, tta_mode
 from .labels import EMOTIONS, class_set_name
+from .report import write_model_card
 from .storage import now_iso, read_json, write_json_atomic
 
 
@@ -70,6 +71,8 @@ def evaluate_run(run: str, data: str | None = None, split: str = "validation", t
         # Figures on another data set must not overwrite the ones on the run's own.
         same_data = dataset.fingerprint() == run_info.dataset.get("fingerprint")
         registry.save_evaluation(run_dir, split if same_data else f"{dataset.name}-{split}", report)
+        if same_data and split == "validation":
+            write_model_card(run_dir)  # the card states these figures; a stale one would contradict them
     return report
 
 
@@ -80,8 +83,6 @@ def adopt_tta(run: str, mode: str, data: str | None = None, progress=None) -> di
     API, the model card and the figures never disagree on how the run sees a face. Returns the
     new and the previous validation accuracy with their modes.
     """
-    from .report import write_model_card
-
     mode = tta_mode(mode)
     run_dir = registry.resolve_run(run)
     before = registry.load_run(run_dir)

@@ -75,3 +75,12 @@ def test_its_model_card_names_the_members_and_their_summed_cost(trained_runs):
 
     text = model_card_text(registry.load_run(make_ensemble("duo", ["alpha", "beta"])))
     assert "the average of `alpha`, `beta`'s probabilities" in text and "sum of theirs" in text
+
+
+def test_the_ensemble_command_leaves_a_model_card_with_its_measured_accuracy(trained_runs, capsys):
+    assert main(["runs", "ensemble", "duo", "--members", "alpha", "beta"]) == 0
+
+    accuracy = registry.load_run(registry.resolve_run("duo")).validation["accuracy"]
+    card = (registry.resolve_run("duo") / registry.MODEL_CARD_FILE).read_text()
+    assert "`alpha`, `beta`" in card and f"Accuracy **{accuracy:.2%}**" in card
+    assert "best epoch" not in card  # an ensemble has no epochs of its own

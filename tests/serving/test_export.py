@@ -160,3 +160,18 @@ def test_cli_export_prints_the_figures_and_where_it_wrote(trained_runs, tmp_path
 
     assert main(["export", "alpha", "--format", "onnx", "--quantize", "int8"]) == 2
     assert capsys.readouterr().err == "error: --quantize int8 is only available for litert (int8).\n"
+
+
+def test_an_ensemble_exports_as_one_file_that_averages_its_members(trained_runs, tmp_path):
+    fmt = "litert"  # the phone format; the others go through the same model.export
+    from emotion_core.ensemble import make_ensemble
+
+    make_ensemble("duo", ["alpha", "beta"])
+    record = export_run("duo", fmt, tmp_path / "out")
+
+    assert record["check"]["max_abs_diff"] <= 1e-4 and record["check"]["top_label_agreement"] == 1.0
+    faces = export.generated_faces(4, seed=5)
+    members = [export.load_exported(export_run(name, fmt, tmp_path / name)["path"], fmt)(faces)
+               for name in ("alpha", "beta")]
+    got = export.load_exported(tmp_path / "out" / record["file"], fmt)(faces)
+    np.testing.assert_allclose(got, (members[0] + members[1]) / 2, atol=1e-4)
