@@ -37,6 +37,9 @@ class Architecture:
     build: Callable[[tuple, int], keras.Model]
     description: str
     color_mode: str = "grayscale"  # the input the original recipe used
+    # Nets of one family differ only in widths, so a trained wider one can start a narrower one
+    # (emotion_core/pruning.py); empty: a family of its own.
+    family: str = ""
 
 
 def _inputs(input_shape):
@@ -183,6 +186,11 @@ def build_vgg_gap_small(input_shape, num_classes):
     return _vgg_gap(input_shape, num_classes, widths=(16, 32, 64, 128), name="vgg_gap_small")
 
 
+def build_vgg_gap_slim(input_shape, num_classes):
+    # 0.5625 of vgg_gap's widths: just under a third of its multiply-adds (the live budget).
+    return _vgg_gap(input_shape, num_classes, widths=(18, 36, 72, 144), name="vgg_gap_slim")
+
+
 def _xception_block(x, filters):
     """Two separable convs and a pool, plus a strided 1x1 shortcut (residual, as in Xception)."""
     shortcut = layers.Conv2D(filters, 1, strides=2, padding="same", use_bias=False)(x)
@@ -225,9 +233,14 @@ ARCHITECTURES = {
         Architecture("seed001_nodropout_nobn", build_seed001_nodropout_nobn,
                      "seed001_best without dropout or batch norm.", "rgb"),
         Architecture("vgg_gap", build_vgg_gap,
-                     "Ours: VGG-style 32-256 filters, two convs a stage, global average pooling (accuracy)."),
+                     "Ours: VGG-style 32-256 filters, two convs a stage, global average pooling (accuracy).",
+                     family="vgg_gap"),
         Architecture("vgg_gap_small", build_vgg_gap_small,
-                     "Ours: vgg_gap at half width, about a quarter of the multiply-adds (live camera)."),
+                     "Ours: vgg_gap at half width, about a quarter of the multiply-adds (live camera).",
+                     family="vgg_gap"),
+        Architecture("vgg_gap_slim", build_vgg_gap_slim,
+                     "Ours: vgg_gap at 0.56 width, a third of the multiply-adds; starts well cut from a trained vgg_gap.",
+                     family="vgg_gap"),
         Architecture("mini_xception", build_mini_xception,
                      "Ours: residual separable convs with global pooling, few parameters (fast)."),
     ]

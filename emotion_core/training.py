@@ -32,6 +32,7 @@ from .datasets import (Dataset, DatasetError, class_counts, is_grayscale, keep_c
 from .evaluation import classification_report
 from .inference import predict_probabilities
 from .labels import class_set_name
+from .pruning import narrows_into, prunable_into, prune_into
 from .report import write_model_card
 from .storage import now_iso, read_json, write_json_atomic
 
@@ -153,8 +154,12 @@ def warm_start_source(config: TrainConfig, runs_dir: Path) -> Path | None:
     if not model_file.exists():
         raise ValueError(f"init_from run {source.name} has no {registry.MODEL_FILE} to start from")
     source_run = registry.load_run(source)
-    if source_run.config.get("arch") != config.arch:
-        raise ValueError(f"init_from run {source.name} is a {source_run.config.get('arch')}, not a {config.arch}")
+    source_arch = source_run.config.get("arch")
+    if source_arch != config.arch and not same_family(source_arch, config.arch):
+        raise ValueError(f"init_from run {source.name} is a {source_arch}, not a {config.arch}")
+    if source_arch != config.arch and not narrows_into(source_arch, config.arch):
+        raise ValueError(f"init_from run {source.name} is a {source_arch}, narrower than a {config.arch}: "
+                         f"only a wider net of its family can be cut down to it")
     if source_run.classes != tuple(config.classes):
         raise ValueError(f"init_from run {source.name} learned {class_set_name(source_run.classes)} classes, "
                          f"not {class_set_name(config.classes)}: its outputs do not fit")
@@ -190,11 +195,21 @@ def distilled_targets(teacher_file: Path, x_train: np.ndarray, one_hot: np.ndarr
     return (weight * probabilities + (1 - weight) * one_hot).astype(np.float32)
 
 
+def same_family(arch: str, other: str) -> bool:
+    family = ARCHITECTURES[arch].family if arch in ARCHITECTURES else ""
+    return bool(family) and other in ARCHITECTURES and ARCHITECTURES[other].family == family
+
+
 def load_warm_start(model: keras.Model, model_file: Path) -> None:
+    """Start from a run's weights: as they are, or cut to this narrower net's widths (pruning.py)."""
     source = keras.models.load_model(model_file, compile=False, safe_mode=True)
-    if [w.shape for w in source.weights] != [w.shape for w in model.weights]:
-        raise ValueError(f"{model_file.parent.name}'s weights do not fit this model (another input colour or size?)")
-    model.set_weights(source.get_weights())
+    if [w.shape for w in source.weights] == [w.shape for w in model.weights]:
+        model.set_weights(source.get_weights())
+    elif prunable_into(source, model):
+        prune_into(source, model)
+    else:
+        raise ValueError(f"{model_file.parent.name}'s weights do not fit this model (another input colour or size, "
+                         f"or a narrower net than this one?)")
 
 
 # --- Callbacks that make a run folder followable and resumable ----------------------------------

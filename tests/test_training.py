@@ -282,7 +282,10 @@ def test_warm_start_begins_from_the_named_runs_weights(trained_runs, isolated_di
 
 @pytest.mark.parametrize("overrides, error, message", [
     ({"init_from": "nobody"}, ValueError, "No run named 'nobody'"),
-    ({"init_from": "alpha", "arch": "vgg_gap"}, ValueError, "init_from run alpha is a vgg_gap_small, not a vgg_gap"),
+    ({"init_from": "alpha", "arch": "mini_xception"}, ValueError,
+     "init_from run alpha is a vgg_gap_small, not a mini_xception"),
+    ({"init_from": "alpha", "arch": "vgg_gap"}, ValueError,
+     "init_from run alpha is a vgg_gap_small, narrower than a vgg_gap: only a wider net of its family"),
 ])
 def test_a_warm_start_that_cannot_work_is_refused_before_a_folder_exists(trained_runs, isolated_dirs,
                                                                           overrides, error, message):
@@ -290,6 +293,20 @@ def test_a_warm_start_that_cannot_work_is_refused_before_a_folder_exists(trained
     with pytest.raises(error, match=message):
         train_tiny_run(isolated_dirs["models"], trained_runs["data"], "refused", **overrides)
     assert sorted(p.name for p in isolated_dirs["models"].iterdir()) == before
+
+
+def test_a_narrower_net_starts_from_a_wider_runs_strongest_channels(trained_runs, isolated_dirs):
+    # vgg_gap_small is vgg_gap at half width: its first kernels are the wide run's filters whose
+    # batch norm scale is largest (at a vanishing learning rate one epoch leaves them there).
+    still = dict(epochs=1, learning_rate=1e-9, weight_decay=0.0, seed=99)
+    wide = train_tiny_run(isolated_dirs["models"], trained_runs["data"], "wide", arch="vgg_gap", epochs=1)
+    narrow = train_tiny_run(isolated_dirs["models"], trained_runs["data"], "narrow", init_from="wide", **still)
+
+    wide_model = keras.models.load_model(wide / "model.keras", compile=False, safe_mode=True)
+    first_conv, first_norm = wide_model.layers[2], wide_model.layers[3]  # after input and rescaling
+    kept = np.sort(np.argsort(-np.abs(first_norm.get_weights()[0]))[:16])
+    np.testing.assert_allclose(_trained_kernels(narrow)[0], first_conv.get_weights()[0][..., kept], atol=1e-6)
+    assert _read(narrow / "config.json")["init_from"] == "wide"
 
 
 def test_distillation_trains_on_the_teachers_probabilities_mixed_with_the_labels(trained_runs, isolated_dirs):
