@@ -17,9 +17,9 @@ busy machine slows them alike and the ratios hold:
    (`data/fer2013`; skipped with a note when absent). fer's classifier takes 64x64 gray faces in
    -1..1: the 48x48 faces are resized as `detect_emotions` resizes its crops, then scored by its
    default TFLite model (and its Keras .hdf5 model for accuracy).
-The models are the deployed-style `vgg_gap` (trained when --model or a deployed run is given) and
-the registry's best `vgg_gap_small` run (the fast model; untrained when there is none: speed
-does not depend on the weights), in float32 and in bfloat16.
+The models are the deployed one (--model or the `deployed` alias; an untrained vgg_gap without
+either) and the `live` alias's run (the Live page's model; an untrained vgg_gap_small when it is
+unset: speed does not depend on the weights), in float32 and in bfloat16.
 
 fer is optional and never in requirements.txt: its wheel pins opencv-contrib-python, moviepy and
 facenet-pytorch, none of which the detector and classifier need. Install it without them:
@@ -111,7 +111,7 @@ def tta_label(label: str, tta) -> str:
 
 def our_models(spec: str | None) -> list[tuple[str, object, bool, bool]]:
     """(label, keras model, tta, trained) for vgg_gap (from `spec`, the deployed run, or untrained)
-    and vgg_gap_small (see `fast_model`)."""
+    and the live model (see `fast_model`)."""
     import keras
 
     from emotion_core import registry
@@ -136,17 +136,16 @@ def our_models(spec: str | None) -> list[tuple[str, object, bool, bool]]:
 
 
 def fast_model() -> tuple[str, object, bool, bool]:
-    """The registry's best vgg_gap_small run with weights (the fast model), else an untrained one."""
+    """The run the `live` alias names (the Live page's model) when it is not the deployed one,
+    else an untrained vgg_gap_small (speed does not depend on the weights)."""
     from emotion_core import registry
     from emotion_core.architectures import build_model
 
-    fast = [run for run in registry.list_runs() if run.config.get("arch") == "vgg_gap_small"
-            and run.has_weights and run.validation and not run.problem]
-    if not fast:
+    live = registry.alias_target(registry.LIVE)
+    if not live or live == registry.alias_target(registry.DEPLOYED):
         return "vgg_gap_small (untrained)", build_model("vgg_gap_small", (48, 48, 1), 7), "flip", False
-    best = max(fast, key=lambda run: run.validation["accuracy"])
-    predictor = Predictor.load(best.name)
-    return f"vgg_gap_small ({best.name})", predictor.model, predictor.tta, True
+    predictor = Predictor.load(live)
+    return f"{predictor.model.name} ({live})", predictor.model, predictor.tta, True
 
 
 def float32_model(model):

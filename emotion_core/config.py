@@ -52,7 +52,8 @@ class TrainConfig:
     dropout_scale: float = _option(1.0, "multiplies every dropout rate of the architecture; below 1 when a short "
                                         "budget underfits (train accuracy no higher than validation), 0 = no dropout")
     init_from: str = _option("", "a run (name in the same registry, or folder) whose weights start training: a "
-                                 "warm start that spends a second budget on top of the first instead of starting over")
+                                 "warm start that spends a second budget on top of the first instead of starting over; "
+                                 "a wider net of the same family is cut down to its strongest channels")
     distill_from: str = _option("", "a run (name in the same registry, or folder; an ensemble too) whose flip-"
                                     "averaged probabilities on the training images become soft targets: a small "
                                     "model learns from a stronger one and still costs its own per face")
