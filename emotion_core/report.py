@@ -64,17 +64,26 @@ def write_model_card(run_dir: Path) -> Path:
     return path
 
 
-def _recipe_extras(recipe: dict) -> str:
+def _recipe_extras(recipe: dict, run: Run) -> str:
     """The recipe choices a card mentions only when they differ from the plain default."""
     extras = []
     if recipe.get("dropout_scale", 1.0) != 1.0:
         extras.append(f"dropout x{recipe['dropout_scale']:g}")
     if recipe.get("init_from"):
-        extras.append(f"warm start from run `{recipe['init_from']}` (its epochs are not counted here)")
+        source_arch = _architecture_of(run.path.parent / recipe["init_from"])
+        cut = (f", cut down from its {source_arch} to the strongest channels"
+               if source_arch and source_arch != run.config.get("arch") else "")
+        extras.append(f"warm start from run `{recipe['init_from']}`{cut} (its epochs are not counted here)")
     if recipe.get("distill_from"):
         extras.append(f"distilled from run `{recipe['distill_from']}` (its probabilities are "
                       f"{recipe.get('distill_weight', 0.5):.0%} of each target)")
     return "".join(f", {extra}" for extra in extras)
+
+
+def _architecture_of(run_dir: Path) -> str:
+    """The architecture a run in the same registry was trained as; empty when it is not there
+    (load_run never raises: a moved or broken source run has no config)."""
+    return (load_run(run_dir).config or {}).get("arch", "")
 
 
 def _subset_note(classes) -> str:
@@ -124,7 +133,7 @@ def model_card_text(run: Run) -> str:
          f"Recipe: {recipe.get('epochs')} epochs, {recipe.get('optimizer')} lr {recipe.get('learning_rate')} "
          f"({recipe.get('schedule')}), batch {recipe.get('batch_size')}, augmentation "
          f"{'on' if recipe.get('augment') else 'off'}, class weights {recipe.get('class_weights')}, "
-         f"label smoothing {recipe.get('label_smoothing')}{_recipe_extras(recipe)}. Full config in `config.json`."),
+         f"label smoothing {recipe.get('label_smoothing')}{_recipe_extras(recipe, run)}. Full config in `config.json`."),
         "",
         "## Results on the validation split",
     ]

@@ -84,6 +84,18 @@ def test_model_card_states_a_warm_start_and_scaled_dropout(trained_runs):
     assert ", dropout x0.5, warm start from run `beta` (its epochs are not counted here)." in card
 
 
+def test_model_card_says_a_narrower_net_was_cut_from_a_wider_one(trained_runs, isolated_dirs):
+    write_run(isolated_dirs["models"], "wide", {"arch": "vgg_gap"}, [0.6], "2026-01-01")
+    run = trained_runs["alpha"]  # a vgg_gap_small
+    config = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**config, "init_from": "wide"}))
+
+    card = report.write_model_card(run).read_text()
+
+    assert ("warm start from run `wide`, cut down from its vgg_gap to the strongest channels "
+            "(its epochs are not counted here)") in card
+
+
 def test_a_run_not_evaluated_yet_says_so(isolated_dirs):
     run_dir = write_run(isolated_dirs["models"], "fresh", {"arch": "vgg_gap"}, [0.4], "2026-01-01")
 
