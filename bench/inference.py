@@ -405,7 +405,7 @@ def main() -> None:
     parser.add_argument("--faces-only", action="store_true", help="no photo tables: classify faces only")
     parser.add_argument("--tta", type=lambda text: [tta_mode(mode) for mode in text.split(",")], default=None,
                         metavar="MODE,MODE", help="the one-face and batch tables time each model under these TTA "
-                                                  "modes (off, flip, shifts; default: as each run records)")
+                                                  "modes (off, flip, zoom, shifts; default: as each run records)")
     args = parser.parse_args()
 
     import keras

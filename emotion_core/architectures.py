@@ -247,6 +247,12 @@ ARCHITECTURES = {
 }
 
 
+def same_family(arch: str, other: str) -> bool:
+    """Whether two registered nets share their layers and differ only in widths (see `family`)."""
+    family = ARCHITECTURES[arch].family if arch in ARCHITECTURES else ""
+    return bool(family) and other in ARCHITECTURES and ARCHITECTURES[other].family == family
+
+
 def build_model(name: str, input_shape=(48, 48, 1), num_classes: int = 7) -> keras.Model:
     """Build a registered architecture, or raise ValueError naming the known ones."""
     if name not in ARCHITECTURES:

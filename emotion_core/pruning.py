@@ -68,12 +68,12 @@ def pruned_weights(source, target) -> list[list[np.ndarray]]:
 def _outputs_to_keep(layers, index, width) -> np.ndarray:
     """The `width` channels of layer `index` that stay: by the following batch norm's |gamma|,
     or all of them in order where no norm follows (the classifier keeps every class)."""
-    source_width = layers[index][0].get_weights()[0].shape[-1]
-    following = layers[index + 1][0] if index + 1 < len(layers) else None
-    if width == source_width or type(following).__name__ != "BatchNormalization":
-        if width != source_width:
-            raise ValueError(f"layer {layers[index][0].name} has no batch norm to choose its channels by")
+    source = layers[index][0]
+    if width == source.get_weights()[0].shape[-1]:
         return np.arange(width)
+    following = layers[index + 1][0] if index + 1 < len(layers) else None
+    if type(following).__name__ != "BatchNormalization":
+        raise ValueError(f"layer {source.name} has no batch norm to choose its channels by")
     return strongest_channels(following.get_weights()[0], width)  # gamma comes first
 
 

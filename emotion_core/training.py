@@ -25,7 +25,7 @@ import keras
 import numpy as np
 
 from . import registry
-from .architectures import ARCHITECTURES, build_model, count_multiply_adds
+from .architectures import ARCHITECTURES, build_model, count_multiply_adds, same_family
 from .config import TrainConfig, config_from_dict
 from .datasets import (Dataset, DatasetError, class_counts, is_grayscale, keep_classes, load_split, open_dataset,
                        stratified_split)
@@ -193,11 +193,6 @@ def distilled_targets(teacher_file: Path, x_train: np.ndarray, one_hot: np.ndarr
                          f"images, not {tuple(x_train.shape[1:])}")
     probabilities = predict_probabilities(teacher, x_train, tta="flip")
     return (weight * probabilities + (1 - weight) * one_hot).astype(np.float32)
-
-
-def same_family(arch: str, other: str) -> bool:
-    family = ARCHITECTURES[arch].family if arch in ARCHITECTURES else ""
-    return bool(family) and other in ARCHITECTURES and ARCHITECTURES[other].family == family
 
 
 def load_warm_start(model: keras.Model, model_file: Path) -> None:
