@@ -195,15 +195,21 @@ def format_runs_markdown(runs: list[Run], deployed: str | None) -> str:
             f"| {name}", _percent(validation.get("accuracy")), _number(validation.get("macro_f1"), ".3f"),
             _number(auc, ".3f"), row["tta"] or "-",
             str(row["architecture"]), str(row["optimizer"]), str(row["batch_size"]), str(row["color_mode"] or "-"),
-            {True: "on", False: "off"}.get(row["augment"], "-"), _epochs_text(row),
-            _millions(row["parameters"]), _millions(row["multiply_adds"]), f"{row['training_minutes']:.0f} min",
+            {True: "on", False: "off"}.get(row["augment"], "-"), _epochs_text(run, row),
+            _millions(row["parameters"]), _millions(row["multiply_adds"]), _training_text(run, row),
             f"{run.info.get('hardware', '-')}, {run.info.get('backend', '-')}", f"{row['classes']} |"]))
     return "\n".join(lines)
 
 
-def _epochs_text(row: dict) -> str:
+def _epochs_text(run: Run, row: dict) -> str:
+    if run.members:  # not trained itself: its members' rows say how they were
+        return "its members'"
     done = f"{row['epochs']}/{row['epochs_planned']}"
     return f"{done} after `{row['warm_start_from']}`" if row["warm_start_from"] else done
+
+
+def _training_text(run: Run, row: dict) -> str:
+    return "its members'" if run.members else f"{row['training_minutes']:.0f} min"
 
 
 def _percent(value) -> str:

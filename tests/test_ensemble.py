@@ -10,6 +10,7 @@ from emotion_core.cli import main
 from emotion_core.ensemble import make_ensemble
 from emotion_core.explain import Explainer
 from emotion_core.predictor import Predictor
+from emotion_core.report import format_runs_markdown
 
 
 def test_an_ensemble_predicts_the_average_of_its_members(trained_runs):
@@ -84,3 +85,13 @@ def test_the_ensemble_command_leaves_a_model_card_with_its_measured_accuracy(tra
     card = (registry.resolve_run("duo") / registry.MODEL_CARD_FILE).read_text()
     assert "`alpha`, `beta`" in card and f"Accuracy **{accuracy:.2%}**" in card
     assert "best epoch" not in card  # an ensemble has no epochs of its own
+
+
+def test_the_runs_table_sends_a_reader_to_its_members_for_epochs_and_training_time(trained_runs):
+    make_ensemble("duo", ["alpha", "beta"])
+
+    lines = format_runs_markdown(registry.list_runs(), None).splitlines()
+
+    duo = next(line for line in lines if line.startswith("| `duo`"))
+    assert "| ensemble of 2 |" in duo and duo.count("| its members' |") == 2
+    assert "0 min" not in duo
