@@ -52,7 +52,7 @@ def pruned_weights(source, target) -> list[list[np.ndarray]]:
         kind = type(src).__name__
         if kind in ("Conv2D", "Dense"):
             kernel = weights[0] if kept_inputs is None else np.take(weights[0], kept_inputs, axis=-2)
-            width = dst.get_weights()[0].shape[-1]
+            width = dst.weights[0].shape[-1]
             kept_outputs = _outputs_to_keep(layers, index, width)
             cut = [np.take(kernel, kept_outputs, axis=-1)]
             cut += [np.take(bias, kept_outputs) for bias in weights[1:]]
@@ -69,7 +69,7 @@ def _outputs_to_keep(layers, index, width) -> np.ndarray:
     """The `width` channels of layer `index` that stay: by the following batch norm's |gamma|,
     or all of them in order where no norm follows (the classifier keeps every class)."""
     source = layers[index][0]
-    if width == source.get_weights()[0].shape[-1]:
+    if width == source.weights[0].shape[-1]:
         return np.arange(width)
     following = layers[index + 1][0] if index + 1 < len(layers) else None
     if type(following).__name__ != "BatchNormalization":
