@@ -48,6 +48,9 @@ class TrainConfig:
     color_mode: str = _option("", '"" = the architecture\'s own (the seeds\' RGB nets take RGB)')
     image_size: int = _option(48, "FER2013's native size")
     augment: bool = _option(True, "flip, small rotation, shift and zoom: the biggest single gain on FER2013")
+    photo_augment: bool = _option(False, "camera-like changes on top of augment: looser framing (zoom and shift "
+                                         "up to 20%), brightness, contrast, gamma, blur and sensor noise, as faces "
+                                         "from phones and webcams differ from FER2013's")
     random_erasing: float = _option(0.0, "probability of erasing a patch (occlusion robustness)")
     dropout_scale: float = _option(1.0, "multiplies every dropout rate of the architecture; below 1 when a short "
                                         "budget underfits (train accuracy no higher than validation), 0 = no dropout")

@@ -35,13 +35,15 @@ def strongest_channels(scales: np.ndarray, count: int) -> np.ndarray:
     return np.sort(np.argsort(-np.abs(scales), kind="stable")[:count])
 
 
-def pruned_weights(source, target) -> list[list[np.ndarray]]:
+def pruned_weights(source, target, outputs=None) -> list[list[np.ndarray]]:
     """Per layer of `target`, the weights cut from `source` (see the module docstring).
 
     Conv2D kernels are (h, w, in, out) and Dense kernels (in, out); the batch norm after a layer
     decides which of its outputs stay, and the same channels stay in every weight of that norm.
+    `outputs`: the classifier's outputs (classes) that stay, in order; None keeps them all.
     """
     layers = list(zip(source.layers, target.layers))
+    classifier = max(i for i, (src, _) in enumerate(layers) if type(src).__name__ in ("Conv2D", "Dense"))
     kept_inputs = None  # channels of the previous weighted layer's output that were kept
     result = []
     for index, (src, dst) in enumerate(layers):
@@ -53,7 +55,10 @@ def pruned_weights(source, target) -> list[list[np.ndarray]]:
         if kind in ("Conv2D", "Dense"):
             kernel = weights[0] if kept_inputs is None else np.take(weights[0], kept_inputs, axis=-2)
             width = dst.weights[0].shape[-1]
-            kept_outputs = _outputs_to_keep(layers, index, width)
+            if index == classifier and outputs is not None:
+                kept_outputs = np.asarray(outputs)
+            else:
+                kept_outputs = _outputs_to_keep(layers, index, width)
             cut = [np.take(kernel, kept_outputs, axis=-1)]
             cut += [np.take(bias, kept_outputs) for bias in weights[1:]]
             kept_inputs = kept_outputs
@@ -77,10 +82,11 @@ def _outputs_to_keep(layers, index, width) -> np.ndarray:
     return strongest_channels(following.get_weights()[0], width)  # gamma comes first
 
 
-def prune_into(source, target) -> None:
-    """Set `target`'s weights from the wider trained `source`, or raise ValueError saying why not."""
+def prune_into(source, target, outputs=None) -> None:
+    """Set `target`'s weights from the wider trained `source` (keeping the classifier `outputs`
+    given, or all), or raise ValueError saying why not."""
     if not prunable_into(source, target):
         raise ValueError(f"{source.name} cannot be narrowed into {target.name}: their layers differ")
-    for layer, weights in zip(target.layers, pruned_weights(source, target)):
+    for layer, weights in zip(target.layers, pruned_weights(source, target, outputs)):
         if weights:
             layer.set_weights(weights)

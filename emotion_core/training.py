@@ -84,15 +84,56 @@ def augmentation_layers(config: TrainConfig) -> list:
     """Random transforms applied to training batches only (inactive at inference)."""
     if not config.augment:
         return []
+    framing = 0.2 if config.photo_augment else 0.1  # a photo's aligned crop is framed less exactly than FER2013's
     augment = [
         keras.layers.RandomFlip("horizontal"),
         keras.layers.RandomRotation(10 / 360, fill_mode="reflect"),  # head tilt of up to 10 degrees
-        keras.layers.RandomTranslation(0.1, 0.1, fill_mode="reflect"),  # detector boxes are off by ~10%
-        keras.layers.RandomZoom(0.1, fill_mode="reflect"),
+        keras.layers.RandomTranslation(framing, framing, fill_mode="reflect"),  # detector boxes are off by ~10%
+        keras.layers.RandomZoom(framing, fill_mode="reflect"),
     ]
+    if config.photo_augment:
+        augment += [
+            keras.layers.RandomBrightness(0.2, value_range=(0, 255)),  # exposure: up to a fifth of the range
+            keras.layers.RandomContrast(0.3, value_range=(0, 255)),
+            keras.layers.RandomGaussianBlur(factor=0.6, kernel_size=5, sigma=1.0, value_range=(0, 255)),  # focus
+            CameraResponse(),  # gamma and sensor noise
+        ]
     if config.random_erasing > 0:
         augment.append(keras.layers.RandomErasing(factor=config.random_erasing, value_range=(0, 255)))
     return augment
+
+
+@keras.saving.register_keras_serializable(package="emotion_core")
+class CameraResponse(keras.layers.Layer):
+    """A random gamma (0.7-1.4) and Gaussian sensor noise (0-8 grey levels) per training image.
+
+    Keras has no gamma layer, and its GaussianNoise takes a standard deviation of at most 1 (a
+    0-1 image's scale); FER2013 images are 0-255. Inactive at inference, as every augmentation.
+    """
+
+    def __init__(self, gamma=(0.7, 1.4), noise=8.0, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.gamma, self.noise, self.seed = tuple(gamma), float(noise), seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, images, training=None):
+        if not training:
+            return images
+        shape = keras.ops.shape(images)
+        per_image = (shape[0], 1, 1, 1)
+        # log-uniform gamma, so brightening and darkening are equally likely
+        log_gamma = keras.random.uniform(per_image, math.log(self.gamma[0]), math.log(self.gamma[1]),
+                                         seed=self.seed_generator)
+        scaled = keras.ops.clip(images / 255.0, 0.0, 1.0) ** keras.ops.exp(log_gamma) * 255.0
+        sigma = keras.random.uniform(per_image, 0.0, self.noise, seed=self.seed_generator)
+        noisy = scaled + sigma * keras.random.normal(shape, seed=self.seed_generator)
+        return keras.ops.clip(noisy, 0.0, 255.0)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "gamma": self.gamma, "noise": self.noise, "seed": self.seed}
 
 
 def make_optimizer(config: TrainConfig):
@@ -160,7 +201,7 @@ def warm_start_source(config: TrainConfig, runs_dir: Path) -> Path | None:
     if source_arch != config.arch and not narrows_into(source_arch, config.arch):
         raise ValueError(f"init_from run {source.name} is a {source_arch}, narrower than a {config.arch}: "
                          f"only a wider net of its family can be cut down to it")
-    if source_run.classes != tuple(config.classes):
+    if not set(config.classes) <= set(source_run.classes):
         raise ValueError(f"init_from run {source.name} learned {class_set_name(source_run.classes)} classes, "
                          f"not {class_set_name(config.classes)}: its outputs do not fit")
     return model_file
@@ -175,14 +216,27 @@ def distillation_teacher(config: TrainConfig, runs_dir: Path) -> Path | None:
     if not teacher.has_weights or teacher.problem:
         raise ValueError(f"distill_from run {source.name} has no usable {registry.MODEL_FILE}"
                          + (f": {teacher.problem}" if teacher.problem else ""))
-    if teacher.classes != tuple(config.classes):
+    if not set(config.classes) <= set(teacher.classes):
         raise ValueError(f"distill_from run {source.name} learned {class_set_name(teacher.classes)} classes, "
                          f"not {class_set_name(config.classes)}: its probabilities do not fit")
     return teacher.model_path
 
 
-def distilled_targets(teacher_file: Path, x_train: np.ndarray, one_hot: np.ndarray, weight: float) -> np.ndarray:
+def class_positions(model_file: Path, classes) -> list[int]:
+    """Where each of `classes` sits among the outputs of the run that saved `model_file`.
+
+    A run may start from, or learn from, a run of more classes: a 3-class head keeps those three
+    outputs of a 7-class one (softmax over the kept logits is the teacher's renormalised reading).
+    """
+    source_classes = registry.load_run(model_file.parent).classes
+    return [source_classes.index(name) for name in classes]
+
+
+def distilled_targets(teacher_file: Path, x_train: np.ndarray, one_hot: np.ndarray, weight: float,
+                      outputs: list[int] | None = None) -> np.ndarray:
     """Training targets mixing the teacher's flip-averaged probabilities (share `weight`) with the labels.
+
+    `outputs`: the teacher's outputs this run learns (a subset of its classes, renormalised).
 
     Computed once, on the un-augmented images: augmentation here (flips, small turns and shifts)
     keeps a face's expression, so the teacher's reading of the original still fits.
@@ -192,16 +246,21 @@ def distilled_targets(teacher_file: Path, x_train: np.ndarray, one_hot: np.ndarr
         raise ValueError(f"distill_from run {teacher_file.parent.name} reads {tuple(teacher.input_shape[1:])} "
                          f"images, not {tuple(x_train.shape[1:])}")
     probabilities = predict_probabilities(teacher, x_train, tta="flip")
+    if outputs is not None:
+        probabilities = probabilities[:, outputs]
+        probabilities /= probabilities.sum(axis=1, keepdims=True)
     return (weight * probabilities + (1 - weight) * one_hot).astype(np.float32)
 
 
-def load_warm_start(model: keras.Model, model_file: Path) -> None:
-    """Start from a run's weights: as they are, or cut to this narrower net's widths (pruning.py)."""
+def load_warm_start(model: keras.Model, model_file: Path, outputs: list[int] | None = None) -> None:
+    """Start from a run's weights: as they are, or cut to this narrower net's widths and to the
+    classifier `outputs` it keeps (pruning.py)."""
     source = keras.models.load_model(model_file, compile=False, safe_mode=True)
-    if [w.shape for w in source.weights] == [w.shape for w in model.weights]:
+    keeps_all = outputs is None or list(outputs) == list(range(source.output_shape[-1]))
+    if keeps_all and [w.shape for w in source.weights] == [w.shape for w in model.weights]:
         model.set_weights(source.get_weights())
     elif prunable_into(source, model):
-        prune_into(source, model)
+        prune_into(source, model, None if keeps_all else outputs)
     else:
         raise ValueError(f"{model_file.parent.name}'s weights do not fit this model (another input colour or size, "
                          f"or a narrower net than this one?)")
@@ -352,7 +411,8 @@ def _fit(run_dir: Path, config: TrainConfig, dataset: Dataset, history: list, ch
             trainer = keras.models.load_model(checkpoint, safe_mode=True)
             model = trainer.layers[-1]
         elif config.init_from:
-            load_warm_start(model, warm_start_source(config, run_dir.parent))
+            source = warm_start_source(config, run_dir.parent)
+            load_warm_start(model, source, class_positions(source, config.classes))
         num_classes = len(config.classes)
         recorder = RunRecorder(run_dir, model, config, history)
         stopper = StopOnSignal()
@@ -364,7 +424,8 @@ def _fit(run_dir: Path, config: TrainConfig, dataset: Dataset, history: list, ch
         targets = keras.utils.to_categorical(y_train, num_classes)
         teacher = distillation_teacher(config, run_dir.parent)
         if teacher is not None:
-            targets = distilled_targets(teacher, x_train.astype(np.float32), targets, config.distill_weight)
+            targets = distilled_targets(teacher, x_train.astype(np.float32), targets, config.distill_weight,
+                                        class_positions(teacher, config.classes))
         trainer.fit(
             x_train.astype(np.float32), targets,
             validation_data=(x_val.astype(np.float32), keras.utils.to_categorical(y_val, num_classes)),

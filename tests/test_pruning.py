@@ -54,3 +54,18 @@ def test_only_a_wider_net_with_the_same_layers_can_be_cut_down(wide, narrow, pos
 def test_a_net_that_does_not_fit_is_refused_with_the_reason():
     with pytest.raises(ValueError, match="vgg_gap_small cannot be narrowed into vgg_gap: their layers differ"):
         prune_into(build_model("vgg_gap_small"), build_model("vgg_gap"))
+
+
+def test_a_head_of_fewer_classes_reads_the_wide_nets_kept_classes_renormalised():
+    rng = np.random.default_rng(1)
+    wide = build_model("vgg_gap", (48, 48, 1), 7)
+    _silence_all_but(wide, 0.5, rng)
+    narrow = build_model("vgg_gap_small", (48, 48, 1), 3)
+    kept = [0, 6, 4]  # angry, neutral, sad out of FER2013's order, in the narrow run's order
+
+    prune_into(wide, narrow, outputs=kept)
+
+    faces = rng.uniform(0, 255, (4, 48, 48, 1)).astype(np.float32)
+    wide_probabilities = np.asarray(wide(faces, training=False))[:, kept]
+    expected = wide_probabilities / wide_probabilities.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(np.asarray(narrow(faces, training=False)), expected, atol=1e-4)

@@ -331,7 +331,6 @@ def test_distillation_trains_on_the_teachers_probabilities_mixed_with_the_labels
 
 @pytest.mark.parametrize("overrides, message", [
     ({"distill_from": "nobody"}, "No run named 'nobody'"),
-    ({"distill_from": "alpha", "classes": "angry,happy,neutral"}, "distill_from run alpha learned all 7 classes"),
     ({"distill_from": "alpha", "distill_weight": 1.5}, "distill_weight must be in"),
 ])
 def test_a_distillation_that_cannot_work_is_refused_before_a_folder_exists(trained_runs, isolated_dirs,
@@ -348,3 +347,46 @@ def test_dropout_scale_multiplies_every_dropout_rate_of_the_architecture():
 
     rates = [layer.rate for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
     assert rates == pytest.approx([0.1, 0.1, 0.1, 0.2, 0.2])  # vgg_gap's own: 0.2 per stage, 0.4 in the head
+
+
+def test_a_run_of_three_classes_starts_from_and_learns_from_a_run_of_all_seven(trained_runs, isolated_dirs):
+    still = dict(epochs=1, learning_rate=1e-9, weight_decay=0.0, seed=99)
+    three = train_tiny_run(isolated_dirs["models"], trained_runs["data"], "three", classes="angry,happy,neutral",
+                           init_from="alpha", distill_from="alpha", distill_weight=0.7, **still)
+
+    kept = [EMOTIONS.index(name) for name in ("angry", "happy", "neutral")]
+    alpha = _trained_kernels(trained_runs["alpha"])
+    started = _trained_kernels(three)
+    np.testing.assert_allclose(started[0], alpha[0], atol=1e-6)  # the features as they were
+    np.testing.assert_allclose(started[-1], alpha[-1][:, kept], atol=1e-6)  # the head keeps those classes' outputs
+
+    x, y = read_split_images(trained_runs["data"], "train")
+    model_file = trained_runs["alpha"] / "model.keras"
+    targets = training.distilled_targets(model_file, x, np.zeros((len(x), 3)), 1.0,
+                                         training.class_positions(model_file, ("angry", "happy", "neutral")))
+    from emotion_core.inference import predict_probabilities
+
+    teacher = predict_probabilities(keras.models.load_model(model_file), x, tta=True)[:, kept]
+    np.testing.assert_allclose(targets, teacher / teacher.sum(axis=1, keepdims=True), atol=1e-5)
+
+    # The other way round does not fit: a run of three classes cannot teach or start one of seven.
+    with pytest.raises(ValueError, match="distill_from run three learned angry, happy, neutral classes, not all 7"):
+        train_tiny_run(isolated_dirs["models"], trained_runs["data"], "seven", distill_from="three")
+
+
+def test_photo_augmentation_changes_training_images_only_and_survives_a_checkpoint(tmp_path):
+    config = config_from_dict({"photo_augment": True, "seed": 3})
+    layers = training.augmentation_layers(config)
+    assert {type(layer).__name__ for layer in layers} >= {"RandomBrightness", "RandomContrast", "RandomGaussianBlur",
+                                                          "CameraResponse"}
+    trainer = keras.Sequential([keras.Input((48, 48, 1)), *layers], name="trainer")
+    faces = np.random.default_rng(0).uniform(0, 255, (8, 48, 48, 1)).astype(np.float32)
+
+    np.testing.assert_array_equal(np.asarray(trainer(faces, training=False)), faces)  # served faces untouched
+    changed = np.asarray(trainer(faces, training=True))
+    assert changed.min() >= 0 and changed.max() <= 255
+    assert np.abs(changed - faces).mean() > 5  # a visible change, not a rounding one
+
+    trainer.save(tmp_path / "checkpoint.keras")  # resuming loads the trainer with its layers, safely
+    reloaded = keras.models.load_model(tmp_path / "checkpoint.keras", safe_mode=True)
+    assert [type(layer).__name__ for layer in reloaded.layers] == [type(layer).__name__ for layer in layers]
