@@ -278,7 +278,7 @@ def _decode_csv_pixels(text: str) -> np.ndarray:
     return values.astype(np.uint8).reshape(side, side)
 
 
-def _iter_decoded(dataset: Dataset, split: str):
+def iter_decoded(dataset: Dataset, split: str):
     """Yield (item name, label, PIL image or None, error text or None) for every item of a split."""
     if dataset.kind == "csv":
         wanted = {name for name, _ in dataset.items.get(split, [])}
@@ -330,7 +330,7 @@ def load_split(
         with np.load(cache_file, allow_pickle=False) as cached:
             return cached["x"], cached["y"]
     images, labels = [], []
-    for _name, label, image, _error in _iter_decoded(dataset, split):
+    for _name, label, image, _error in iter_decoded(dataset, split):
         if image is not None:
             images.append(_to_array(image, image_size, color_mode))
             labels.append(label)
@@ -394,7 +394,7 @@ def summarize(dataset: Dataset, use_cache: bool = True) -> dict:
     color, sizes = Counter(), Counter()
     unreadable, by_hash = list(dataset.skipped), defaultdict(list)
     for split in dataset.splits:
-        for name, label, image, error in _iter_decoded(dataset, split):
+        for name, label, image, error in iter_decoded(dataset, split):
             if image is None:
                 unreadable.append({"split": split, "file": name, "error": error})
                 continue

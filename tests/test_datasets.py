@@ -352,7 +352,7 @@ def test_summary_is_cached_by_fingerprint(tmp_path, monkeypatch):
     def no_decoding(*args):
         raise AssertionError("decoded again instead of reading the cache")
 
-    monkeypatch.setattr(datasets, "_iter_decoded", no_decoding)
+    monkeypatch.setattr(datasets, "iter_decoded", no_decoding)
     assert summarize(open_dataset(root)) == first
     with pytest.raises(AssertionError, match="decoded again"):
         summarize(open_dataset(root), use_cache=False)
@@ -410,7 +410,7 @@ def test_a_second_load_comes_from_the_cache(tmp_path, isolated_dirs, monkeypatch
     def no_decoding(*args):
         raise AssertionError("decoded again instead of reading the cache")
 
-    monkeypatch.setattr(datasets, "_iter_decoded", no_decoding)
+    monkeypatch.setattr(datasets, "iter_decoded", no_decoding)
     x_again, y_again = load_split(open_dataset(root), "validation", 48, "grayscale")
     np.testing.assert_array_equal(x_again, x)
     np.testing.assert_array_equal(y_again, y)
