@@ -6,6 +6,7 @@ By default nothing of an upload may stay on disk; ticking "Keep the photos" keep
 """
 
 import io
+import json
 import zipfile
 from pathlib import Path
 
@@ -15,11 +16,13 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from emotion_core import registry
-from emotion_core.analysis import analyze, pipeline, read_results, results_path, store_uploads, upload_digest
+from emotion_core.analysis import (analyze, pipeline, read_results, results_path, store_uploads, upload_digest,
+                                   valence_verdict)
 from emotion_core.datasets import cache_dir
 from emotion_core.labels import EMOTIONS
 from emotion_core.predictor import Predictor
 from emotion_core.valence import VALENCE, VALENCES
+from emotion_core.wording import percent
 from tests.analysis.photos import face_tiles, group_photo
 from tests.conftest import PROJECT, needs_photos
 
@@ -58,6 +61,21 @@ def upload(app: AppTest, files: dict[str, bytes]) -> AppTest:
     mime = {"png": "image/png", "jpg": "image/jpeg", "gif": "image/gif", "zip": "application/zip"}
     return app.file_uploader[0].set_value([(name, data, mime[name.rsplit(".", 1)[1]])
                                            for name, data in files.items()]).run()
+
+
+def in_page_order(app: AppTest) -> list[str]:
+    """The value or label of every element of the page, top to bottom."""
+    found = []
+
+    def walk(node):
+        text = getattr(node, "label", None) or getattr(node, "value", None)
+        if isinstance(text, str):
+            found.append(text)
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(app.main)
+    return found
 
 
 def widget(widgets, label: str):
@@ -100,8 +118,12 @@ def test_an_upload_is_analysed_summarised_and_a_face_explained_with_nothing_left
     assert len(app.get("vega_lite_chart")) == 4  # distribution, mean probabilities, valence shares and means
     summary, valences = app.dataframe[0].value, app.dataframe[1].value
     assert summary["emotion"].tolist() == list(EMOTIONS) and summary["faces"].sum() == 3
-    assert summary["share"].sum() == pytest.approx(1.0)
+    assert summary["share"].tolist() == [percent(faces / 3) for faces in summary["faces"]]  # '33%', one format
     assert valences["valence"].tolist() == ["positive", "neutral", "negative"] and valences["faces"].sum() == 3
+    # Results first: the verdict heads the page, above the upload; the button that started it is gone.
+    assert app.subheader[0].value.startswith("Only 3 faces: too few to say how people reacted")
+    assert in_page_order(app).index(app.subheader[0].value) < in_page_order(app).index("Photos, or one .zip of them")
+    assert not [button for button in app.button if button.label.startswith("Analyze")]
     assert [b.label for b in app.get("download_button")] == ["Results, one row per face (CSV)", "Summary (CSV)",
                                                              "Valence summary (CSV)"]
     assert "Photos without a face or unreadable (2)" in [e.label for e in app.expander]
@@ -155,15 +177,19 @@ def test_a_zip_with_folders_compares_them_side_by_side(app, photos):
     assert widget(app.toggle, "Compare folders side by side").value is True
     groups, summary, valences = (frame.value for frame in app.dataframe[:3])
     assert groups[["group", "images", "faces"]].values.tolist() == [["spring", 1, 2], ["summer", 2, 1]]
-    assert groups["no_face_share"].tolist() == [0.0, 0.5]
+    assert groups["no_face_share"].tolist() == ["0%", "50%"]
     assert len(summary) == 14 and summary.groupby("group")["faces"].sum().to_dict() == {"spring": 2, "summer": 1}
-    assert len(valences) == 6 and valences.groupby("group")["share"].sum().tolist() == pytest.approx([1.0, 1.0])
+    assert len(valences) == 6 and set(valences.groupby("group")["faces"].sum()) == {2, 1}
+    # The headline weighs the two folders (core tests check its wording from the counts).
+    verdict = app.subheader[0].value
+    assert verdict == valence_verdict(read_results(io.BytesIO(analysis_csv(app))), by="group") and "spring" in verdict
     assert widget(app.selectbox, "Folder").options == ["all folders", "spring", "summer"]
 
     widget(app.toggle, "Compare folders side by side").set_value(False).run()
     assert not app.exception
     summary, _valences, skipped = app.dataframe  # the folder table is gone; the photos without a face stay listed
-    assert set(summary.value["group"]) == {"all"} and skipped.value["file"].tolist() == ["ads/summer/plain.png"]
+    assert "group" not in summary.value and skipped.value["file"].tolist() == ["ads/summer/plain.png"]
+    assert app.subheader[0].value.startswith("Only 3 faces: too few to say how people reacted")
 
 
 @needs_photos
@@ -208,8 +234,14 @@ def test_the_valence_table_is_the_one_worked_out_from_the_results_csv(app, photo
     positive = (faces["happy"] + faces["surprise"]).mean()
 
     valences = app.dataframe[1].value.set_index("valence")
-    assert valences["share"].to_dict() == pytest.approx(expected)
-    assert valences.loc["positive", "mean_probability"] == pytest.approx(positive, abs=1e-4)
+    assert valences["share"].to_dict() == {valence: percent(share) for valence, share in expected.items()}
+    assert valences.loc["positive", "score"] == percent(positive)
+    # The lay names of the columns, each with its help.
+    columns = json.loads(app.dataframe[1].proto.columns)
+    assert {key: (columns[key]["label"], bool(columns[key]["help"])) for key in ("share", "share_range", "score",
+                                                                                 "score_range")} == {
+        "share": ("share of faces", True), "share_range": ("likely range", True),
+        "score": ("average score", True), "score_range": ("score range", True)}
     assert (faces["valence"] == faces["emotion"].map(VALENCE)).all()
 
 

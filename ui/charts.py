@@ -15,25 +15,48 @@ from emotion_core.valence import VALENCES
 CLASS_ORDER = list(EMOTIONS)  # model output order, so every chart lists classes the same way
 SPLIT_ORDER = ["train", "validation", "test"]
 EMOTION_SCALE = alt.Scale(domain=list(EMOTIONS), range=[EMOTION_COLORS[e] for e in EMOTIONS])
-# Slanted, all seven emotion names fit under a half-width chart; level, Vega-Lite drops every other one.
-EMOTION_AXIS = alt.X("emotion:N", sort=list(EMOTIONS), title=None, axis=alt.Axis(labelAngle=-40))
 # Green, gray and red as the Tableau 10 palette has them: the colours people read as good, neither, bad.
 VALENCE_COLORS = {"positive": "#59a14f", "neutral": "#9c9c9c", "negative": "#e15759"}
 VALENCE_SCALE = alt.Scale(domain=list(VALENCES), range=[VALENCE_COLORS[v] for v in VALENCES])
-VALENCE_AXIS = alt.X("valence:N", sort=list(VALENCES), title=None, axis=alt.Axis(labelAngle=0))
+# Bar charts of categories are horizontal: a phone's 390 px fit every category name on its own row
+# (upright under vertical bars, Vega-Lite drops every other name), and the bar's figure after it.
+BAR_PX = 18  # the thickness of one bar
+LABEL_ROOM = 1.3  # the value axis runs this far past the longest bar, so the figure after it fits
+LEGEND_BELOW = alt.Legend(orient="bottom", direction="horizontal")  # beside a chart, it takes a phone's width
+
+
+def labelled_bars(frame: pd.DataFrame, category: str, order: list, value: str, title: str, color: alt.Color,
+                  tooltip: list, by: str | None = None, by_order: list | None = None,
+                  figure_format: str = ".0%") -> alt.Chart:
+    """Horizontal bars of `value` per `category` (in `order`), each with its figure just past its end;
+    with `by`, one bar per `by` value in each category's row, coloured by it.
+
+    The value axis starts at 0 and runs LABEL_ROOM past the longest bar, so the longest bar's figure
+    is drawn too; shares (figure format with %) get a percentage axis."""
+    bars_per_row = frame[by].nunique() if by else 1
+    longest = float(frame[value].max()) if len(frame) and pd.notna(frame[value].max()) else 0.0
+    axis = alt.Axis(format="%") if figure_format.endswith("%") else alt.Axis(format="~s")
+    encoding = {
+        "y": alt.Y(f"{category}:N", sort=order, title=None, axis=alt.Axis(labelOverlap=False)),
+        "x": alt.X(f"{value}:Q", title=title, axis=axis,
+                   scale=alt.Scale(domain=[0, longest * LABEL_ROOM or 1], nice=False)),
+        "color": color, "tooltip": tooltip}
+    if by:
+        encoding["yOffset"] = alt.YOffset(f"{by}:N", sort=by_order)
+    bars = alt.Chart(frame).mark_bar().encode(**encoding)
+    figures = bars.mark_text(align="left", baseline="middle", dx=3, fontSize=11).encode(
+        text=alt.Text(f"{value}:Q", format=figure_format), color=alt.value("#31333f"))
+    return (bars + figures).properties(height=alt.Step(BAR_PX * bars_per_row + 6))
 
 
 def class_counts(frame: pd.DataFrame, normalised: bool = False) -> alt.Chart:
-    """Bars per class, one per split side by side; `normalised` shows each split's share."""
-    value = alt.Y("share:Q", title="share of split", axis=alt.Axis(format="%")) if normalised \
-        else alt.Y("count:Q", title="images")
-    return alt.Chart(frame).mark_bar().encode(
-        x=alt.X("class:N", sort=CLASS_ORDER, title=None, axis=alt.Axis(labelAngle=0)),
-        xOffset=alt.XOffset("split:N", sort=SPLIT_ORDER),
-        y=value,
-        color=alt.Color("split:N", sort=SPLIT_ORDER),
-        tooltip=["split", "class", alt.Tooltip("count:Q", format=","), alt.Tooltip("share:Q", format=".1%")],
-    ).properties(height=300)
+    """Bars per class, one per split in each class's row; `normalised` shows each split's share."""
+    return labelled_bars(
+        frame, "class", CLASS_ORDER, "share" if normalised else "count",
+        "share of split" if normalised else "images",
+        alt.Color("split:N", sort=SPLIT_ORDER, legend=LEGEND_BELOW), by="split", by_order=SPLIT_ORDER,
+        figure_format=".0%" if normalised else ",",
+        tooltip=["split", "class", alt.Tooltip("count:Q", format=","), alt.Tooltip("share:Q", format=".0%")])
 
 
 def simple_bars(frame: pd.DataFrame, category: str, title: str) -> alt.Chart:
@@ -141,62 +164,57 @@ def live_timeline(history: pd.DataFrame, seconds: float, width: int = 260) -> al
     return lines.facet(row=alt.Row("face:O", title=None, header=alt.Header(labelExpr="'face ' + datum.value")))
 
 
+# The words the Analyze page and its charts use for a summary's figures (`analysis.readable_summary`).
+SHARE, SHARE_RANGE = "share of faces", "likely range"
+SCORE, SCORE_RANGE = "average score", "score range"
+
+
 def emotion_distribution(summary: pd.DataFrame, grouped: bool) -> alt.Chart:
-    """Faces per predicted emotion; grouped, each folder's shares side by side (folders differ in size)."""
-    x = EMOTION_AXIS
-    tooltip = ["group", "emotion", alt.Tooltip("faces:Q", format=","), alt.Tooltip("share:Q", format=".1%")]
-    if grouped:
-        chart = alt.Chart(summary).mark_bar().encode(
-            x=x, xOffset=alt.XOffset("group:N"), color=alt.Color("group:N", title="folder"), tooltip=tooltip,
-            y=alt.Y("share:Q", title="share of the folder's faces", axis=alt.Axis(format="%")))
-    else:
-        bars = alt.Chart(summary).mark_bar().encode(
-            x=x, y=alt.Y("faces:Q", title="faces"), tooltip=tooltip,
-            color=alt.Color("emotion:N", scale=EMOTION_SCALE, legend=None))
-        chart = bars + bars.mark_text(dy=-7).encode(text=alt.Text("share:Q", format=".0%"), color=alt.value("black"))
-    return chart.properties(title="Predicted emotions", height=300)
+    """Share of the faces per predicted emotion; grouped, each folder's share (folders differ in size)."""
+    return _shares(summary, grouped, "emotion", list(EMOTIONS), EMOTION_SCALE).properties(title="Predicted emotions")
 
 
 def mean_probabilities(summary: pd.DataFrame, grouped: bool) -> alt.Chart:
-    """Mean probability of each emotion over the faces, with its 95% interval as a vertical line."""
-    return _means_with_intervals(summary, grouped, "emotion", EMOTION_AXIS, EMOTION_SCALE,
-                                 alt.Y("ci_low:Q", title="mean probability"), "Mean probability (95% interval)")
-
-
-def _means_with_intervals(summary: pd.DataFrame, grouped: bool, category: str, axis, scale, y,
-                          title: str) -> alt.Chart:
-    """Points at `mean_probability` with rules from `ci_low` to `ci_high`, one per `category`
-    (per folder side by side when grouped)."""
-    encoding = {"x": axis,
-                "tooltip": ["group", category, alt.Tooltip("mean_probability:Q", format=".3f"),
-                            alt.Tooltip("ci_low:Q", format=".3f"), alt.Tooltip("ci_high:Q", format=".3f")]}
-    if grouped:
-        encoding.update(xOffset=alt.XOffset("group:N"), color=alt.Color("group:N", title="folder"))
-    else:
-        encoding.update(color=alt.Color(f"{category}:N", scale=scale, legend=None))
-    base = alt.Chart(summary).encode(**encoding)
-    intervals = base.mark_rule(strokeWidth=2).encode(y=y, y2="ci_high:Q")
-    means = base.mark_point(filled=True, size=60, opacity=1).encode(y="mean_probability:Q")
-    return (intervals + means).properties(title=title, height=300)
+    """Each emotion's average score over the faces, with its likely range (95% interval) as a line."""
+    return _means_with_intervals(summary, grouped, "emotion", list(EMOTIONS), EMOTION_SCALE,
+                                 f"{SCORE.capitalize()} and its range")
 
 
 def valence_shares(summary: pd.DataFrame, grouped: bool) -> alt.Chart:
-    """Share of the faces per valence (`analysis.valence_summary`); grouped, each folder side by side."""
-    tooltip = ["group", "valence", alt.Tooltip("faces:Q", format=","), alt.Tooltip("share:Q", format=".1%")]
-    y = alt.Y("share:Q", title="share of faces", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]))
-    if grouped:
-        bars = alt.Chart(summary).mark_bar().encode(
-            x=VALENCE_AXIS, xOffset=alt.XOffset("group:N"), color=alt.Color("group:N", title="folder"), y=y,
-            tooltip=tooltip)
-    else:
-        bars = alt.Chart(summary).mark_bar().encode(
-            x=VALENCE_AXIS, y=y, tooltip=tooltip, color=alt.Color("valence:N", scale=VALENCE_SCALE, legend=None))
-    labels = bars.mark_text(dy=-7).encode(text=alt.Text("share:Q", format=".0%"), color=alt.value("black"))
-    return (bars + labels).properties(title="Valence of the faces", height=300)
+    """Share of the faces per valence (`analysis.valence_summary`); grouped, each folder's."""
+    return _shares(summary, grouped, "valence", list(VALENCES), VALENCE_SCALE).properties(title="Valence of the faces")
 
 
 def valence_probabilities(summary: pd.DataFrame, grouped: bool) -> alt.Chart:
-    """Mean valence probability over the faces, with its 95% interval as a vertical line."""
-    return _means_with_intervals(summary, grouped, "valence", VALENCE_AXIS, VALENCE_SCALE,
-                                 alt.Y("ci_low:Q", title="mean valence probability", scale=alt.Scale(domain=[0, 1])),
-                                 "Mean valence probability (95% interval)")
+    """Each valence's average score over the faces, with its likely range (95% interval) as a line."""
+    return _means_with_intervals(summary, grouped, "valence", list(VALENCES), VALENCE_SCALE,
+                                 f"{SCORE.capitalize()} and its range, by valence")
+
+
+def _shares(summary: pd.DataFrame, grouped: bool, category: str, order: list, scale: alt.Scale) -> alt.Chart:
+    tooltip = [*(["group"] if grouped else []), category, alt.Tooltip("faces:Q", format=","),
+               alt.Tooltip("share:Q", title=SHARE, format=".0%")]
+    color = alt.Color("group:N", title="folder", legend=LEGEND_BELOW) if grouped else \
+        alt.Color(f"{category}:N", scale=scale, legend=None)
+    return labelled_bars(summary, category, order, "share", SHARE, color, tooltip, by="group" if grouped else None)
+
+
+def _means_with_intervals(summary: pd.DataFrame, grouped: bool, category: str, order: list, scale: alt.Scale,
+                          title: str) -> alt.Chart:
+    """Points at `mean_probability` with rules from `ci_low` to `ci_high`, one row per `category`
+    (a line per folder in each row when grouped)."""
+    encoding = {"y": alt.Y(f"{category}:N", sort=order, title=None, axis=alt.Axis(labelOverlap=False)),
+                "tooltip": [*(["group"] if grouped else []), category,
+                            alt.Tooltip("mean_probability:Q", title=SCORE, format=".0%"),
+                            alt.Tooltip("ci_low:Q", title=f"{SCORE_RANGE} from", format=".0%"),
+                            alt.Tooltip("ci_high:Q", title="to", format=".0%")]}
+    if grouped:
+        encoding.update(yOffset=alt.YOffset("group:N"), color=alt.Color("group:N", title="folder", legend=LEGEND_BELOW))
+    else:
+        encoding.update(color=alt.Color(f"{category}:N", scale=scale, legend=None))
+    base = alt.Chart(summary).encode(**encoding)
+    x = alt.X("ci_low:Q", title=SCORE, axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]))
+    intervals = base.mark_rule(strokeWidth=2).encode(x=x, x2="ci_high:Q")
+    means = base.mark_point(filled=True, size=60, opacity=1).encode(x="mean_probability:Q")
+    rows = summary["group"].nunique() if grouped else 1
+    return (intervals + means).properties(title=title, height=alt.Step(BAR_PX * rows + 6))

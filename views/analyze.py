@@ -33,15 +33,18 @@ from emotion_core.analysis import (
     has_groups,
     image_summary,
     kept_files_done,
+    readable_summary,
     result_classes,
     store_uploads,
     top_faces,
     upload_digest,
     valence_summary,
+    valence_verdict,
 )
 from emotion_core.datasets import cache_dir
 from emotion_core.images import IMAGE_SUFFIXES, ImageError
 from emotion_core.valence import VALENCE, VALENCES, valences_of
+from emotion_core.wording import percent, plural
 from ui import charts
 from ui.common import face_options_ui, face_panel_ui, load_explainer, load_predictor, model_ui
 
@@ -53,13 +56,22 @@ KEEP_KEY = "analyze.keep"  # session state: the "keep the photos" checkbox
 HELD_KEY = "analyze.held"  # session state: ((upload digest, run name, face size), Analysis) of the last analysis
 OPENED_KEY = "analyze.opened"  # session state: ((output folder, finished), Analysis) of the last one opened
 NEW, OPEN = "Analyze photos", "Open a finished analysis"
+# Column names for a lay reader (`readable_summary`'s columns), the figures behind them in each help.
 SUMMARY_COLUMNS = {
-    "with_faces": "with faces", "no_face": "without a face",
-    "share": st.column_config.NumberColumn("share of faces", format="percent"),
-    "mean_probability": st.column_config.NumberColumn("mean probability", format="%.3f"),
-    "ci_low": st.column_config.NumberColumn("95% CI low", format="%.3f"),
-    "ci_high": st.column_config.NumberColumn("95% CI high", format="%.3f"),
-    "no_face_share": st.column_config.NumberColumn("share without a face", format="percent"),
+    "group": "folder", "with_faces": "with faces", "no_face": "without a face",
+    "share": st.column_config.TextColumn(
+        charts.SHARE, help="Of the faces found, the share the model read this way."),
+    "share_range": st.column_config.TextColumn(
+        charts.SHARE_RANGE, help="Where the share would likely be in a much larger audience like this one "
+                                 "(a 95% interval): wide with few faces, narrow with many."),
+    "score": st.column_config.TextColumn(
+        charts.SCORE, help="The model scores every face on every emotion (the scores add up to 100%); this is "
+                           "the score averaged over the faces. Unlike the share, a face read 40% happy counts "
+                           "as partly happy."),
+    "score_range": st.column_config.TextColumn(
+        charts.SCORE_RANGE, help="Where the average score would likely be with many more faces like these "
+                                 "(a 95% interval); '-' with a single face."),
+    "no_face_share": st.column_config.TextColumn("share without a face"),
 }
 
 
@@ -150,9 +162,17 @@ def emotions_ui(frame: pd.DataFrame, by: str | None) -> pd.DataFrame:
     probability.altair_chart(charts.mean_probabilities(summary, by is not None), width="stretch")
     st.caption("Each chart's ⋯ menu saves it as PNG or SVG.")
     if by:
-        st.dataframe(image_summary(frame, by=by), hide_index=True, column_config=SUMMARY_COLUMNS)
-    st.dataframe(summary, hide_index=True, column_config=SUMMARY_COLUMNS)
+        images = image_summary(frame, by=by)
+        st.dataframe(images.assign(no_face_share=images["no_face_share"].map(percent)), hide_index=True,
+                     column_config=SUMMARY_COLUMNS)
+    summary_table_ui(summary, by)
     return summary
+
+
+def summary_table_ui(summary: pd.DataFrame, by: str | None) -> None:
+    """An emotion or valence summary in words and whole percentages (the download keeps every figure)."""
+    readable = readable_summary(summary)
+    st.dataframe(readable if by else readable.drop(columns="group"), hide_index=True, column_config=SUMMARY_COLUMNS)
 
 
 def valence_ui(frame: pd.DataFrame, by: str | None, run) -> pd.DataFrame:
@@ -170,7 +190,7 @@ def valence_ui(frame: pd.DataFrame, by: str | None, run) -> pd.DataFrame:
     shares, probability = st.columns(2)
     shares.altair_chart(charts.valence_shares(summary, by is not None), width="stretch")
     probability.altair_chart(charts.valence_probabilities(summary, by is not None), width="stretch")
-    st.dataframe(summary, hide_index=True, column_config=SUMMARY_COLUMNS)
+    summary_table_ui(summary, by)
     return summary
 
 
@@ -257,8 +277,12 @@ def finished_ui():
 
 
 def results_ui(analysis: Analysis, run) -> None:
-    overview_ui(analysis.results)
-    grouped = has_groups(analysis.results) and st.toggle("Compare folders side by side", value=True)
+    frame = analysis.results
+    grouped = has_groups(frame) and st.toggle("Compare folders side by side", value=True)
+    if (frame["status"] == STATUS_OK).any():
+        mapping = run.valence if run is not None else VALENCE
+        st.subheader(valence_verdict(frame, by="group" if grouped else None, mapping=mapping))
+    overview_ui(frame)
     summary = emotions_ui(analysis.results, "group" if grouped else None)
     valences = valence_ui(analysis.results, "group" if grouped else None, run)
     downloads_ui(analysis, summary, valences)
@@ -272,6 +296,8 @@ if st.segmented_control("Photos", [NEW, OPEN], default=NEW, label_visibility="co
     if opened:
         results_ui(*opened)
     st.stop()
+# The results of the upload below come first, above the choices that made them.
+results_area = st.container()
 run = model_ui()
 face_size, detector = face_options_ui()
 files = uploads_ui()
@@ -297,5 +323,9 @@ if held_key != key:
     if analysis is None:
         st.stop()
     st.session_state[HELD_KEY] = (key, analysis)  # only the latest: one batch's faces per session
+    st.rerun()  # drawn again from memory: the results on top, no "Analyze" button left as if nothing ran
 
-results_ui(analysis, run)
+with results_area:
+    results_ui(analysis, run)
+    st.caption(f"{plural(total, 'photo')} analysed with {run.name}. To analyse others, change the upload below.")
+    st.divider()

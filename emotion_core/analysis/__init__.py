@@ -18,7 +18,8 @@
 The modules, lowest layer first: `sources` (the images of a folder or .zip), `results` (the
 CSV's rows, reading it, resuming), `outputs` (an output folder and its manifest), `pipeline`
 (decode, detect, classify, write), `ray_engine` (the pipeline's per-photo work on Ray Data),
-`summary` (tables of a results frame), `display` (a finished analysis in memory, with face crops)
+`verdict` (a headline in words from counts and their intervals), `summary` (tables of a results
+frame, and its verdict), `display` (a finished analysis in memory, with face crops)
 and `uploads` (an app's upload, analysed in memory or kept to be resumable).
 """
 
@@ -28,8 +29,8 @@ from .pipeline import analyze
 from .results import (CSV_COLUMNS, STATUS_NO_FACE, STATUS_OK, STATUS_UNREADABLE, csv_columns, finished_files,
                       read_results, result_classes)
 from .sources import ImageSource, list_images
-from .summary import (TOP_LEVEL, emotion_summary, format_summary, has_groups, image_summary, shown_faces, top_faces,
-                      valence_summary)
+from .summary import (TOP_LEVEL, emotion_summary, format_summary, has_groups, image_summary, readable_summary,
+                      shown_faces, top_faces, valence_summary, valence_verdict)
 from .uploads import (KEEP_UPLOADS, analyze_in_memory, analyze_upload, count_images, discard_uploads,
                       kept_files_done, results_path, store_uploads, upload_digest)
 
@@ -39,6 +40,6 @@ __all__ = [
     "TOP_LEVEL", "Analysis", "ImageSource", "analyze", "analyze_in_memory", "analyze_upload", "count_images",
     "csv_columns", "discard_uploads", "emotion_summary", "face_crops", "finished_files", "format_summary",
     "has_groups", "image_summary", "kept_files_done", "list_images", "load_analysis", "load_output", "read_results",
-    "result_classes", "results_path", "shown_faces", "store_uploads", "top_faces", "upload_digest",
-    "valence_summary",
+    "readable_summary", "result_classes", "results_path", "shown_faces", "store_uploads", "top_faces", "upload_digest",
+    "valence_summary", "valence_verdict",
 ]

@@ -15,10 +15,14 @@ import itertools
 import numpy as np
 import pandas as pd
 
-from ..valence import VALENCE, valences_of
+from ..valence import VALENCE, VALENCES, valences_of
+from ..wording import percent, percent_range
 from .results import STATUS_NO_FACE, STATUS_OK, STATUS_UNREADABLE, result_classes
+from .verdict import Tally, compare_groups, describe_one, share_interval
 
 TOP_LEVEL = "(top level)"  # the group shown for images not inside any sub-folder
+# The figures of each row of `emotion_summary` and `valence_summary`, after the group and the emotion or valence.
+SUMMARY_FIGURES = ["faces", "share", "share_low", "share_high", "mean_probability", "ci_low", "ci_high"]
 
 
 def has_groups(frame: pd.DataFrame) -> bool:
@@ -27,12 +31,13 @@ def has_groups(frame: pd.DataFrame) -> bool:
 
 
 def emotion_summary(frame: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
-    """Per emotion: faces predicted, their share, and the mean probability with a 95% interval.
+    """Per emotion: faces predicted, their share with its 95% interval, and the mean probability with its own.
 
     `frame` comes from `read_results`; `by="group"` gives one block of rows per group (top-level
     images as TOP_LEVEL), else one block named 'all', with a row per class of the model (the
-    CSV's probability columns). The interval is Student's t on the face probabilities: NaN with
-    fewer than two faces, where no spread can be estimated.
+    CSV's probability columns). The share's interval (share_low, share_high) is Wilson's
+    (`verdict.share_interval`); the mean's (ci_low, ci_high) is Student's t on the face
+    probabilities: NaN with fewer than two faces, where no spread can be estimated.
     """
     faces = frame[frame["status"] == STATUS_OK]
     rows = []
@@ -40,11 +45,9 @@ def emotion_summary(frame: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
         total = len(members)
         for emotion in result_classes(frame):
             predicted = int((members["emotion"] == emotion).sum())
-            rows.append({"group": group, "emotion": emotion, "faces": predicted,
-                         "share": predicted / total if total else float("nan"),
+            rows.append({"group": group, "emotion": emotion, "faces": predicted, **_share(predicted, total),
                          **_mean_interval(members[emotion].to_numpy(dtype=float))})
-    return pd.DataFrame(rows, columns=["group", "emotion", "faces", "share", "mean_probability", "ci_low",
-                                       "ci_high"])
+    return pd.DataFrame(rows, columns=["group", "emotion", *SUMMARY_FIGURES])
 
 
 def valence_summary(frame: pd.DataFrame, by: str | None = None, mapping=VALENCE) -> pd.DataFrame:
@@ -65,11 +68,40 @@ def valence_summary(frame: pd.DataFrame, by: str | None = None, mapping=VALENCE)
         for valence in valences_of(classes, mapping):
             summed = members[[name for name in classes if mapping[name] == valence]].sum(axis=1)
             count = int((labels.loc[members.index] == valence).sum())
-            rows.append({"group": group, "valence": valence, "faces": count,
-                         "share": count / total if total else float("nan"),
+            rows.append({"group": group, "valence": valence, "faces": count, **_share(count, total),
                          **_mean_interval(summed.to_numpy(dtype=float))})
-    return pd.DataFrame(rows, columns=["group", "valence", "faces", "share", "mean_probability", "ci_low",
-                                       "ci_high"])
+    return pd.DataFrame(rows, columns=["group", "valence", *SUMMARY_FIGURES])
+
+
+def valence_verdict(frame: pd.DataFrame, by: str | None = None, mapping=VALENCE) -> str:
+    """The headline of an analysis, in words (`verdict`): with `by="group"`, which group's faces read
+    most positive (most negative for a model without a positive class) and whether that is beyond
+    chance; else the faces' most common valence and its likely range."""
+    summary = valence_summary(frame, by=by, mapping=mapping)
+    if by is None:
+        return describe_one(dict(zip(summary["valence"], summary["faces"].astype(int))))
+    reading = "positive" if "positive" in set(summary["valence"]) else VALENCES[-1]
+    rows = summary[summary["valence"] == reading]
+    totals = summary.groupby("group")["faces"].sum()
+    return compare_groups([Tally(row.group, int(row.faces), int(totals[row.group])) for row in rows.itertuples()],
+                          reading)
+
+
+def readable_summary(summary: pd.DataFrame) -> pd.DataFrame:
+    """An emotion or valence summary as a lay reader's table: whole percentages, each interval as one
+    range ('44–97%'); the columns share_range, score and score_range replace the figures behind them."""
+    readable = summary.drop(columns=["share_low", "share_high", "mean_probability", "ci_low", "ci_high"])
+    readable["share"] = summary["share"].map(percent)
+    readable["share_range"] = [percent_range(*pair) for pair in zip(summary["share_low"], summary["share_high"])]
+    readable["score"] = summary["mean_probability"].map(percent)
+    readable["score_range"] = [percent_range(*pair) for pair in zip(summary["ci_low"], summary["ci_high"])]
+    return readable
+
+
+def _share(count: int, total: int) -> dict:
+    """{share, share_low, share_high}: `count` of `total` and its Wilson 95% interval (NaN for no faces)."""
+    low, high = share_interval(count, total)
+    return {"share": count / total if total else float("nan"), "share_low": low, "share_high": high}
 
 
 def _mean_interval(values: np.ndarray) -> dict:
@@ -104,13 +136,14 @@ def image_summary(frame: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
 
 
 def format_summary(frame: pd.DataFrame, mapping=VALENCE) -> str:
-    """The summary the CLI prints: overall counts, a table per emotion and per valence (`mapping`,
-    the run's), then the shares of each folder side by side."""
+    """The summary the CLI prints: overall counts, the verdict in words, a table per emotion and per
+    valence (`mapping`, the run's), then the shares of each folder side by side."""
     overall = image_summary(frame).iloc[0]
     lines = [(f"{overall['images']} images: {overall['with_faces']} with faces ({overall['faces']} faces), "
               f"{overall['no_face']} without a face, {overall['unreadable']} unreadable")]
     if not overall["faces"]:
         return "\n".join(lines)
+    lines.append(valence_verdict(frame, by="group" if has_groups(frame) else None, mapping=mapping))
     tables = {"": emotion_summary(frame).set_index("emotion"),
               "By valence (each face's emotion's; mean p sums its emotions' probabilities):":
                   valence_summary(frame, mapping=mapping).set_index("valence")}
@@ -130,10 +163,10 @@ def format_summary(frame: pd.DataFrame, mapping=VALENCE) -> str:
         valence_shares = valences.pivot(index="valence", columns="group", values="share")
         side_by_side = pd.concat([
             images[["images", "faces"]].T.astype(int).astype(str),
-            images[["no_face_share"]].T.map(_percent).rename(index={"no_face_share": "no face"}),
-            shares.reindex(list(result_classes(frame))).map(_percent),
+            images[["no_face_share"]].T.map(percent).rename(index={"no_face_share": "no face"}),
+            shares.reindex(list(result_classes(frame))).map(percent),
             # "neutral" names an emotion and a valence: the valence rows say so
-            valence_shares.reindex(list(dict.fromkeys(valences["valence"]))).map(_percent)
+            valence_shares.reindex(list(dict.fromkeys(valences["valence"]))).map(percent)
             .rename(index=lambda valence: f"{valence} valence"),
         ])
         side_by_side.columns.name = None
@@ -163,10 +196,6 @@ def _groups(frame: pd.DataFrame, by: str | None):
         return [("all", frame)]
     labels = frame[by].replace("", TOP_LEVEL)
     return list(frame.groupby(labels, sort=True))
-
-
-def _percent(value: float) -> str:
-    return "-" if pd.isna(value) else f"{value:.0%}"
 
 
 def _interval(low: float, high: float) -> str:

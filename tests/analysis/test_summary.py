@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from emotion_core.analysis import (TOP_LEVEL, emotion_summary, format_summary, image_summary, read_results,
-                                   shown_faces, top_faces, valence_summary)
+                                   readable_summary, shown_faces, top_faces, valence_summary, valence_verdict)
 from emotion_core.analysis.summary import _t95
 from emotion_core.labels import EMOTIONS
 from tests.conftest import needs_photos
@@ -85,7 +85,10 @@ def test_the_printed_summary_has_overall_figures_and_folders_side_by_side(refere
     lines = text.splitlines()
     assert lines[0] == "9 images: 6 with faces (9 faces), 2 without a face, 1 unreadable"
     assert any(line.split()[:3] == ["happy", "5", "55.6%"] for line in lines)
-    header = next(line for line in lines if "ad_a" in line)
+    # The headline in words, under the counts: ad_a's 4 faces all read positive, the top level's 2 half.
+    assert lines[1] == ("ad_a read the most positive, ahead of (top level) (100% vs 50% of faces), but with 4 and "
+                        "2 faces that is too few to tell.")
+    header = next(line for line in lines if line.split()[-2:] == ["ad_a", "ad_b"])
     assert header.split() == ["(top", "level)", "ad_a", "ad_b"]
     assert next(line for line in lines if line.startswith("no face")).split() == ["no", "face", "0%", "25%", "33%"]
 
@@ -194,3 +197,31 @@ def test_the_printed_summary_has_the_valence_table_and_folder_shares(reference):
     # 5 happy faces (positive) and 4 neutral of 9, as the stand-in model labels them.
     assert any(line.split()[:3] == ["positive", "5", "55.6%"] for line in lines)
     assert next(line for line in lines if line.startswith("positive valence")).split()[2:] == ["50%", "100%", "0%"]
+
+
+def test_each_share_has_its_wilson_interval():
+    summary = valence_summary(hand_frame(), by="group").set_index(["group", "valence"])
+
+    # ad_a: 2 of 3 faces positive; Wilson's 95% interval for 2/3 is 20.8% to 93.9% (a printed table's).
+    positive = summary.loc[("ad_a", "positive")]
+    assert (positive["share_low"], positive["share_high"]) == pytest.approx((0.2077, 0.9385), abs=1e-4)
+    # No neutral face of 3: the range starts at 0 and still reaches 56%.
+    assert summary.loc[("ad_a", "neutral"), "share_low"] == 0.0
+    assert summary.loc[("ad_a", "neutral"), "share_high"] == pytest.approx(0.5615, abs=1e-4)
+
+
+def test_the_readable_table_has_whole_percentages_and_ranges():
+    readable = readable_summary(valence_summary(hand_frame(), by="group")).set_index(["group", "valence"])
+
+    assert readable.columns.tolist() == ["faces", "share", "share_range", "score", "score_range"]
+    assert readable.loc[("ad_a", "positive")].tolist() == [2, "67%", "21–94%", "53%", "0–100%"]
+    assert readable.loc[("ad_b", "neutral"), "share"] == "33%"
+
+
+def test_the_verdict_compares_the_folders_or_describes_all_faces():
+    frame = hand_frame()
+
+    assert valence_verdict(frame, by="group") == ("ad_a read more positive than ad_b (67% vs 33% of faces), "
+                                                  "but with 3 faces each that is too few to tell.")
+    assert valence_verdict(frame) == "Positive was the most common reading: 50% of 6 faces (likely range " \
+                                     "19–81%); with 6 faces, it may not be a majority."

@@ -1,0 +1,28 @@
+"""How counts and shares read to a person: one plural rule and one percentage format for every page.
+
+    plural(1, "face")          # '1 face'
+    plural(3, "face")          # '3 faces'
+    percent(0.8333)            # '83%'
+    percent_range(0.44, 0.97)  # '44–97%'
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """'1 face', '2 faces' (`nouns` for a plural that is not `noun` + 's')."""
+    return f"{count:,} {noun if count == 1 else nouns or noun + 's'}"
+
+
+def percent(share: float) -> str:
+    """A share in [0, 1] as a whole percentage ('83%'); '-' when it is unknown (NaN)."""
+    return "-" if share is None or math.isnan(share) else f"{share:.0%}"
+
+
+def percent_range(low: float, high: float) -> str:
+    """An interval of shares as '44–97%' (an en dash, one % sign); '-' when it is unknown."""
+    if low is None or high is None or math.isnan(low) or math.isnan(high):
+        return "-"
+    return f"{low * 100:.0f}–{percent(high)}"
