@@ -37,8 +37,9 @@ class ImageSource:
             return opened.read(self.name)
 
 
-def list_images(path: Path) -> list[ImageSource]:
-    """Every image file under a folder (recursively) or inside a .zip, in a stable order.
+def list_images(path: Path, suffixes=IMAGE_SUFFIXES) -> list[ImageSource]:
+    """Every image file (or file with one of `suffixes`: video.VIDEO_SUFFIXES) under a folder
+    (recursively) or inside a .zip, in a stable order.
 
     Hidden files and macOS resource forks are skipped. An image's group is the first folder
     below the one all images share, so zipping a folder of campaign folders groups by campaign.
@@ -53,7 +54,7 @@ def list_images(path: Path) -> list[ImageSource]:
         raise ValueError(f"{path} does not exist.")
     else:
         raise ValueError(f"{path} is neither a folder nor a .zip file.")
-    names = image_names(names)
+    names = image_names(names, suffixes)
     depth = group_depth(names)
     return [ImageSource(name, path, group_of(name, depth)) for name in names]
 
@@ -77,8 +78,8 @@ def check_size(size: int, unpacked: bool = False) -> None:
         raise ImageError(f"the file is larger than {MAX_IMAGE_BYTES // 1_000_000} MB" + (" unpacked" if unpacked else ""))
 
 
-def image_names(names) -> list[str]:
-    """The names that are images, sorted: no hidden files, no macOS resource forks."""
+def image_names(names, suffixes=IMAGE_SUFFIXES) -> list[str]:
+    """The names that are images (or end in one of `suffixes`), sorted: no hidden files, no macOS resource forks."""
     return sorted(name for name in names
-                  if PurePosixPath(name).suffix.lower() in IMAGE_SUFFIXES
+                  if PurePosixPath(name).suffix.lower() in suffixes
                   and not any(part.startswith(".") or part == "__MACOSX" for part in PurePosixPath(name).parts))
