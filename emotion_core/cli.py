@@ -9,6 +9,7 @@
     python -m emotion_core predict photo.jpg [--model RUN] [--json]
     python -m emotion_core analyze photos/ --csv results.csv [--model RUN]    (a folder or a .zip)
     python -m emotion_core analyze photos/ --engine ray [--address auto] --out results/   (Ray Data)
+    python -m emotion_core analyze videos/ --out results/ [--fps 5]   (video_frames.csv, video_seconds.csv)
     python -m emotion_core jobs start --arch vgg_gap --data fer2013 | list | cancel ID | log ID
     python -m emotion_core serve [--host 127.0.0.1] [--port 8000] [--model deployed]   (the REST API)
     python -m emotion_core export RUN --format litert|onnx|savedmodel [--quantize int8] [--out PATH]
@@ -34,6 +35,7 @@ from .faces import DEFAULT_DETECTOR, DETECTOR_DESCRIPTIONS, DETECTORS, FACE_SIZE
 from .inference import TTA_MODES
 from .quiet import TF_LOG_LEVEL, native_stderr_silenced
 from .registry import ALIASES, DEPLOYED
+from .video.defaults import VIDEO_FACES, VIDEO_FPS
 RUNS_DIR_HELP = "registry folder (default models/ or EMOTION_RUNS_DIR)"
 
 
@@ -65,16 +67,6 @@ def cmd_data_summary(args) -> int:
 
     summary = summarize(open_dataset(args.path), use_cache=not args.no_cache)
     print(json.dumps(summary, indent=2) if args.json else format_summary(summary))
-    return 0
-
-
-def cmd_data_proxy(args) -> int:
-    from .proxy import build_proxy
-
-    manifest = build_proxy(args.source, args.out, args.split, args.seed, args.limit)
-    print(f"{sum(manifest['counts'].values()):,} photos in {Path(args.out) / args.split}; score a run on them "
-          f"through the whole pipeline with: python -m emotion_core evaluate RUN --data {args.out} "
-          f"--split {args.split} --faces detect")
     return 0
 
 
@@ -220,10 +212,10 @@ def _describe_prediction(image_path: str, faces) -> str:
     return "\n".join(lines)
 
 
-def _add_faces_option(parser) -> None:
+def _add_faces_option(parser, default: str | None = "any", note: str = "") -> None:
     help_text = (f"smallest face to look for: any = {FACE_SIZES['any']:.0%} of the photo's shorter side "
-                 f"(group photos), large = {FACE_SIZES['large']:.0%} (portraits, webcam; about 5x faster)")
-    parser.add_argument("--faces", choices=list(FACE_SIZES), default="any",
+                 f"(group photos), large = {FACE_SIZES['large']:.0%} (portraits, webcam; about 5x faster)") + note
+    parser.add_argument("--faces", choices=list(FACE_SIZES), default=default,
                         help=help_text.replace("%", "%%"))  # argparse %-formats help: "5%" alone is an error
     parser.add_argument("--detector", choices=list(DETECTORS), default=DEFAULT_DETECTOR,
                         help="face detector: " + "; ".join(f"{name} = {text}" for name, text in DETECTOR_DESCRIPTIONS.items()))
@@ -242,8 +234,18 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+    return value
+
+
 def cmd_analyze(args) -> int:
-    from . import analysis
+    from . import analysis, video
 
     if args.engine == "ray":
         return _analyze_on_ray(args)
@@ -251,28 +253,81 @@ def cmd_analyze(args) -> int:
         raise ValueError("give one of --csv FILE or --out FOLDER")
     from .predictor import Predictor
 
+    photos, videos = video.list_media(Path(args.path))
     csv_path = args.csv or args.out / analysis.OUTPUT_CSV
     predictor = Predictor.load(args.model, detector=args.detector)
     if predictor.warning:
         print(f"warning: {predictor.warning}", file=sys.stderr)
-    started = time.monotonic()
+    counts = dict.fromkeys(("images", "skipped_as_done", "faces", "no_face", "unreadable"), 0)
+    facts = {}
     try:
-        with _progress_bar(sys.stderr) as progress:
-            counts = analysis.analyze(Path(args.path), csv_path, predictor, progress=progress,
-                                      min_face_fraction=FACE_SIZES[args.faces], processes=args.workers)
+        if photos:
+            started = time.monotonic()
+            with _progress_bar(sys.stderr) as progress:
+                counts = analysis.analyze(Path(args.path), csv_path, predictor, progress=progress,
+                                          min_face_fraction=FACE_SIZES[args.faces or "any"], processes=args.workers)
+            analysed = counts["images"] - counts["skipped_as_done"]
+            print(f"{analysed} images analysed in {time.monotonic() - started:.1f} s "
+                  f"({counts['skipped_as_done']} done earlier); results in {csv_path}", file=sys.stderr)
+            _print_faces_tip(args, analysed)
+            print(analysis.format_summary(analysis.read_results(csv_path), predictor.valence))
+        if videos:
+            facts = _analyze_videos(args, predictor, args.out or csv_path.parent)
     except KeyboardInterrupt:
-        print(f"interrupted: finished files are in {csv_path}; run the same command to continue",
+        print(f"interrupted: finished files are in {args.out or csv_path}; run the same command to continue",
               file=sys.stderr)
         return 130
     if args.out is not None:
         analysis.write_manifest(args.out, source=str(Path(args.path).resolve()), model=predictor.run_name,
-                                engine="local", **{key: counts[key] for key in ("images", "faces", "no_face", "unreadable")})
-    analysed = counts["images"] - counts["skipped_as_done"]
-    print(f"{analysed} images analysed in {time.monotonic() - started:.1f} s "
-          f"({counts['skipped_as_done']} done earlier); results in {csv_path}", file=sys.stderr)
-    _print_faces_tip(args, analysed)
-    print(analysis.format_summary(analysis.read_results(csv_path), predictor.valence))
+                                engine="local", **{key: counts[key] for key in ("images", "faces", "no_face", "unreadable")},
+                                **({"videos": facts} if videos else {}))
     return 0
+
+
+def _analyze_videos(args, predictor, folder: Path, engine=None) -> dict:
+    """The videos of `args.path` into `folder`'s video tables, with a progress bar (local engine)
+    or on Ray (`engine`: ray_engine); prints a line per video and where the tables are."""
+    from . import video
+
+    started = time.monotonic()
+    faces = FACE_SIZES[args.faces] if args.faces else None
+    if engine is None:
+        with _video_progress_bar(sys.stderr) as progress:
+            summary = video.analyze_videos(Path(args.path), folder, predictor, fps=args.fps, min_face_fraction=faces,
+                                           progress=progress)
+    else:
+        summary = engine(args.path, folder, predictor, fps=args.fps, min_face_fraction=faces,
+                         address=args.address, workers=args.workers)
+    for facts in summary["facts"].values():
+        if facts["error"]:
+            print(f"error: {facts['file']}: {facts['error']}", file=sys.stderr)
+    print(f"{summary['videos'] - summary['skipped_as_done']} videos analysed in {time.monotonic() - started:.1f} s "
+          f"({summary['skipped_as_done']} done earlier); video tables in {folder / video.FRAMES_CSV} and "
+          f"{video.SECONDS_CSV}", file=sys.stderr)
+    for facts in summary["facts"].values():
+        print(video.describe_video(facts))
+    return summary["facts"]
+
+
+@contextlib.contextmanager
+def _video_progress_bar(stream):
+    """A progress(seconds_done, seconds_total, videos_done, videos) callback drawing
+    `[#####.....] 31.0/120.0 s of video, 1/3 videos  6.20 s/s  ETA 00:14` (s/s: times real time)."""
+    bar = None
+
+    def update(done: float, total: float, videos_done: int, videos: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=round(total, 1), file=stream, unit=" s", ascii=".#",
+                       bar_format="[{bar:30}] {n:.1f}/{total:.1f} s of video{postfix}  {rate_noinv_fmt}  ETA {remaining}")
+        bar.set_postfix_str(f"{videos_done}/{videos} videos", refresh=False)
+        bar.update(round(min(done, bar.total) - bar.n, 3))
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def _analyze_on_ray(args) -> int:
@@ -301,7 +356,7 @@ def _analyze_on_ray(args) -> int:
 
 
 def _print_faces_tip(args, analysed: int) -> None:
-    if args.faces == "any" and analysed:
+    if args.faces in (None, "any") and analysed:
         print("tip: when every face fills 15% or more of its photo (webcam shots, portraits), "
               "--faces large finds them about 3x faster", file=sys.stderr)
 
@@ -434,14 +489,6 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--json", action="store_true")
     summary.add_argument("--no-cache", action="store_true", help="recompute even if cached")
     summary.set_defaults(func=cmd_data_summary)
-    proxy = data.add_parser("proxy", help="a real-face proxy: a split's faces placed in photo-like frames and "
-                                          "degraded as cameras do (emotion_core/proxy.py)")
-    proxy.add_argument("source", help="a data set of face crops (name or path), e.g. fer2013")
-    proxy.add_argument("--out", required=True, help="the folder to write (OUT/SPLIT/CLASS/*.jpg and proxy.json)")
-    proxy.add_argument("--split", default="validation", help="never the test split when you select on it")
-    proxy.add_argument("--seed", type=int, default=0, help="the same seed rebuilds the same photos, byte for byte")
-    proxy.add_argument("--limit", type=int, help="at most this many photos a class")
-    proxy.set_defaults(func=cmd_data_proxy)
 
     train = commands.add_parser("train", help="train a run (or --resume one)")
     train.add_argument("--resume", metavar="RUN", help="continue an interrupted run")
@@ -505,14 +552,25 @@ def build_parser() -> argparse.ArgumentParser:
     _add_faces_option(predict)
     predict.set_defaults(func=cmd_predict, needs_keras=True)
 
-    analyze = commands.add_parser("analyze", help="emotions of every face in a folder or .zip of photos, to a CSV")
-    analyze.add_argument("path", help="a folder (searched recursively) or a .zip of images; with --engine ray "
-                                      "also a URI Ray reads (s3://bucket/folder, gs://...)")
+    analyze = commands.add_parser(
+        "analyze", help="emotions of every face in a folder or .zip of photos and videos, to tables",
+        description="Photos: one row per face in results.csv. Videos (.mp4 .mov .m4v .webm .mkv .avi): "
+                    "video_frames.csv (one row per face per analysed frame; `face` is the viewer, one number "
+                    "per person all through the video), video_seconds.csv (per video, viewer and second: mean "
+                    "probabilities, their emotion and valence, face_share = share of the second's analysed "
+                    "frames the face was found in), and each video's facts in analysis.json. "
+                    "Run the same command again to continue an interrupted analysis.")
+    analyze.add_argument("path", help="a folder (searched recursively; a sub-folder per ad), a .zip, or one video; "
+                                      "with --engine ray also a URI Ray reads (s3://bucket/folder, gs://...; photos only)")
     analyze.add_argument("--csv", type=Path,
-                         help="results file; if it exists, files already in it are not analysed again")
+                         help="photos' results file; if it exists, files already in it are not analysed again "
+                              "(video tables go in its folder)")
     analyze.add_argument("--out", type=Path,
-                         help="output folder: results.csv and analysis.json (the app opens it from "
-                              "analyses/), with --engine ray also results.parquet/")
+                         help="output folder: results.csv, the video tables and analysis.json (the app opens it "
+                              "from analyses/), with --engine ray also results.parquet/")
+    analyze.add_argument("--fps", type=_positive_float, default=VIDEO_FPS,
+                         help=f"videos: frames analysed per second of video (default {VIDEO_FPS:g}: an expression "
+                              "lasts half a second or more, and 5 a second cost a sixth of every frame at 30 fps)")
     analyze.add_argument("--model", default="deployed")
     analyze.add_argument("--engine", choices=["local", "ray"], default="local",
                          help="local = this machine's cores (resumable); ray = Ray Data, on this machine "
@@ -522,7 +580,9 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--workers", type=_positive_int,
                          help="local engine: face detection processes (default one per CPU; none beside this one "
                               "for a few photos or --faces large); ray: at most this many model actors (default one per CPU)")
-    _add_faces_option(analyze)
+    _add_faces_option(analyze, default=None, note=(
+        f"; default: any for photos, {VIDEO_FACES} for videos (a webcam or phone filming its viewer frames the face "
+        "at 15% or more of the picture, and looking for large faces only is several times faster)"))
     analyze.set_defaults(func=cmd_analyze, needs_keras=True)
 
     serve = commands.add_parser("serve", help="the REST API (FastAPI): /health, /models, /predict, docs at /docs")
