@@ -70,6 +70,16 @@ def cmd_data_summary(args) -> int:
     return 0
 
 
+def cmd_data_proxy(args) -> int:
+    from .proxy import build_proxy
+
+    manifest = build_proxy(args.source, args.out, args.split, args.seed, args.limit)
+    print(f"{sum(manifest['counts'].values()):,} photos in {Path(args.out) / args.split}; score a run on them "
+          f"through the whole pipeline with: python -m emotion_core evaluate RUN --data {args.out} "
+          f"--split {args.split} --faces detect")
+    return 0
+
+
 # --- train ----------------------------------------------------------------------------------------
 
 
@@ -489,6 +499,14 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--json", action="store_true")
     summary.add_argument("--no-cache", action="store_true", help="recompute even if cached")
     summary.set_defaults(func=cmd_data_summary)
+    proxy = data.add_parser("proxy", help="a real-face proxy: a split's faces placed in photo-like frames and "
+                                          "degraded as cameras do (emotion_core/proxy.py)")
+    proxy.add_argument("source", help="a data set of face crops (name or path), e.g. fer2013")
+    proxy.add_argument("--out", required=True, help="the folder to write (OUT/SPLIT/CLASS/*.jpg and proxy.json)")
+    proxy.add_argument("--split", default="validation", help="never the test split when you select on it")
+    proxy.add_argument("--seed", type=int, default=0, help="the same seed rebuilds the same photos, byte for byte")
+    proxy.add_argument("--limit", type=int, help="at most this many photos a class")
+    proxy.set_defaults(func=cmd_data_proxy)
 
     train = commands.add_parser("train", help="train a run (or --resume one)")
     train.add_argument("--resume", metavar="RUN", help="continue an interrupted run")
