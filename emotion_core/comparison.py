@@ -299,6 +299,6 @@ def sizes_frame(sizes: dict, top: int = 12) -> pd.DataFrame:
 
 
 def color_frame(color: dict) -> pd.DataFrame:
-    """(kind, count) rows for grayscale and colour images."""
-    return pd.DataFrame([(kind, int(color.get(kind, 0))) for kind in ("grayscale", "color")],
+    """(kind, count) rows for grayscale and colour images (the summary's key is 'color'; readers see 'colour')."""
+    return pd.DataFrame([("grayscale", int(color.get("grayscale", 0))), ("colour", int(color.get("color", 0)))],
                         columns=["kind", "count"])

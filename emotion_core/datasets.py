@@ -26,6 +26,7 @@ from .images import IMAGE_SUFFIXES
 from .labels import EMOTIONS, canonical_class, canonical_split
 from .storage import read_json, write_json_atomic
 from .valence import VALENCE_FILE, valence_mapping
+from .wording import percent
 
 CSV_USAGES = {"Training": "train", "PublicTest": "validation", "PrivateTest": "test"}
 # Folders a layout may nest its splits under (the Kaggle set ships `images/train`, ...).
@@ -387,9 +388,9 @@ def summarize(dataset: Dataset, use_cache: bool = True) -> dict:
     face saved twice is caught even if the files differ); the result is cached by fingerprint.
     """
     fingerprint = dataset.fingerprint()
-    cache_file = cache_dir() / f"{dataset.name}-{fingerprint}-summary.json"
-    if use_cache and cache_file.exists():
-        return json.loads(cache_file.read_text())
+    cache_file = _summary_file(dataset.name, fingerprint)
+    if use_cache and (cached := recorded_summary(dataset.name, fingerprint)) is not None:
+        return cached
 
     color, sizes = Counter(), Counter()
     unreadable, by_hash = list(dataset.skipped), defaultdict(list)
@@ -460,6 +461,51 @@ def _describe_duplicates(by_hash: dict) -> dict:
             for members in groups[:DUPLICATE_GROUPS_KEPT]
         ],
     }
+
+
+def structure_notes(summary: dict) -> list[tuple[bool, str]]:
+    """What each structural fact of a summary means for training: (whether it is a problem, one line)."""
+    notes = []
+    missing = summary.get("missing_splits", [])
+    if "validation" in missing:
+        also = " and no test split" if "test" in missing else ""
+        notes.append((True, f"No validation split{also}: training sets aside part of train to measure accuracy on."))
+    elif "test" in missing:
+        notes.append((False, "No test split (train and validation are here): accuracy is measured on validation."))
+    if summary.get("unknown_classes"):
+        notes.append((True, "Skipped class folders that are not one of the seven emotions: "
+                            + ", ".join(summary["unknown_classes"])))
+    if summary.get("empty_classes"):
+        notes.append((True, "Empty class folders: " + ", ".join(summary["empty_classes"])))
+    return notes
+
+
+def shared_images_note(summary: dict) -> str | None:
+    """The sentence an accuracy measured on validation needs when validation holds exact copies of
+    training images (the model has seen those); None when it holds none."""
+    shared = summary.get("duplicates", {}).get("across_splits", 0)
+    validation = summary.get("splits", {}).get("validation", {}).get("total")
+    if not shared or not validation:
+        return None
+    copies = "is an exact copy of a training image" if shared == 1 else "are exact copies of training images"
+    return (f"{shared:,} of the {validation:,} validation images ({percent(shared / validation)}) {copies}, "
+            "which the model has seen, so its validation accuracy reads a little high.")
+
+
+def recorded_summary(name: str | None, fingerprint: str | None) -> dict | None:
+    """The summary `summarize` cached for data set `name` at `fingerprint` (a run's `dataset.json`
+    records both), or None when it was never computed here: reading it is instant, computing it
+    decodes every image."""
+    if not name or not fingerprint:
+        return None
+    try:
+        return json.loads(_summary_file(name, fingerprint).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _summary_file(name: str, fingerprint: str) -> Path:
+    return cache_dir() / f"{name}-{fingerprint}-summary.json"
 
 
 def format_summary(summary: dict) -> str:

@@ -11,6 +11,7 @@ folder, or `row N` of a fer2013.csv, so a duplicate listed by the summary can be
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from pathlib import PurePath
 
@@ -131,6 +132,13 @@ def members_to_show(group: list[dict], limit: int = 6) -> list[dict]:
         (rest if kind in seen else distinct).append(member)
         seen.add(kind)
     return (distinct + rest)[:limit]
+
+
+def caption_name(name: str) -> str:
+    """An item's name for the caption under its thumbnail: no folder, no extension, and a line break
+    allowed after each '_', '-' and '.' (a zero-width space), so a narrow caption wraps between the
+    parts of a name ('Training_' then '10118481') instead of inside one."""
+    return re.sub(r"([_.-])", "\\1\u200b", PurePath(name).stem)
 
 
 def describe_group(group: list[dict]) -> str:

@@ -287,3 +287,9 @@ def test_sizes_frame_keeps_the_most_common_and_sums_the_rest():
     frame = comparison.sizes_frame({"48x48": 100, "64x64": 5, "32x32": 3, "10x10": 1}, top=2)
 
     assert frame.values.tolist() == [["48x48", 100], ["64x64", 5], ["other", 4]]
+
+
+def test_the_colour_bars_are_spelt_as_the_rest_of_the_app():
+    frame = comparison.color_frame({"grayscale": 7, "color": 2})
+
+    assert frame.values.tolist() == [["grayscale", 7], ["colour", 2]]

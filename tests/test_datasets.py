@@ -11,7 +11,8 @@ from PIL import Image
 
 from emotion_core import cli, datasets
 from emotion_core.datasets import (DatasetError, data_root, dataset_version, find_datasets, format_summary,
-                                   is_grayscale, load_split, open_dataset, stratified_split, summarize)
+                                   is_grayscale, load_split, open_dataset, recorded_summary, shared_images_note,
+                                   stratified_split, structure_notes, summarize)
 from emotion_core.labels import EMOTIONS
 from tests.conftest import make_image_dataset
 
@@ -495,3 +496,29 @@ def test_cli_data_summary_of_a_missing_path_fails_in_one_line(capsys):
     assert captured.out == ""
     assert captured.err.count("\n") == 1
     assert captured.err.startswith("error: No data set at '/nonexistent'")
+
+
+def test_structure_notes_say_what_a_missing_split_means_without_misreading(tmp_path):
+    with_validation = summarize(open_dataset(make_image_dataset(tmp_path / "two", {"train": 2, "validation": 1})))
+    train_only = summarize(open_dataset(make_image_dataset(tmp_path / "one", {"train": 2})))
+
+    # Only the test split is absent: not a problem, and validation is said to be there.
+    assert structure_notes(with_validation) == [
+        (False, "No test split (train and validation are here): accuracy is measured on validation.")]
+    assert structure_notes(train_only) == [
+        (True, "No validation split and no test split: training sets aside part of train to measure accuracy on.")]
+
+
+def test_validation_copies_of_training_images_get_one_sentence_and_the_summary_is_read_back(isolated_dirs):
+    root = make_image_dataset(isolated_dirs["data"] / "set", {"train": 2, "validation": 2})
+    shutil.copy(root / "train" / "happy" / "train_0.png", root / "validation" / "happy" / "copy.png")
+    dataset = open_dataset(root)
+    assert recorded_summary("set", dataset.fingerprint()) is None  # never computed here yet
+
+    summary = summarize(dataset)
+
+    assert shared_images_note(summary) == ("1 of the 15 validation images (7%) is an exact copy of a training image, "
+                                           "which the model has seen, so its validation accuracy reads a little high.")
+    assert recorded_summary("set", dataset.fingerprint()) == summary  # what a run's dataset.json points to
+    assert shared_images_note(summarize(open_dataset(make_image_dataset(isolated_dirs["data"] / "clean",
+                                                                        {"train": 2, "validation": 2})))) is None

@@ -117,3 +117,8 @@ def test_a_large_duplicate_group_shows_its_disagreeing_copies_first():
     assert [(m["split"], m["label"]) for m in shown] == [
         ("train", "angry"), ("train", "fear"), ("validation", "fear"), ("train", "angry")]
     assert gallery.describe_group(group) == "42 copies: train · angry ×40, train · fear ×1, validation · fear ×1"
+
+
+def test_a_caption_drops_folder_and_extension_and_may_break_only_between_parts():
+    assert gallery.caption_name("angry/Training_10118481.jpg") == "Training_\u200b10118481"
+    assert gallery.caption_name("row 17") == "row 17"  # a fer2013.csv row

@@ -35,7 +35,7 @@ def labelled_bars(frame: pd.DataFrame, category: str, order: list, value: str, t
     is drawn too; shares (figure format with %) get a percentage axis."""
     bars_per_row = frame[by].nunique() if by else 1
     longest = float(frame[value].max()) if len(frame) and pd.notna(frame[value].max()) else 0.0
-    axis = alt.Axis(format="%") if figure_format.endswith("%") else alt.Axis(format="~s")
+    axis = alt.Axis(format="%" if figure_format.endswith("%") else ",d", tickCount=4)
     encoding = {
         "y": alt.Y(f"{category}:N", sort=order, title=None, axis=alt.Axis(labelOverlap=False)),
         "x": alt.X(f"{value}:Q", title=title, axis=axis,
@@ -46,7 +46,13 @@ def labelled_bars(frame: pd.DataFrame, category: str, order: list, value: str, t
     bars = alt.Chart(frame).mark_bar().encode(**encoding)
     figures = bars.mark_text(align="left", baseline="middle", dx=3, fontSize=11).encode(
         text=alt.Text(f"{value}:Q", format=figure_format), color=alt.value("#31333f"))
-    return (bars + figures).properties(height=alt.Step(BAR_PX * bars_per_row + 6))
+    return (bars + figures).properties(height=_rows_height(frame[category].nunique(), bars_per_row))
+
+
+def _rows_height(rows: int, bars_per_row: int) -> int:
+    """The plot's height in pixels for `rows` categories of `bars_per_row` bars each (a Step would size
+    each offset bar, not the row, once bars are offset)."""
+    return rows * (BAR_PX * bars_per_row + 8)
 
 
 def class_counts(frame: pd.DataFrame, normalised: bool = False) -> alt.Chart:
@@ -216,5 +222,5 @@ def _means_with_intervals(summary: pd.DataFrame, grouped: bool, category: str, o
     x = alt.X("ci_low:Q", title=SCORE, axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]))
     intervals = base.mark_rule(strokeWidth=2).encode(x=x, x2="ci_high:Q")
     means = base.mark_point(filled=True, size=60, opacity=1).encode(x="mean_probability:Q")
-    rows = summary["group"].nunique() if grouped else 1
-    return (intervals + means).properties(title=title, height=alt.Step(BAR_PX * rows + 6))
+    return (intervals + means).properties(
+        title=title, height=_rows_height(summary[category].nunique(), summary["group"].nunique() if grouped else 1))

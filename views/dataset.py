@@ -5,7 +5,8 @@ import math
 import streamlit as st
 
 from emotion_core import comparison, gallery
-from emotion_core.datasets import DatasetError, dataset_version, open_dataset, resolve_dataset_path
+from emotion_core.datasets import (DatasetError, dataset_version, open_dataset, resolve_dataset_path, shared_images_note,
+                                   structure_notes)
 from ui import charts
 from ui.common import dataset_summary, deployed_run, no_dataset_hint, selected_dataset
 
@@ -71,20 +72,12 @@ def gallery_ui(path: str, version: float, summary: dict) -> None:
     for class_name, names in picks.items():
         st.markdown(f"**{class_name}**" + ("" if names else ": no images in this split"))
         if names:
-            thumbnails_ui(path, version, names, [name.rsplit("/", 1)[-1] for name in names])
-
-
-STRUCTURE_NOTES = {  # what each structural problem means for training, shown above the figures
-    "missing_splits": "Missing splits: {} (without validation, training holds out part of train)",
-    "unknown_classes": "Skipped unknown class folders: {} (not one of the seven emotions)",
-    "empty_classes": "Empty class folders: {}",
-}
+            thumbnails_ui(path, version, names, [gallery.caption_name(name) for name in names])
 
 
 def problems_ui(path: str, version: float, summary: dict) -> None:
-    for key, note in STRUCTURE_NOTES.items():
-        if summary.get(key):
-            st.warning(note.format(", ".join(summary[key])))
+    for problem, note in structure_notes(summary):  # what each structural fact means for training
+        (st.warning if problem else st.info)(note)
     duplicates = summary["duplicates"]
     figures = st.columns(5)
     figures[0].metric("Unreadable files", f"{len(summary['unreadable']):,}")
@@ -94,6 +87,8 @@ def problems_ui(path: str, version: float, summary: dict) -> None:
                       help=", ".join(f"{s}: {n:,}" for s, n in duplicates["within_split"].items()) or None)
     figures[3].metric("Across splits", f"{duplicates['across_splits']:,}", help="validation images also in train")
     figures[4].metric("Conflicting labels", f"{duplicates['conflicting_labels']:,}")
+    if note := shared_images_note(summary):
+        st.caption(note)
     if summary["unreadable"]:
         st.dataframe(summary["unreadable"], hide_index=True)
     shown = []  # a group both conflicting and across splits is shown once
