@@ -4,6 +4,7 @@
     curl http://127.0.0.1:8000/health
     curl -F file=@photo.jpg 'http://127.0.0.1:8000/predict?faces=large'
     curl -F file=@a.jpg -F file=@b.png 'http://127.0.0.1:8000/predict?explain=gradcam'
+    curl -F file=@reaction.mp4 'http://127.0.0.1:8000/analyze/video?fps=5&frames=true'
     EMOTION_API_KEY=secret python -m emotion_core serve      # then: curl -H 'X-API-Key: secret' ...
 
     app = create_app(model="deployed")      # an ASGI app, for uvicorn or FastAPI's TestClient
@@ -38,6 +39,7 @@ from ..explain import METHODS, Explainer, predict_and_explain
 from ..faces import DEFAULT_DETECTOR, FACE_SIZES, FaceDetector
 from ..images import ImageError
 from ..predictor import Predictor
+from ..video.defaults import VIDEO_FACES, VIDEO_FPS
 
 API_KEY_ENV = "EMOTION_API_KEY"
 API_KEY_HEADER = "X-API-Key"
@@ -45,6 +47,13 @@ MAX_FILE_BYTES = 25 * 2**20  # the app's upload limit (Streamlit's server.maxUpl
 MAX_REQUEST_BYTES = 100 * 2**20  # a few photos at the limit; refused before the body is read
 MAX_FILES = 32  # a request's images are answered in one go: keep a request's time bounded
 MAX_MODELS = 4  # models kept loaded at once (~5 MB and ~0.1 s of tracing each, for the run query)
+# A video is answered within one request: a few minutes of phone video at most. Longer ones go
+# to the command line, which resumes and shows progress, or to Ray (LONG_VIDEOS says how).
+MAX_VIDEO_BYTES = 500 * 2**20
+MAX_VIDEO_SECONDS = 300.0
+LONG_VIDEOS = ("for longer videos run `python -m emotion_core analyze VIDEO --out DIR` "
+               "(resumable), or add `--engine ray` for a folder of them")
+VIDEO_PATH = "/analyze/video"
 
 
 class ModelPool:
@@ -92,8 +101,11 @@ class ModelPool:
 
 def create_app(model: str = registry.DEPLOYED, detector: str = DEFAULT_DETECTOR, root: Path | None = None,
                api_key: str | None = None, max_file_bytes: int = MAX_FILE_BYTES,
-               max_request_bytes: int = MAX_REQUEST_BYTES, max_files: int = MAX_FILES) -> FastAPI:
+               max_request_bytes: int = MAX_REQUEST_BYTES, max_files: int = MAX_FILES,
+               max_video_bytes: int = MAX_VIDEO_BYTES, max_video_seconds: float = MAX_VIDEO_SECONDS) -> FastAPI:
     """The API serving `model` by default; loads it now, so a missing model fails at start.
+
+    `max_video_bytes` and `max_video_seconds` bound one video of /analyze/video (413 beyond).
 
     `api_key` defaults to EMOTION_API_KEY; when set, every endpoint but /health asks for it in
     the X-API-Key header. Raises RunError when `model` cannot be served.
@@ -122,7 +134,10 @@ def create_app(model: str = registry.DEPLOYED, detector: str = DEFAULT_DETECTOR,
         length = request.headers.get("content-length", "")
         if "chunked" in request.headers.get("transfer-encoding", "").lower() and not length:
             return _error(411, "Send the upload with a Content-Length header, not chunked.")
-        if length.isdigit() and int(length) > max_request_bytes:
+        if request.url.path == VIDEO_PATH:
+            if length.isdigit() and int(length) > max_video_bytes + 2**16:  # the form's own lines: a few hundred bytes
+                return _error(413, f"The video is over {size_text(max_video_bytes)}, this server's limit; {LONG_VIDEOS}.")
+        elif length.isdigit() and int(length) > max_request_bytes:
             return _error(413, f"The request is {size_text(int(length))}; at most {size_text(max_request_bytes)} "
                                f"a request ({size_text(max_file_bytes)} a file).")
         return await call_next(request)
@@ -184,7 +199,59 @@ def create_app(model: str = registry.DEPLOYED, detector: str = DEFAULT_DETECTOR,
         status = statuses.pop() if len(statuses) == 1 else 400
         return JSONResponse({"error": failed[0]["error"], **answer}, status_code=status)
 
+    @app.post(VIDEO_PATH, summary="Emotions over time in one video: per viewer and second (and frame)",
+              dependencies=[Security(require_key)])
+    def video(file: UploadFile = File(..., description="one video: .mp4 .mov .m4v .webm .mkv .avi"),
+              model_name: str = Query(model, alias="model", description="a run name or an alias"),
+              fps: float = Query(VIDEO_FPS, gt=0, le=60, description="frames analysed per second of video"),
+              faces: Literal[tuple(FACE_SIZES)] = Query(VIDEO_FACES, description=(
+                  f"smallest face: large = {FACE_SIZES['large']:.0%} of the shorter side (a webcam or "
+                  f"phone filming its viewer; several times faster), any = {FACE_SIZES['any']:.0%}")),
+              frames: bool = Query(False, description="also return the rows of every analysed frame")):
+        try:
+            predictor, warning = pool.get(model_name)
+        except registry.RunError as error:
+            raise HTTPException(400, str(error)) from None
+        answer = {"model": predictor.run_name, **video_answer(predictor, file, fps, FACE_SIZES[faces], frames,
+                                                              max_video_bytes, max_video_seconds)}
+        return {**answer, "warning": warning} if warning else answer
+
     return app
+
+
+def video_answer(predictor: Predictor, upload: UploadFile, fps: float, min_face_fraction: float, frames: bool,
+                 max_video_bytes: int, max_video_seconds: float) -> dict:
+    """One uploaded video's {"video": facts, "seconds": [...], "frames": [...] if `frames`}, the rows
+    of `analyze`'s video tables (empty cells as null). Raises HTTPException 413 or 400 in one line."""
+    from ..analysis.sources import ImageSource
+    from ..video import VideoError, analyze_video, frame_columns, open_video, second_columns
+
+    name = upload.filename or "upload"
+    upload.file.seek(0, 2)
+    if upload.file.tell() > max_video_bytes:
+        raise HTTPException(413, f"'{name}' is over {size_text(max_video_bytes)}, this server's limit; {LONG_VIDEOS}.")
+    upload.file.seek(0)
+    try:
+        with open_video(upload.file, name) as video:
+            duration = video.facts.duration
+    except VideoError as error:
+        raise HTTPException(400, f"'{name}': {error}") from None
+    if duration > max_video_seconds:
+        raise HTTPException(413, f"'{name}' lasts {duration:.0f} s; this server analyses up to "
+                                 f"{max_video_seconds:.0f} s a video; {LONG_VIDEOS}.")
+    upload.file.seek(0)
+    rows = []
+    seconds, facts = analyze_video(ImageSource(name, Path("."), ""), predictor, fps, min_face_fraction,
+                                   write_frames=rows.extend, opened=upload.file)
+    answer = {"video": facts, "seconds": _records(seconds, second_columns(predictor.classes))}
+    if frames:
+        answer["frames"] = _records(rows, frame_columns(predictor.classes))
+    return answer
+
+
+def _records(rows: list[dict], columns: list[str]) -> list[dict]:
+    """Table rows as JSON objects with every column, null where the table's cell is empty."""
+    return [{column: (None if row.get(column, "") == "" else row[column]) for column in columns} for row in rows]
 
 
 def predict_upload(pool: ModelPool, predictor: Predictor, upload: UploadFile, min_face_fraction: float,

@@ -86,9 +86,11 @@ class _Pending:
 
 
 def analyze_video(source: ImageSource, predictor, fps: float = VIDEO_FPS, min_face_fraction: float | None = None,
-                  write_frames=None, progress=None, archive: zipfile.ZipFile | None = None) -> tuple[list[dict], dict]:
+                  write_frames=None, progress=None, archive: zipfile.ZipFile | None = None,
+                  opened=None) -> tuple[list[dict], dict]:
     """Analyse one video: its frames' rows go to `write_frames(rows)` as they are classified;
-    returns (its seconds' rows, its facts).
+    returns (its seconds' rows, its facts). `opened` (a seekable binary file: an upload) is read in
+    place of `source`'s file, which then only names it.
 
     `min_face_fraction` defaults to FACE_SIZES[VIDEO_FACES]. `progress(seconds)` is called with
     the time reached. A video that cannot be opened gives one unreadable row and its `error`; one
@@ -101,7 +103,7 @@ def analyze_video(source: ImageSource, predictor, fps: float = VIDEO_FPS, min_fa
     write_frames = write_frames or (lambda rows: None)
     facts = {"file": source.name, "group": source.group, "model": model, "fps": fps, "faces": fraction}
     try:
-        video = open_video(open_source(source, archive), source.name)
+        video = open_video(opened if opened is not None else open_source(source, archive), source.name)
     except (VideoError, OSError, zipfile.BadZipFile, KeyError) as error:
         problem = " ".join(str(error).split())
         write_frames([unreadable_row(source, problem, model)])
