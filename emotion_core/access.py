@@ -1,7 +1,9 @@
 """Who may change shared state: starting, cancelling or resuming training and deploying a model.
 
 Predicting is open to everyone who can reach the app. The actions that change what every other
-user sees are open too until an admin password is configured, then they ask for it:
+user sees are open on an app that listens on localhost only (`.streamlit/config.toml` sets that);
+an app that listens beyond it (`--server.address 0.0.0.0`) makes them read-only until an admin
+password is configured, then they ask for it:
 
     # .streamlit/secrets.toml (git-ignored), read first
     admin_password = "a long passphrase"
@@ -30,6 +32,21 @@ def admin_password(secrets: Mapping | None = None) -> str | None:
     """
     value = (secrets or {}).get(SECRET_KEY) or os.environ.get(PASSWORD_ENV)
     return str(value) if value else None
+
+
+# What `server.address` holds when only this machine can connect; unset, Streamlit listens on every interface.
+LOCAL_ADDRESSES = ("localhost", "127.0.0.1", "::1")
+
+
+def listens_locally(address: str | None) -> bool:
+    """Whether a server bound to `address` can be reached from this machine only."""
+    return bool(address) and (address in LOCAL_ADDRESSES or address.startswith("127."))
+
+
+def read_only(expected: str | None, address: str | None) -> bool:
+    """Whether the shared-state actions are closed to everyone: no admin password is configured and
+    the app listens beyond localhost, so any visitor could otherwise train or change the deployed model."""
+    return expected is None and not listens_locally(address)
 
 
 def password_required(secrets: Mapping | None = None) -> bool:

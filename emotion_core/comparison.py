@@ -12,23 +12,30 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from . import registry
+from .config import choice_label, option_label, training_options
 from .evaluation import row_normalised
+from .inference import tta_mode, tta_view_count
 from .labels import EMOTIONS, class_set_name
 
 # The runs table's columns, in the order a reader scans them: identity, recipe, results, cost,
 # why a run is broken; then the details few people sort by.
 RUN_COLUMNS = [
-    "deployed", "run", "state", "architecture", "classes", "optimizer", "batch_size", "color_mode",
-    "best_val_accuracy", "best_epoch", "best_val_loss", "val_macro_f1", "val_accuracy", "epochs",
-    "parameters", "model_mb", "training_minutes", "problem",
+    "deployed", "run", "state", "accuracy", "val_macro_f1", "accuracy_from", "architecture", "classes",
+    "model_mb", "parameters", "epochs", "training_minutes", "optimizer", "batch_size", "color_mode",
+    "best_val_accuracy", "best_epoch", "best_val_loss", "problem",
     "augment", "epochs_planned", "warm_start_from", "members", "tta", "multiply_adds", "weights", "started",
 ]
-INTEGER_COLUMNS = ["batch_size", "epochs", "epochs_planned", "best_epoch", "parameters", "multiply_adds"]
+# What a phone shows of the runs table: which run, whether it is served, how good, how big.
+COMPACT_COLUMNS = ["run", "deployed", "accuracy", "model_mb"]
+INTEGER_COLUMNS = ["batch_size", "epochs_planned", "best_epoch", "parameters", "multiply_adds"]
+MEMBERS = "its members'"  # an ensemble's epochs and curves: it trained none of its own
 # Keys that differ between any two runs by construction, so highlighting them says nothing.
 UNINFORMATIVE_CONFIG_KEYS = {"name"}
 # What the box plots may group runs by: the recipe choices people actually compare.
@@ -44,9 +51,18 @@ _COMPANION_KEYS = {"optimizer": ("learning_rate",), "batch_size": ("learning_rat
 
 
 def runs_frame(runs, deployed: str | None = None) -> pd.DataFrame:
-    """One row per run (the registry's summary row), with a deployed mark and the start time."""
-    rows = [{**run.summary_row(), "deployed": run.name == deployed, "started": run.status.get("started")}
-            for run in runs]
+    """One row per run (the registry's summary row), with a deployed mark and the start time.
+
+    `accuracy` is each run's headline figure (`registry.Run.accuracy`) and `accuracy_from` says
+    where it comes from. `epochs` is text ("35/60"): an ensemble's are "its members'", and its
+    training minutes are its members' together.
+    """
+    rows = [{**run.summary_row(), "deployed": run.name == deployed, "started": run.status.get("started"),
+             "epochs": _epochs_text(run)} for run in runs]
+    for row, run in zip(rows, runs):
+        if run.members:
+            members = [registry.load_run(run.path.parent / member) for member in run.members]
+            row["training_minutes"] = sum(member.summary_row()["training_minutes"] for member in members)
     # Nullable integers: a broken run's blanks must not turn batch size 64 into 64.0.
     return pd.DataFrame(rows, columns=RUN_COLUMNS).astype({column: "Int64" for column in INTEGER_COLUMNS})
 
@@ -74,9 +90,14 @@ def class_sets(frame: pd.DataFrame) -> list[str]:
     return sorted(names, key=lambda name: (name != class_set_name(EMOTIONS), -len(name.split(", ")), name))
 
 
+def _epochs_text(run) -> str:
+    planned = run.config.get("epochs")
+    return MEMBERS if run.members else f"{len(run.history)}/{planned if planned is not None else '?'}"
+
+
 def default_selection(frame: pd.DataFrame, deployed: str | None, n: int = 2) -> list[str]:
-    """The runs to compare before the user picks: the deployed one, then the best others."""
-    ranked = frame.dropna(subset=["best_val_accuracy"]).sort_values("best_val_accuracy", ascending=False)
+    """The runs to compare before the user picks: the deployed one, then the most accurate others."""
+    ranked = frame.dropna(subset=["accuracy"]).sort_values("accuracy", ascending=False)
     names = list(ranked["run"])
     if deployed in names:
         names.remove(deployed)
@@ -89,41 +110,207 @@ def deployable_runs(runs) -> list[str]:
     return [run.name for run in runs if run.state == "complete" and run.has_weights and not run.problem]
 
 
-def _config_value(config: dict, key: str) -> str:
-    # JSON text compares 1 and 1.0 as different on purpose: the config file records what was asked.
-    return json.dumps(config[key], sort_keys=True) if key in config else "(absent)"
+# What an ensemble decides itself; the rest of its config is its first member's recipe, not its own.
+ENSEMBLE_OWN_KEYS = {"arch", "data", "classes", "color_mode", "image_size", "tta", "name"}
+_RUN_KEYS = {"init_from": "none", "distill_from": "none"}  # keys naming a run, and what their empty value means
+
+
+def config_text(run, key: str) -> str:
+    """One config value as people compare it: under its human name's meaning, old and new spellings
+    alike. A key a run's config lacks is an option added later, whose default is what the run did;
+    `tta` true is flip and false off; the classes of a run from before class sets are all seven."""
+    if run.members and key not in ENSEMBLE_OWN_KEYS:
+        return MEMBERS
+    if key == "arch" and run.members:
+        return f"ensemble of {', '.join(run.members)}"
+    defaults = {option["name"]: option["default"] for option in training_options()}
+    value = run.config.get(key, defaults.get(key, ""))
+    if key == "classes":
+        return class_set_name(run.classes)
+    if key == "color_mode":
+        return choice_label(key, run.color_mode or value)
+    if key == "tta":
+        return choice_label(key, tta_mode(value))
+    if key == "data":
+        return Path(str(value)).name  # a path or a name under the data root: the same data set
+    if key in _RUN_KEYS:
+        return value or _RUN_KEYS[key]
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value))
+    return choice_label(key, value)
+
+
+def _config_keys(runs) -> list[str]:
+    """The keys of the runs' configs in the order the Train page lists them, unknown ones last."""
+    order = [option["name"] for option in training_options()]
+    found = set().union(*(run.config for run in runs if run.config)) if runs else set()
+    return [key for key in order if key in found] + sorted(found - set(order))
 
 
 def differing_config_keys(runs) -> list[str]:
-    """Config keys whose value is not the same in every run (runs without a config are skipped)."""
-    configs = [run.config for run in runs if run.config]
-    keys = sorted(set().union(*configs)) if configs else []
-    return [key for key in keys if key not in UNINFORMATIVE_CONFIG_KEYS
-            and len({_config_value(config, key) for config in configs}) > 1]
+    """The human names (config.option_label) of the config keys whose value, as `config_text` reads
+    it, is not the same in every run; runs without a config are skipped, and so is an ensemble on the
+    training options it took from its members."""
+    runs = [run for run in runs if run.config]
+    return [option_label(key) for key in _config_keys(runs) if key not in UNINFORMATIVE_CONFIG_KEYS
+            and len({config_text(run, key) for run in runs} - {MEMBERS}) > 1]
 
 
 def config_frame(runs) -> pd.DataFrame:
-    """The configs as text, one row per key and one column per run; blank where a run lacks it."""
-    keys = sorted(set().union(*(run.config for run in runs))) if runs else []
-    return pd.DataFrame({run.name: [str(run.config[key]) if key in run.config else "" for key in keys]
-                         for run in runs}, index=pd.Index(keys, name="key"))
+    """The recipes as `config_text` reads them: one row per option (its human name), one column per run;
+    blank for a run without a config."""
+    keys = [key for key in _config_keys([run for run in runs if run.config]) if key not in UNINFORMATIVE_CONFIG_KEYS]
+    return pd.DataFrame({run.name: [config_text(run, key) if run.config else "" for key in keys] for run in runs},
+                        index=pd.Index([option_label(key) for key in keys], name="option"))
+
+
+def pair_defaults(names: list[str], deployed: str | None) -> tuple[str, str | None]:
+    """The two of the chosen runs to set side by side before the user picks: the deployed one first
+    when chosen, else the first; then the first other."""
+    first = deployed if deployed in names else names[0]
+    return first, next((name for name in names if name != first), None)
+
+
+def _recall(report: dict, name: str) -> float | None:
+    return ((report.get("per_class") or {}).get(name) or {}).get("recall")
+
+
+def tradeoffs_frame(runs) -> pd.DataFrame:
+    """What a picker weighs, one row per figure and one column per run, as text, with `better`
+    naming the run ahead on that row (blank on a tie or when a run lacks the figure).
+
+    Rows: accuracy and where it comes from, macro-F1, each class's recall, file size, parameters,
+    multiply-adds per face and the model passes its TTA costs, time per face where recorded, and
+    calibration (expected calibration error) once an evaluation holds it.
+    """
+    rows = []  # (figure, [(text, number) per run], higher is better)
+
+    def add(figure, values, higher=True):
+        rows.append((figure, values, higher))
+
+    add("Accuracy (validation)", [(_fraction(run.accuracy, ".1%"), run.accuracy) for run in runs])
+    add("Figures from", [(run.accuracy_source, None) for run in runs])
+    add("Macro-F1", [(_fraction(run.validation.get("macro_f1"), ".3f"), run.validation.get("macro_f1"))
+                     for run in runs])
+    for name in EMOTIONS:
+        if any(name in run.classes for run in runs):
+            add(f"Recall: {name}", [(_fraction(_recall(run.validation, name), ".1%"), _recall(run.validation, name))
+                                    if name in run.classes else ("not learned", None) for run in runs])
+    add("Model file", [(f"{run.info['model_bytes'] / 2**20:.1f} MB", run.info["model_bytes"])
+                       if run.info.get("model_bytes") else ("unknown", None) for run in runs], higher=False)
+    add("Parameters", [(f"{run.info['parameters']:,}", run.info["parameters"]) if run.info.get("parameters")
+                       else ("unknown", None) for run in runs], higher=False)
+    add("Multiply-adds per face", [_cost(run) for run in runs], higher=False)
+    timed = [run.info.get("ms_per_face") for run in runs]
+    add("Time per face", [(f"{ms:.1f} ms", ms) if ms else ("not recorded (bench/inference.py measures it)", None)
+                          for ms in timed], higher=False)
+    eces = [(run.validation.get("reliability") or {}).get("ece") for run in runs]
+    if any(ece is not None for ece in eces):
+        add("Calibration error (ECE; lower: confidence closer to accuracy)",
+            [(f"{ece:.3f}", ece) if ece is not None else ("not measured", None) for ece in eces], higher=False)
+    frame = pd.DataFrame({run.name: [values[i][0] for _, values, _ in rows] for i, run in enumerate(runs)},
+                         index=pd.Index([figure for figure, _, _ in rows], name="figure"))
+    frame["better"] = [_ahead([number for _, number in values], [run.name for run in runs], higher)
+                       for _, values, higher in rows]
+    return frame
+
+
+def _fraction(value, spec: str) -> str:
+    return "not evaluated" if value is None else format(value, spec)
+
+
+def _cost(run) -> tuple[str, float | None]:
+    """Multiply-adds of one pass and the passes the run's TTA makes of each face."""
+    adds = run.info.get("multiply_adds")
+    if not adds:
+        return "unknown", None
+    mode = tta_mode(run.validation.get("tta", run.config.get("tta")))
+    views = tta_view_count(mode)
+    return f"{adds / 1e6:.0f} M x {views} (TTA {mode}) = {adds * views / 1e6:.0f} M", adds * views
+
+
+def _ahead(numbers, names, higher: bool) -> str:
+    """The name of the run with the best number, "" on a tie, with one run, or when one lacks it."""
+    if len(numbers) < 2 or any(number is None for number in numbers):
+        return ""
+    best = max(numbers) if higher else min(numbers)
+    winners = [name for name, number in zip(names, numbers) if number == best]
+    return winners[0] if len(winners) == 1 else ""
+
+
+class EvaluationChoice(NamedTuple):
+    key: str  # the report's name in the run's evaluation folder
+    label: str  # "fer2013 · validation"
+    data: str | None  # the data set to evaluate on; None: each run's own
+    split: str
+
+
+def evaluation_choices(runs, datasets) -> list[EvaluationChoice]:
+    """The evaluations the Models page offers: validation and test of each run's own data set (its
+    evaluation may be computed on the spot), then saved ones on another data set found under the data
+    root (`datasets`, their names). A saved report without its data set and split recorded, or on a
+    data set no longer here (a test's temporary folder), is left out."""
+    own = sorted({run.dataset.get("name") for run in runs if run.dataset.get("name")})
+    own_name = own[0] if len(own) == 1 else "own data set"
+    choices = [EvaluationChoice(split, f"{own_name} · {split}", None, split) for split in ("validation", "test")]
+    others = {}
+    for run in runs:
+        for key, report in run.evaluations.items():
+            data, split = report.get("data"), report.get("split")
+            if key not in ("validation", "test") and data in datasets and split and key == f"{data}-{split}":
+                others[key] = EvaluationChoice(key, f"{data} · {split}", data, split)
+    return choices + [others[key] for key in sorted(others)]
+
+
+def _members(run) -> list:
+    """An ensemble's member runs, from the same registry (a member moved away reads as broken)."""
+    return [registry.load_run(run.path.parent / member) for member in getattr(run, "members", [])]
 
 
 def learning_curves_frame(runs) -> pd.DataFrame:
-    """Long format (run, epoch, metric, split, value): accuracy and loss, train and validation."""
+    """Long format (run, epoch, metric, split, value): accuracy and loss, train and validation.
+
+    An ensemble trained no epochs: its members' curves stand for it, each labelled
+    "<member> (member of <ensemble>)".
+    """
     rows = []
     for run in runs:
-        for entry in run.history:
-            for metric in ("accuracy", "loss"):
-                rows.append((run.name, entry["epoch"], metric, "train", entry.get(metric)))
-                rows.append((run.name, entry["epoch"], metric, "validation", entry.get(f"val_{metric}")))
+        curves = [(f"{member.name} (member of {run.name})", member) for member in _members(run)] or [(run.name, run)]
+        for label, source in curves:
+            for entry in source.history:
+                for metric in ("accuracy", "loss"):
+                    rows.append((label, entry["epoch"], metric, "train", entry.get(metric)))
+                    rows.append((label, entry["epoch"], metric, "validation", entry.get(f"val_{metric}")))
     return pd.DataFrame(rows, columns=["run", "epoch", "metric", "split", "value"]).dropna(subset=["value"])
 
 
+def ensemble_notes(runs) -> list[str]:
+    """One sentence per ensemble among `runs`: where its figures come from."""
+    notes = []
+    for run in runs:
+        if run.members:
+            accuracy = f"{run.accuracy:.1%}" if run.accuracy is not None else "not measured yet"
+            notes.append(f"{run.name} is an ensemble: it trained no epochs itself, so its curves are its members' "
+                         f"({', '.join(run.members)}); its accuracy, {accuracy}, comes from its own evaluation.")
+    return notes
+
+
 def val_accuracy_by_epoch(runs) -> pd.DataFrame:
-    """Long format (run, epoch, val_accuracy) of every run with history, for the heat map."""
-    rows = [(run.name, entry["epoch"], entry["val_accuracy"]) for run in runs for entry in run.history]
-    return pd.DataFrame(rows, columns=["run", "epoch", "val_accuracy"])
+    """Long format (run, epoch, val_accuracy, source) of every run with history, for the heat map.
+
+    An ensemble has one cell: its evaluated accuracy at its members' last epoch.
+    """
+    rows = [(run.name, entry["epoch"], entry["val_accuracy"], "while training, no TTA")
+            for run in runs for entry in run.history]
+    for run in runs:
+        if run.members and run.accuracy is not None:
+            last = max((len(member.history) for member in _members(run)), default=0) or 1
+            rows.append((run.name, last, run.accuracy, run.accuracy_source))
+    return pd.DataFrame(rows, columns=["run", "epoch", "val_accuracy", "source"])
 
 
 def lineage(run) -> list:
@@ -147,6 +334,28 @@ def lineage_history(run) -> list[dict]:
     return [{**entry, "epoch": number} for number, entry in enumerate(epochs, start=1)]
 
 
+def training_time_estimate(runs, arch: str, epochs: int, data: str | None = None,
+                           hardware: str | None = None) -> dict | None:
+    """How long `epochs` epochs of `arch` should take, from the finished runs of that architecture:
+    {"seconds", "per_epoch", "runs", "same_data", "same_hardware"}, None without such a run.
+
+    Seconds an epoch are the median over the runs (training time over epochs trained); runs on the
+    same data set (by name) and on the same hardware (`registry.hardware()`) are preferred when any
+    exist, as data size and cores set the pace.
+    """
+    finished = [run for run in runs if run.state == "complete" and not run.members and run.config.get("arch") == arch
+                and run.history and run.status.get("training_seconds")]
+    same_hardware = [run for run in finished if hardware and run.info.get("hardware") == hardware]
+    finished = same_hardware or finished
+    same_data = [run for run in finished if data and run.dataset.get("name") == Path(str(data)).name]
+    finished = same_data or finished
+    if not finished:
+        return None
+    per_epoch = float(np.median([run.status["training_seconds"] / len(run.history) for run in finished]))
+    return {"seconds": per_epoch * epochs, "per_epoch": per_epoch, "runs": len(finished),
+            "same_data": bool(same_data), "same_hardware": bool(same_hardware)}
+
+
 def time_to_accuracy(history: list[dict], threshold: float) -> float | None:
     """Training seconds until val_accuracy first reaches `threshold`: the `seconds` of every epoch
     up to and including that one. None when no epoch reaches it or an epoch on the way was not timed."""
@@ -161,18 +370,18 @@ def time_to_accuracy(history: list[dict], threshold: float) -> float | None:
 
 
 def group_best_accuracy(frame: pd.DataFrame, by: str) -> pd.DataFrame:
-    """(run, `by` as text, best_val_accuracy) for the runs that have both, groups in natural order.
+    """(run, `by` as text, accuracy) for the runs that have both, groups in natural order.
 
     The group becomes text so batch sizes 32 and 64 are categories on an axis, not a scale;
     rows are sorted by the original value so 128 follows 64 rather than 16.
     """
     if by not in GROUPINGS:
         raise ValueError(f"group by one of {', '.join(GROUPINGS)}, not '{by}'")
-    usable = frame.dropna(subset=["best_val_accuracy", by])
+    usable = frame.dropna(subset=["accuracy", by])
     rank = {value: index for index, value in enumerate(sorted(usable[by].unique()))}
     usable = usable.iloc[np.lexsort((usable["run"], usable[by].map(rank)))]
     return pd.DataFrame({"run": usable["run"], by: usable[by].astype(str),
-                         "best_val_accuracy": usable["best_val_accuracy"].astype(float)})
+                         "accuracy": usable["accuracy"].astype(float)})
 
 
 def like_for_like(runs, by: str) -> pd.DataFrame:
@@ -215,9 +424,9 @@ def like_for_like(runs, by: str) -> pd.DataFrame:
 
 
 def best_and_worst(frame: pd.DataFrame, n: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The n runs with the highest best-epoch val accuracy (best first) and the n lowest (worst first)."""
-    columns = ["run", "best_val_accuracy", "val_macro_f1", "architecture", "optimizer", "batch_size"]
-    ranked = frame.dropna(subset=["best_val_accuracy"]).sort_values("best_val_accuracy", ascending=False)
+    """The n most accurate runs (best first) and the n least (worst first), by `accuracy`."""
+    columns = ["run", "accuracy", "val_macro_f1", "accuracy_from", "architecture"]
+    ranked = frame.dropna(subset=["accuracy"]).sort_values("accuracy", ascending=False)
     return (ranked[columns].head(n).reset_index(drop=True),
             ranked[columns].iloc[::-1].head(n).reset_index(drop=True))
 

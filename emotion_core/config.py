@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from .inference import TTA_MODES, tta_mode
+from .inference import TTA_MODES, tta_mode, tta_view_count
 from .labels import EMOTIONS, class_set
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw")
@@ -23,58 +23,89 @@ COLOR_MODES = ("grayscale", "rgb")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 
 
-def _option(default, reason: str):
-    """A config field: its default and the one-line reason for it."""
-    return field(default=default, metadata={"help": reason})
+# The fixed choices' names for people (the pages' select boxes, the Models page's recipe table).
+CHOICE_LABELS = {
+    "optimizer": {"sgd": "SGD with momentum", "adam": "Adam", "rmsprop": "RMSprop", "adamw": "AdamW"},
+    "schedule": {"cosine": "Cosine decay", "plateau": "Cut on plateau", "constant": "Constant"},
+    "class_weights": {"none": "None", "sqrt": "Square root of inverse frequency",
+                      "balanced": "Inverse frequency (balanced)"},
+    "color_mode": {"": "The architecture's own", "grayscale": "Grayscale", "rgb": "Colour (RGB)"},
+    "precision": {"auto": "Automatic", "float32": "float32", "mixed_bfloat16": "bfloat16 compute"},
+}
+
+
+def choice_label(key: str, value) -> str:
+    """A choice's name for people ("sgd": "SGD with momentum", "zoom": "zoom (6 views)"); other values as text."""
+    if key == "tta" and value in TTA_MODES:
+        views = tta_view_count(value)
+        return f"{value} ({views} view{'s' if views > 1 else ''})"
+    return CHOICE_LABELS.get(key, {}).get(value, str(value))
+
+
+def _option(default, reason: str, label: str):
+    """A config field: its default, the one-line reason for it, and its name for people (the pages')."""
+    return field(default=default, metadata={"help": reason, "label": label})
 
 
 @dataclass
 class TrainConfig:
     arch: str = _option("vgg_gap", "the network, by name in emotion_core/architectures.py; vgg_gap is the "
-                                   "deployed model's")
-    data: str = _option("fer2013", "a path, or a data set name under the data root")
+                                   "deployed model's", "Architecture")
+    data: str = _option("fer2013", "a path, or a data set name under the data root", "Data set")
     classes: tuple = _option(EMOTIONS, "the emotions the run learns (all seven of FER2013); images of the others "
                                        "are left out of train and validation, e.g. angry,neutral,sad as in the "
-                                       "first seed's 3-class experiment")
-    epochs: int = _option(60, "FER2013 nets keep improving past 50 epochs with augmentation")
-    batch_size: int = _option(64, "small batches regularise and suit a 2-core CPU's caches")
-    optimizer: str = _option("sgd", "SGD with Nesterov momentum generalises best on FER2013 in the literature")
-    learning_rate: float = _option(0.01, "SGD's usual start for BN nets; use ~1e-3 for adam/rmsprop")
-    momentum: float = _option(0.9, "SGD's Nesterov momentum, the usual value (the other optimizers ignore it)")
-    weight_decay: float = _option(5e-4, "decoupled; strong regularisation suits a 28k-image data set")
-    schedule: str = _option("cosine", "cosine anneals to zero by the last epoch: no patience to tune")
+                                       "first seed's 3-class experiment", "Classes")
+    epochs: int = _option(60, "FER2013 nets keep improving past 50 epochs with augmentation", "Epochs")
+    batch_size: int = _option(64, "small batches regularise and suit a 2-core CPU's caches", "Batch size")
+    optimizer: str = _option("sgd", "SGD with Nesterov momentum generalises best on FER2013 in the literature",
+                             "Optimizer")
+    learning_rate: float = _option(0.01, "SGD's usual start for BN nets; use ~1e-3 for adam/rmsprop", "Learning rate")
+    momentum: float = _option(0.9, "SGD's Nesterov momentum, the usual value (the other optimizers ignore it)",
+                              "Momentum")
+    weight_decay: float = _option(5e-4, "decoupled; strong regularisation suits a 28k-image data set", "Weight decay")
+    schedule: str = _option("cosine", "cosine anneals to zero by the last epoch: no patience to tune",
+                            "Learning-rate schedule")
     warmup_epochs: int = _option(1, "avoids early divergence of the high SGD learning rate with BN (capped at "
-                                    "epochs - 1, so a one-epoch run still trains at the full rate)")
-    color_mode: str = _option("", '"" = the architecture\'s own (the seeds\' RGB nets take RGB)')
-    image_size: int = _option(48, "FER2013's native size")
-    augment: bool = _option(True, "flip, small rotation, shift and zoom: the biggest single gain on FER2013")
+                                    "epochs - 1, so a one-epoch run still trains at the full rate)", "Warm-up epochs")
+    color_mode: str = _option("", '"" = the architecture\'s own (the seeds\' RGB nets take RGB)', "Colour")
+    image_size: int = _option(48, "FER2013's native size", "Image size (pixels)")
+    augment: bool = _option(True, "flip, small rotation, shift and zoom: the biggest single gain on FER2013",
+                            "Augmentation")
     photo_augment: bool = _option(False, "camera-like changes on top of augment: looser framing (zoom and shift "
                                          "up to 20%), brightness, contrast, gamma, blur and sensor noise, as faces "
-                                         "from phones and webcams differ from FER2013's")
-    random_erasing: float = _option(0.0, "probability of erasing a patch (occlusion robustness)")
+                                         "from phones and webcams differ from FER2013's", "Photo-like augmentation")
+    random_erasing: float = _option(0.0, "probability of erasing a patch (occlusion robustness)", "Random erasing")
     dropout_scale: float = _option(1.0, "multiplies every dropout rate of the architecture; below 1 when a short "
-                                        "budget underfits (train accuracy no higher than validation), 0 = no dropout")
+                                        "budget underfits (train accuracy no higher than validation), 0 = no dropout",
+                                   "Dropout scale")
     init_from: str = _option("", "a run (name in the same registry, or folder) whose weights start training: a "
                                  "warm start that spends a second budget on top of the first instead of starting over; "
-                                 "a wider net of the same family is cut down to its strongest channels")
+                                 "a wider net of the same family is cut down to its strongest channels",
+                             "Begin with the weights of")
     distill_from: str = _option("", "a run (name in the same registry, or folder; an ensemble too) whose flip-"
                                     "averaged probabilities on the training images become soft targets: a small "
-                                    "model learns from a stronger one and still costs its own per face")
+                                    "model learns from a stronger one and still costs its own per face",
+                                "Learn from (teacher)")
     distill_weight: float = _option(0.5, "with distill_from: the teacher's share of each training target, the "
-                                         "label's the rest (label smoothing applies on top)")
-    class_weights: str = _option("sqrt", "lifts disgust's recall without giving up much accuracy")
-    label_smoothing: float = _option(0.1, "calibrates probabilities; FER2013 labels are noisy")
-    early_stopping: int = _option(0, "patience in epochs on val_accuracy; 0 = off (cosine needs all epochs)")
-    plateau_patience: int = _option(5, "for schedule=plateau: epochs without val_loss gain before LR/5")
-    val_fraction: float = _option(0.1, "carved from train (stratified) when the data set has no validation")
+                                         "label's the rest (label smoothing applies on top)", "Teacher's share")
+    class_weights: str = _option("sqrt", "lifts disgust's recall without giving up much accuracy", "Class weights")
+    label_smoothing: float = _option(0.1, "calibrates probabilities; FER2013 labels are noisy", "Label smoothing")
+    early_stopping: int = _option(0, "patience in epochs on val_accuracy; 0 = off (cosine needs all epochs)",
+                                  "Early stopping (patience)")
+    plateau_patience: int = _option(5, "for schedule=plateau: epochs without val_loss gain before LR/5",
+                                    "Plateau patience")
+    val_fraction: float = _option(0.1, "carved from train (stratified) when the data set has no validation",
+                                  "Validation fraction")
     tta: str = _option("flip", "test-time augmentation, the views of each face averaged: off; flip (the mirror "
                                "too: faces are symmetric); zoom (6 views, 3x flip's cost a face) or shifts (12 "
-                               "views, 6x): each about +0.8 points on FER2013 validation over flip")
+                               "views, 6x): each about +0.8 points on FER2013 validation over flip",
+                       "Test-time augmentation")
     precision: str = _option("auto", '"auto" = bfloat16 compute where the CPU has AVX512-BF16/AMX (about 2x '
                                      "faster here) or on a GPU; weights stay float32 and the saved model is "
-                                     "float32 either way")
-    seed: int = _option(1337, "fixes the validation split, initial weights and augmentation, so a run repeats")
-    name: str = _option("", 'run folder name; "" = <arch>-<date>-<time>')
+                                     "float32 either way", "Numeric precision")
+    seed: int = _option(1337, "fixes the validation split, initial weights and augmentation, so a run repeats",
+                        "Random seed")
+    name: str = _option("", 'run folder name; "" = <arch>-<date>-<time>', "Run name")
 
     def validate(self) -> "TrainConfig":
         """Raise ValueError with a one-line reason when a value is out of range."""
@@ -166,13 +197,19 @@ def config_from_dict(values: dict) -> TrainConfig:
 
 
 def training_options() -> list[dict]:
-    """Every field as {name, default, choices, reason}: what a flag or a form needs to offer and explain it.
+    """Every field as {name, label, default, choices, reason}: what a flag or a form needs to offer and explain it.
 
     A tuple default (`classes`) is a set of its choices: a multiselect, or a comma-separated flag.
     """
     choices = field_choices()
-    return [{"name": f.name, "default": f.default, "choices": choices.get(f.name), "reason": f.metadata["help"]}
-            for f in fields(TrainConfig)]
+    return [{"name": f.name, "label": f.metadata["label"], "default": f.default, "choices": choices.get(f.name),
+             "reason": f.metadata["help"]} for f in fields(TrainConfig)]
+
+
+def option_label(key: str) -> str:
+    """A config key's name for people ("init_from": "Begin with the weights of"); unknown keys as they are."""
+    known = {f.name: f.metadata["label"] for f in fields(TrainConfig)}
+    return known.get(key, key.replace("_", " "))
 
 
 def add_train_options(parser: argparse.ArgumentParser) -> None:

@@ -105,6 +105,14 @@ def save_evaluation(run_dir: Path, split: str, report: dict) -> None:
     write_json_atomic(Path(run_dir) / EVALUATION_DIR / f"{split}.json", report)
 
 
+def hardware() -> str:
+    """This machine as a run's info.json records it ("x86_64 2 cores, Linux"), so runs can be compared
+    by where they trained."""
+    import platform
+
+    return f"{platform.machine()} {os.cpu_count()} cores, {platform.processor() or platform.system()}"
+
+
 def library_versions() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -184,6 +192,24 @@ class Run:
         own = self.path / VALENCE_FILE
         return valence_mapping(self.dataset.get("valence"), read_json(own) if own.is_file() else None)
 
+    @property
+    def accuracy(self) -> float | None:
+        """The run's headline validation accuracy: its saved evaluation's (TTA as recorded), else
+        the best epoch's as Keras measured it while training (no TTA); None before either exists."""
+        return self.validation.get("accuracy", (self.best_epoch or {}).get("val_accuracy"))
+
+    @property
+    def accuracy_source(self) -> str:
+        """Where `accuracy` (and the run's other figures) come from, in a few words for a table cell."""
+        if "accuracy" in self.validation:
+            mode = tta_mode(self.validation["tta"]) if "tta" in self.validation else "as trained"
+            source = f"evaluation, TTA {mode}"
+        elif self.best_epoch:
+            source = f"best epoch ({self.best_epoch['epoch']}), no TTA"
+        else:
+            source = "not evaluated yet"
+        return f"{source}; epochs and curves: its members'" if self.members else source
+
     def summary_row(self) -> dict:
         """The flat row the runs table and `runs list` show."""
         best = self.best_epoch or {}
@@ -191,6 +217,8 @@ class Run:
         return {
             "run": self.name,
             "state": self.state,
+            "accuracy": self.accuracy,
+            "accuracy_from": self.accuracy_source,
             "architecture": f"ensemble of {len(self.members)}" if self.members else self.config.get("arch"),
             "optimizer": self.config.get("optimizer"),
             "batch_size": self.config.get("batch_size"),

@@ -40,6 +40,8 @@ def model_card(run: Run) -> dict:
         "weights": run.has_weights,  # False for a comparison-only run: its figures stay, its file does not
         "trained": (run.status.get("ended") or run.status.get("started") or "")[:10] or None,
         "epochs": len(run.history),
+        # An ensemble's members' epochs (a member moved out of the registry counts 0), in member order.
+        "member_epochs": [len(load_run(run.path.parent / member).history) for member in run.members],
         "best_epoch": best.get("epoch"),
         "recipe": {key: config[key] for key in RECIPE_KEYS if key in config},
         "classes": run.classes,  # the model's outputs, in order
@@ -49,11 +51,23 @@ def model_card(run: Run) -> dict:
         "train_images": dataset.get("train_images"),
         "validation_images": dataset.get("validation_images"),
         "validation_source": dataset.get("validation_source"),
-        # Evaluated figures when saved; the best epoch's Keras val accuracy otherwise.
-        "val_accuracy": validation.get("accuracy", best.get("val_accuracy")),
+        "val_accuracy": run.accuracy,  # evaluated when saved; the best epoch's Keras val accuracy otherwise
         "val_macro_f1": validation.get("macro_f1"),
         "evaluation": validation,  # the saved validation report, {} before the run is evaluated
     }
+
+
+def origin_text(card: dict) -> str:
+    """How the model came to be, as a clause the data set follows ("... on `fer2013`"): a trained
+    run's date and epochs, or an ensemble's date and members (it trained no epochs of its own)."""
+    when = card["trained"] or "at an unknown date"
+    if not card["members"]:
+        return f"Trained {when} for {card['epochs']} epochs"
+    members = " and ".join(f"`{member}`" for member in card["members"])
+    epochs = sorted(set(card["member_epochs"]))
+    trained = (f"each trained for {epochs[0]} epochs" if len(epochs) == 1
+               else f"trained for {', '.join(map(str, card['member_epochs']))} epochs")
+    return f"Made {when} as the average of {members} ({trained})"
 
 
 def write_model_card(run_dir: Path) -> Path:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import os
-import platform
 import signal
 import sys
 import time
@@ -482,7 +481,7 @@ def finish_run(run_dir: Path, config: TrainConfig, x_val: np.ndarray, y_val: np.
         "model_bytes": (run_dir / registry.MODEL_FILE).stat().st_size,
         "best_epoch": best["epoch"],
         "training_seconds": registry.read_training_seconds(run_dir),
-        "hardware": f"{platform.machine()} {os.cpu_count()} cores, {platform.processor() or platform.system()}",
+        "hardware": registry.hardware(),
         "backend": keras.backend.backend(),
         # What "auto" resolved to here (bfloat16 where the CPU has it: 1.35x float32 in
         # `bench/train_throughput.py --matrix`); a resumed run records its last machine's.

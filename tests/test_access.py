@@ -38,6 +38,15 @@ def test_no_password_configured_means_open(monkeypatch):
     assert access.admin_password() is None
 
 
+@pytest.mark.parametrize("address, password, closed", [
+    ("localhost", None, False), ("127.0.0.1", None, False), ("::1", None, False),
+    ("0.0.0.0", None, True), ("192.168.1.23", None, True), (None, None, True),  # unset: every interface
+    ("0.0.0.0", PASSWORD, False),  # the password decides instead
+])
+def test_actions_are_read_only_beyond_localhost_without_a_password(address, password, closed):
+    assert access.read_only(password, address) is closed
+
+
 def test_the_secret_comes_before_the_environment(monkeypatch):
     monkeypatch.setenv(access.PASSWORD_ENV, "from-env")
     assert access.admin_password() == "from-env"
@@ -94,6 +103,17 @@ def paused(monkeypatch):
     monkeypatch.setenv(jobs.MAX_JOBS_ENV, "0")  # Start queues a job; no worker (TensorFlow import) is paid for
 
 
+@pytest.fixture
+def listening_beyond_localhost():
+    """The app as the container runs it: `--server.address 0.0.0.0`."""
+    from streamlit import config
+
+    before = config.get_option("server.address")
+    config.set_option("server.address", "0.0.0.0")
+    yield
+    config.set_option("server.address", before)
+
+
 def open_page(page: str, secrets: dict | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     for key, value in (secrets or {}).items():
@@ -134,6 +154,33 @@ def test_without_a_password_training_is_open_and_no_box_is_shown(tiny_dataset, p
     assert not button(at, "Start training").disabled
     button(at, "Start training").click().run()
     assert [job["status"] for job in jobs.list_jobs()] == ["queued"]
+
+
+def test_beyond_localhost_without_a_password_training_and_deploying_are_off_and_say_how_to_turn_on(
+        trained_runs, paused, listening_beyond_localhost):
+    registry.deploy("alpha")
+    at = open_page("views/train.py")
+
+    assert password_box(at) is None and button(at, "Start training").disabled
+    (hint,) = [caption for caption in at.caption if "Starting training is turned off" in caption.value]
+    assert "can be reached from other computers and has no admin password. Set one to turn it on." in hint.value
+    assert access.PASSWORD_ENV not in captions(at) and access.PASSWORD_ENV in hint.proto.help
+
+    at.switch_page("views/models.py").run()
+    next(box for box in at.selectbox if box.label == "Run to deploy").select("beta").run()
+    at.checkbox(key="confirm_deploy").check().run()
+    assert button(at, "Deploy").disabled and button(at, "Use for Live").disabled
+    assert "Deploying is turned off" in captions(at)
+    assert registry.deployed_name() == "alpha"
+
+
+def test_beyond_localhost_a_password_unlocks_as_before(tiny_dataset, paused, monkeypatch, listening_beyond_localhost):
+    monkeypatch.setenv(access.PASSWORD_ENV, PASSWORD)
+    at = open_page("views/train.py")
+    assert button(at, "Start training").disabled and "needs the admin password" in captions(at)
+
+    password_box(at).input(PASSWORD).run()
+    assert not button(at, "Start training").disabled
 
 
 def test_with_a_password_start_and_cancel_are_locked_until_it_is_given(tiny_dataset, paused, monkeypatch):

@@ -8,6 +8,7 @@ import pytest
 
 from emotion_core import comparison, registry
 from emotion_core.evaluation import classification_report
+from emotion_core.labels import EMOTIONS
 from emotion_core.storage import write_json_atomic
 
 THREE = ("a", "b", "c")
@@ -93,16 +94,43 @@ def test_only_complete_runs_with_weights_are_deployable(three_runs):
 def test_differing_config_keys_ignore_the_name_and_runs_without_config(three_runs):
     by_name = {run.name: run for run in three_runs}
 
-    assert comparison.differing_config_keys(three_runs) == ["batch_size", "learning_rate", "optimizer"]
+    assert comparison.differing_config_keys(three_runs) == ["Batch size", "Optimizer", "Learning rate"]
     assert comparison.differing_config_keys([by_name["adam128"], by_name["broken"]]) == []
-    assert comparison.differing_config_keys([by_name["sgd64"], by_name["adam128"]]) == ["batch_size", "optimizer"]
+    assert comparison.differing_config_keys([by_name["sgd64"], by_name["adam128"]]) == ["Batch size", "Optimizer"]
 
 
-def test_config_frame_has_a_column_per_run_and_a_row_per_key(three_runs):
+def test_config_frame_has_a_column_per_run_and_a_row_per_option_by_its_human_name(three_runs):
     frame = comparison.config_frame(three_runs[:2])
 
     assert list(frame.columns) == [run.name for run in three_runs[:2]]
-    assert frame.loc["batch_size"].tolist() == ["128", "32"]  # newest first: adam128, adam32
+    assert frame.loc["Batch size"].tolist() == ["128", "32"]  # newest first: adam128, adam32
+    assert frame.loc["Optimizer"].tolist() == ["Adam", "Adam"]
+    assert "Run name" not in frame.index  # the columns name the runs
+
+
+def test_old_and_new_spellings_of_a_recipe_compare_equal(isolated_dirs):
+    """A run from before TTA modes and class sets (tta true, no classes, no distill_from) and one
+    recorded today with the same choices read the same; only what really differs is flagged."""
+    root = isolated_dirs["models"]
+    base = {"arch": "vgg_gap", "epochs": 3, "optimizer": "sgd", "learning_rate": 0.01, "batch_size": 64,
+            "color_mode": "", "augment": True}
+    write_run(root, "old", {**base, "tta": True}, [0.5], "2026-01-01")
+    write_run(root, "new", {**base, "tta": "flip", "classes": list(EMOTIONS), "distill_from": "",
+                            "init_from": "", "color_mode": "grayscale", "data": "/somewhere/fer2013"},
+              [0.5], "2026-01-02")
+    write_run(root, "zoomed", {**base, "tta": "zoom", "augment": False}, [0.5], "2026-01-03")
+    for name in ("old", "new", "zoomed"):  # what a real run records: a grayscale input
+        write_json_atomic(root / name / registry.INFO_FILE, {"input_shape": [48, 48, 1]})
+    old, new, zoomed = (registry.load_run(root / name) for name in ("old", "new", "zoomed"))
+
+    assert comparison.differing_config_keys([old, new]) == []
+    frame = comparison.config_frame([old, new])
+    assert frame.loc["Test-time augmentation"].tolist() == ["flip (2 views)", "flip (2 views)"]
+    assert frame.loc["Classes"].tolist() == ["all 7", "all 7"]
+    assert frame.loc["Learn from (teacher)"].tolist() == ["none", "none"]
+    assert frame.loc["Colour"].tolist() == ["Grayscale", "Grayscale"]
+    assert comparison.differing_config_keys([old, zoomed]) == ["Augmentation", "Test-time augmentation"]
+    assert comparison.config_frame([old, zoomed]).loc["Augmentation"].tolist() == ["on", "off"]
 
 
 def test_learning_curves_are_long_with_train_and_validation_per_metric(three_runs):
@@ -155,7 +183,7 @@ def test_group_best_accuracy_orders_batch_sizes_as_numbers(three_runs):
     grouped = comparison.group_best_accuracy(comparison.runs_frame(three_runs), "batch_size")
 
     assert list(grouped["batch_size"]) == ["32", "64", "128"]
-    assert grouped.set_index("run")["best_val_accuracy"].to_dict() == pytest.approx(
+    assert grouped.set_index("run")["accuracy"].to_dict() == pytest.approx(
         {"adam32": 0.7, "sgd64": 0.6, "adam128": 0.4})
     with pytest.raises(ValueError, match="group by one of"):
         comparison.group_best_accuracy(comparison.runs_frame(three_runs), "seed")
@@ -207,11 +235,144 @@ def test_like_for_like_is_empty_when_nothing_differs_in_that_choice_alone(three_
         comparison.like_for_like(three_runs, "seed")
 
 
-def test_best_and_worst_rank_by_best_val_accuracy(three_runs):
+def test_best_and_worst_rank_by_accuracy(three_runs):
     best, worst = comparison.best_and_worst(comparison.runs_frame(three_runs), n=2)
 
     assert list(best["run"]) == ["adam32", "sgd64"]
     assert list(worst["run"]) == ["adam128", "sgd64"]
+
+
+# --- An ensemble among the runs -------------------------------------------------------------------
+
+
+def seven_class_report(correct: int, n: int = 70, tta="zoom", **extra) -> dict:
+    """A validation report over the seven emotions, `correct` of `n` faces right (the first ones)."""
+    y_true = np.arange(n) % 7
+    predicted = np.where(np.arange(n) < correct, y_true, (y_true + 1) % 7)
+    probabilities = np.full((n, 7), 0.05)
+    probabilities[np.arange(n), predicted] = 0.7
+    report = classification_report(y_true, probabilities)
+    report.pop("reliability", None)  # as evaluated before calibration was measured, unless `extra` holds it
+    return {**report, "split": "validation", "tta": tta, **extra}
+
+
+@pytest.fixture
+def with_ensemble(three_runs, isolated_dirs):
+    """three_runs plus 'duo', an ensemble of sgd64 and adam32 as ensemble.py writes it (no epochs of
+    its own, its first member's config), evaluated at 63 of 70 (90%)."""
+    root = isolated_dirs["models"]
+    duo = root / "duo"
+    duo.mkdir()
+    sgd = registry.load_run(root / "sgd64")
+    write_json_atomic(duo / registry.CONFIG_FILE, {**sgd.config, "name": "duo", "init_from": ""})
+    write_json_atomic(duo / registry.ENSEMBLE_FILE, {"members": ["sgd64", "adam32"], "multiply_adds": 2000})
+    write_json_atomic(duo / registry.INFO_FILE, {"parameters": 2000, "model_bytes": 2**21, "multiply_adds": 2000})
+    write_json_atomic(duo / registry.HISTORY_FILE, [])
+    write_json_atomic(duo / registry.STATUS_FILE, {"state": "complete", "started": "2026-01-04"})
+    registry.save_evaluation(duo, "validation", seven_class_report(63))
+    return registry.list_runs(root)
+
+
+def test_an_ensemble_shows_its_evaluated_accuracy_and_its_members_epochs_and_time(with_ensemble):
+    frame = comparison.runs_frame(with_ensemble).set_index("run")
+
+    assert frame.loc["duo", "accuracy"] == pytest.approx(0.9)
+    assert frame.loc["duo", "epochs"] == "its members'" and frame.loc["sgd64", "epochs"] == "3/3"
+    assert frame.loc["duo", "training_minutes"] == pytest.approx(4.0)  # two members of 2 minutes
+    assert frame.loc["duo", "accuracy_from"] == "evaluation, TTA zoom; epochs and curves: its members'"
+    assert frame.loc["adam32", "accuracy_from"] == "best epoch (3), no TTA"
+    assert frame.loc["adam32", "accuracy"] == pytest.approx(0.7)
+
+
+def test_every_ranking_ranks_an_ensemble_by_its_evaluated_accuracy(with_ensemble):
+    frame = comparison.runs_frame(with_ensemble)
+
+    assert comparison.default_selection(frame, deployed=None) == ["duo", "adam32"]
+    best, _ = comparison.best_and_worst(frame, n=2)
+    assert list(best["run"]) == ["duo", "adam32"]
+    grouped = comparison.group_best_accuracy(frame, "architecture")
+    assert grouped.set_index("run").loc["duo", "architecture"] == "ensemble of 2"
+
+
+def test_the_heat_map_gives_an_ensemble_one_cell_at_its_members_last_epoch(with_ensemble):
+    frame = comparison.val_accuracy_by_epoch(with_ensemble)
+
+    duo = frame[frame["run"] == "duo"]
+    assert duo[["epoch", "val_accuracy"]].values.tolist() == [[3, pytest.approx(0.9)]]
+    assert "evaluation" in duo["source"].item()
+
+
+def test_an_ensembles_learning_curves_are_its_members_labelled_so(with_ensemble):
+    duo = next(run for run in with_ensemble if run.name == "duo")
+
+    frame = comparison.learning_curves_frame([duo])
+
+    assert sorted(frame["run"].unique()) == ["adam32 (member of duo)", "sgd64 (member of duo)"]
+    (note,) = comparison.ensemble_notes([duo])
+    assert note.startswith("duo is an ensemble: it trained no epochs itself, so its curves are its members' "
+                           "(sgd64, adam32)") and "its accuracy, 90.0%, comes from its own evaluation" in note
+
+
+def test_an_ensembles_recipe_shows_its_members_training_choices_as_theirs(with_ensemble):
+    by_name = {run.name: run for run in with_ensemble}
+
+    frame = comparison.config_frame([by_name["duo"], by_name["sgd64"]])
+
+    assert frame.loc["Architecture"].tolist() == ["ensemble of sgd64, adam32", "vgg_gap"]
+    assert frame.loc["Optimizer"].tolist() == ["its members'", "SGD with momentum"]
+    assert comparison.differing_config_keys([by_name["duo"], by_name["sgd64"]]) == ["Architecture"]
+
+
+# --- Side by side ------------------------------------------------------------------------------
+
+
+def test_the_pair_puts_the_deployed_run_first_else_the_first_chosen():
+    assert comparison.pair_defaults(["a", "b", "c"], deployed="c") == ("c", "a")
+    assert comparison.pair_defaults(["a", "b", "c"], deployed="x") == ("a", "b")
+    assert comparison.pair_defaults(["a"], deployed=None) == ("a", None)
+
+
+def test_tradeoffs_set_accuracy_recall_size_and_cost_side_by_side_and_name_the_run_ahead(with_ensemble):
+    by_name = {run.name: run for run in with_ensemble}
+    registry.save_evaluation(by_name["sgd64"].path, "validation", seven_class_report(49, tta=True))
+    sgd = registry.load_run(by_name["sgd64"].path)
+
+    table = comparison.tradeoffs_frame([by_name["duo"], sgd])
+
+    assert table.loc["Accuracy (validation)"].tolist() == ["90.0%", "70.0%", "duo"]
+    assert table.loc["Recall: angry", "duo"] == "90.0%" and table.loc["Recall: angry", "better"] == "duo"
+    assert table.loc["Model file"].tolist() == ["2.0 MB", "1.0 MB", "sgd64"]  # smaller is better
+    assert table.loc["Parameters"].tolist() == ["2,000", "1,000", "sgd64"]
+    assert table.loc["Time per face", "duo"].startswith("not recorded")
+    assert table.loc["Time per face", "better"] == ""
+    assert "Calibration error (ECE; lower: confidence closer to accuracy)" not in table.index
+    assert table.loc["Figures from", "sgd64"] == "evaluation, TTA flip"  # tta true, recorded before the modes
+
+
+def test_tradeoffs_show_calibration_once_an_evaluation_holds_it(with_ensemble):
+    by_name = {run.name: run for run in with_ensemble}
+    registry.save_evaluation(by_name["sgd64"].path, "validation",
+                             seven_class_report(49, reliability={"ece": 0.031}))
+
+    table = comparison.tradeoffs_frame([by_name["duo"], registry.load_run(by_name["sgd64"].path)])
+
+    assert table.loc["Calibration error (ECE; lower: confidence closer to accuracy)"].tolist() == [
+        "not measured", "0.031", ""]
+
+
+def test_evaluation_choices_name_data_set_and_split_and_skip_leftovers(with_ensemble):
+    duo = next(run for run in with_ensemble if run.name == "duo")
+    write_json_atomic(duo.path / registry.DATASET_FILE, {"name": "fer2013"})
+    registry.save_evaluation(duo.path, "ckplus-test", seven_class_report(30, data="ckplus", split="test"))
+    registry.save_evaluation(duo.path, "tmpq1w2e3-test", seven_class_report(30, data="tmpq1w2e3", split="test"))
+    registry.save_evaluation(duo.path, "notes", {"accuracy": 0.5})  # no data set, no split
+    duo = registry.load_run(duo.path)
+
+    choices = comparison.evaluation_choices([duo], datasets=["fer2013", "ckplus"])
+
+    assert [(choice.label, choice.key, choice.data) for choice in choices] == [
+        ("fer2013 · validation", "validation", None), ("fer2013 · test", "test", None),
+        ("ckplus · test", "ckplus-test", "ckplus")]
 
 
 # y_true = [0, 0, 0, 1, 1, 2], predicted = [0, 0, 1, 1, 2, 2]: confusion [[2, 1, 0], [0, 1, 1], [0, 0, 1]]

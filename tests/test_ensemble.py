@@ -95,3 +95,13 @@ def test_the_runs_table_sends_a_reader_to_its_members_for_epochs_and_training_ti
     duo = next(line for line in lines if line.startswith("| `duo`"))
     assert "| ensemble of 2 |" in duo and duo.count("| its members' |") == 2
     assert "0 min" not in duo
+
+
+def test_its_card_says_it_was_made_from_its_members_not_trained_for_0_epochs(trained_runs):
+    from emotion_core.report import model_card, origin_text
+
+    card = model_card(registry.load_run(make_ensemble("duo", ["alpha", "beta"])))
+
+    assert origin_text(card).startswith("Made 20") and origin_text(card).endswith(
+        "as the average of `alpha` and `beta` (each trained for 2 epochs)")
+    assert origin_text(model_card(registry.load_run(trained_runs["alpha"]))).endswith("for 2 epochs")

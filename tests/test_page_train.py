@@ -67,11 +67,11 @@ def write_job(job_id: str, status: str, run: str, **fields) -> None:
 def test_the_page_starts_a_job_with_the_chosen_options_and_lists_it(tiny_dataset):
     at = open_train_page()
     assert "parameters" in texts(at)  # the architecture's size, from building it once
-    assert "keep improving past 50 epochs" in widget(at, "number_input", "epochs").help  # config's reason
+    assert "keep improving past 50 epochs" in widget(at, "number_input", "Epochs").help  # config's reason
 
     widget(at, "selectbox", "Architecture").set_value("vgg_gap_small").run()
-    widget(at, "number_input", "epochs").set_value(3)
-    widget(at, "number_input", "batch size").set_value(16)
+    widget(at, "number_input", "Epochs").set_value(3)
+    widget(at, "number_input", "Batch size").set_value(16)
     widget(at, "button", "Start training").click().run()
 
     assert not at.exception, [error.message for error in at.exception]
@@ -85,6 +85,27 @@ def test_the_page_starts_a_job_with_the_chosen_options_and_lists_it(tiny_dataset
     assert "Waiting: position 1 in the queue." in shown
 
 
+def test_options_have_names_for_people_their_reasons_as_help_and_a_time_estimate(tiny_dataset):
+    for name, seconds in (("one", 10.0), ("two", 14.0)):  # finished vgg_gap runs of 2 epochs: 5 and 7 s an epoch
+        write_run(name, 2, 2, arch="vgg_gap")
+        registry.update_status(registry.runs_root() / name, training_seconds=seconds)
+    at = open_train_page()
+
+    optimizer = widget(at, "selectbox", "Optimizer")
+    assert optimizer.options[:2] == ["Adam", "SGD with momentum"] and optimizer.help.startswith("SGD with Nesterov")
+    assert widget(at, "selectbox", "Test-time augmentation").options == [
+        "off (1 view)", "flip (2 views)", "zoom (6 views)", "shifts (12 views)"]
+    assert widget(at, "selectbox", "Learning-rate schedule").value == "cosine"
+    shown = texts(at)
+    assert "About 6m 00s for 60 epochs (6s an epoch, the median of 2 finished vgg_gap runs)." in shown
+    assert "At most 0 jobs train at once; the others wait in order." in shown
+    assert jobs.MAX_JOBS_ENV not in shown  # environment variables only in help
+    assert jobs.MAX_JOBS_ENV in next(caption for caption in at.caption if "train at once" in caption.value).proto.help
+
+    widget(at, "selectbox", "Architecture").set_value("vgg_gap_small").run()
+    assert "No finished vgg_gap_small run to estimate the time from yet" in texts(at)
+
+
 def test_retrain_copies_a_runs_options_into_the_form(tiny_dataset):
     write_run("alpha", 2, 2)
     write_run("beta", 2, 2, optimizer="adam", learning_rate=0.001, batch_size=8)
@@ -92,10 +113,10 @@ def test_retrain_copies_a_runs_options_into_the_form(tiny_dataset):
 
     widget(at, "selectbox", "Start from").set_value("beta").run()
 
-    assert widget(at, "selectbox", "optimizer").value == "adam"
-    assert widget(at, "number_input", "batch size").value == 8
-    assert widget(at, "number_input", "learning rate").value == pytest.approx(0.001)
-    assert widget(at, "text_input", "name").value == ""  # a retrain is a new run
+    assert widget(at, "selectbox", "Optimizer").value == "adam"
+    assert widget(at, "number_input", "Batch size").value == 8
+    assert widget(at, "number_input", "Learning rate").value == pytest.approx(0.001)
+    assert widget(at, "text_input", "Run name").value == ""  # a retrain is a new run
 
 
 def test_a_running_job_shows_progress_and_curves_and_a_finished_one_links_to_its_run(tiny_dataset):
@@ -127,15 +148,15 @@ def test_without_a_data_set_the_page_says_where_to_put_one_and_offers_no_form():
 def test_a_job_can_start_from_a_trained_runs_weights(trained_runs):
     write_run("weightless", 2, 2)  # a comparison run without model.keras cannot be a starting point
     at = open_train_page()
-    start = widget(at, "selectbox", "init from")
+    start = widget(at, "selectbox", "Begin with the weights of")
     assert start.options[0] == "fresh weights" and sorted(start.options[1:]) == ["alpha", "beta"]
-    teacher = widget(at, "selectbox", "distill from")
+    teacher = widget(at, "selectbox", "Learn from (teacher)")
     assert teacher.options[0] == "no teacher" and sorted(teacher.options[1:]) == ["alpha", "beta"]
 
     widget(at, "selectbox", "Data set").set_value("tiny")
     start.set_value("alpha")
     teacher.set_value("beta")
-    widget(at, "number_input", "dropout scale").set_value(0.5)
+    widget(at, "number_input", "Dropout scale").set_value(0.5)
     widget(at, "button", "Start training").click().run()
 
     assert not at.exception, [error.message for error in at.exception]
@@ -146,7 +167,7 @@ def test_a_job_can_start_from_a_trained_runs_weights(trained_runs):
 
 def test_the_classes_multiselect_queues_a_job_on_a_class_set_and_a_retrain_keeps_it(tiny_dataset):
     at = open_train_page()
-    classes = widget(at, "multiselect", "classes")
+    classes = widget(at, "multiselect", "Classes")
     assert classes.value == list(EMOTIONS) and classes.options == list(EMOTIONS)
     assert "left out of train and validation" in classes.help
 
@@ -156,17 +177,17 @@ def test_the_classes_multiselect_queues_a_job_on_a_class_set_and_a_retrain_keeps
     assert not at.exception, [error.message for error in at.exception]
     [job] = jobs.list_jobs()
     assert job["config"]["classes"] == ["angry", "sad", "neutral"]  # canonical order, whatever the picking order
-    assert "classes=angry,sad,neutral" in texts(at)
+    assert "Classes angry,sad,neutral" in texts(at)
 
     write_run("trio", 2, 2, classes=["angry", "sad", "neutral"])
     at = open_train_page()
     widget(at, "selectbox", "Start from").set_value("trio").run()
-    assert widget(at, "multiselect", "classes").value == ["angry", "sad", "neutral"]
+    assert widget(at, "multiselect", "Classes").value == ["angry", "sad", "neutral"]
 
 
 def test_a_single_class_is_refused_with_its_reason(tiny_dataset):
     at = open_train_page()
-    widget(at, "multiselect", "classes").set_value(["sad"])
+    widget(at, "multiselect", "Classes").set_value(["sad"])
     widget(at, "button", "Start training").click().run()
 
     assert not at.exception

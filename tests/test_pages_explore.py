@@ -7,10 +7,14 @@ ones use the two tiny trained runs 'alpha' and 'beta' and their data set 'tiny'.
 import json
 from pathlib import Path
 
+import pandas as pd
+import pyarrow as pa
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from emotion_core import registry
 from tests.conftest import make_image_dataset
+from tests.live.test_page_live import streamer  # noqa: F401  (the Live page's stand-in camera component)
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 180  # generous: the first run imports pandas and Altair, evaluating imports Keras
@@ -166,9 +170,9 @@ def test_models_page_compares_like_for_like_only_runs_that_differ_in_the_choice_
 def test_models_page_computes_a_missing_evaluation_with_the_button(trained_runs):
     (trained_runs["beta"] / registry.EVALUATION_DIR / "validation.json").unlink()
     at = open_page("views/models.py")
-    assert "Not evaluated on validation yet." in texts(at)
+    assert "Not evaluated on tiny · validation yet." in texts(at)
 
-    widget(at, "button", "Evaluate on validation").click().run()
+    widget(at, "button", "Evaluate on tiny · validation").click().run()
 
     assert not at.exception, [error.message for error in at.exception]
     saved = json.loads((trained_runs["beta"] / registry.EVALUATION_DIR / "validation.json").read_text())
@@ -207,7 +211,7 @@ def test_models_page_shows_a_seven_and_a_three_class_run_side_by_side_and_says_t
     assert [list(frame.index) for frame in per_class] == [list(registry.load_run(class_set_runs["alpha"]).classes),
                                                           ["angry", "sad", "neutral"]]
 
-    class_set.set_value("angry, sad, neutral").run()
+    widget(at, "selectbox", "Class set").set_value("angry, sad, neutral").run()
     assert list(frames(at)[0]["run"]) == ["trio"]
 
 
@@ -217,3 +221,49 @@ def test_home_says_a_deployed_three_class_run_reads_three_emotions(class_set_run
     shown = texts(open_page())
 
     assert "Deployed model: trio" in shown and "It reads 3 emotions only: angry, sad, neutral." in shown
+
+
+# --- An ensemble deployed ---------------------------------------------------------------------------
+
+
+def chart_data(chart) -> pd.DataFrame:
+    """The rows an Altair chart the page drew was given (Streamlit sends them as Arrow)."""
+    return pa.ipc.open_stream(chart.proto.datasets[0].data.data).read_all().to_pandas()
+
+
+def test_every_page_with_an_ensemble_deployed_shows_it_and_its_evaluated_figures(trained_runs, streamer):
+    """The deployed model is an ensemble of alpha and beta (no epochs of its own): every page opens,
+    Home says how it was made, and the Models page shows, ranks and charts it by its evaluation."""
+    from emotion_core.ensemble import make_ensemble
+    from emotion_core.scoring import evaluate_run
+
+    make_ensemble("duo", ["alpha", "beta"])
+    accuracy = evaluate_run("duo")["accuracy"]
+    registry.deploy("duo")
+
+    at = open_page()
+    shown = texts(at)
+    assert f"Validation accuracy: {accuracy:.1%}" in shown
+    assert "as the average of `alpha` and `beta` (each trained for 2 epochs) on `tiny`" in shown
+    assert "for 0 epochs" not in shown
+
+    at.switch_page("views/models.py").run()
+    assert not at.exception, [error.message for error in at.exception]
+    table = frames(at)[0].set_index("run")
+    assert table.loc["duo", "accuracy"] == pytest.approx(accuracy)
+    assert table.loc["duo", "epochs"] == "its members'" and "its members'" in table.loc["duo", "accuracy_from"]
+    assert list(frames(at)[1].columns) == ["run", "deployed", "accuracy", "model_mb"]  # the phone's table
+    best = next(frame for frame in frames(at) if list(frame.columns)[:2] == ["run", "accuracy"])
+    assert "duo" in list(best["run"]) and list(best["accuracy"]) == sorted(best["accuracy"], reverse=True)
+    assert "duo is an ensemble: it trained no epochs itself, so its curves are its members' (alpha, beta)" in texts(at)
+    assert widget(at, "multiselect", "Runs to compare").value[0] == "duo"  # deployed first
+    data = [chart_data(chart) for chart in at.get("vega_lite_chart") if chart.proto.datasets]
+    curves = next(frame for frame in data if "split" in frame.columns)
+    assert set(curves["run"]) >= {"alpha (member of duo)", "beta (member of duo)"}
+    heat_map = next(frame for frame in data if "source" in frame.columns)
+    assert heat_map.set_index("run").loc["duo", "val_accuracy"] == pytest.approx(accuracy)
+
+    for page in ("views/dataset.py", "views/predict.py", "views/live.py", "views/analyze.py", "views/train.py"):
+        at.switch_page(page).run()
+        assert not at.exception, (page, [error.message for error in at.exception])
+        assert "Deployed model: **duo**" in texts(at), page

@@ -23,13 +23,15 @@ VALENCE_SCALE = alt.Scale(domain=list(VALENCES), range=[VALENCE_COLORS[v] for v 
 BAR_PX = 18  # the thickness of one bar
 LABEL_ROOM = 1.3  # the value axis runs this far past the longest bar, so the figure after it fits
 LEGEND_BELOW = alt.Legend(orient="bottom", direction="horizontal")  # beside a chart, it takes a phone's width
+# Streamlit fits the whole chart into its height, so the rows get what the axis, legend and title leave:
+AXIS_PX, LEGEND_PX, TITLE_PX = 50, 50, 30  # the value axis with its title, a legend below, a chart title
 
 
 def labelled_bars(frame: pd.DataFrame, category: str, order: list, value: str, title: str, color: alt.Color,
                   tooltip: list, by: str | None = None, by_order: list | None = None,
-                  figure_format: str = ".0%") -> alt.Chart:
+                  figure_format: str = ".0%", chart_title: str | None = None) -> alt.Chart:
     """Horizontal bars of `value` per `category` (in `order`), each with its figure just past its end;
-    with `by`, one bar per `by` value in each category's row, coloured by it.
+    with `by`, one bar per `by` value in each category's row, coloured by it (legend below).
 
     The value axis starts at 0 and runs LABEL_ROOM past the longest bar, so the longest bar's figure
     is drawn too; shares (figure format with %) get a percentage axis."""
@@ -46,13 +48,14 @@ def labelled_bars(frame: pd.DataFrame, category: str, order: list, value: str, t
     bars = alt.Chart(frame).mark_bar().encode(**encoding)
     figures = bars.mark_text(align="left", baseline="middle", dx=3, fontSize=11).encode(
         text=alt.Text(f"{value}:Q", format=figure_format), color=alt.value("#31333f"))
-    return (bars + figures).properties(height=_rows_height(frame[category].nunique(), bars_per_row))
+    height = _chart_height(frame[category].nunique(), bars_per_row, legend=bool(by), titled=bool(chart_title))
+    return (bars + figures).properties(height=height, **({"title": chart_title} if chart_title else {}))
 
 
-def _rows_height(rows: int, bars_per_row: int) -> int:
-    """The plot's height in pixels for `rows` categories of `bars_per_row` bars each (a Step would size
-    each offset bar, not the row, once bars are offset)."""
-    return rows * (BAR_PX * bars_per_row + 8)
+def _chart_height(rows: int, bars_per_row: int, legend: bool, titled: bool) -> int:
+    """The chart's height in pixels giving each of `rows` categories room for `bars_per_row` bars
+    (a Step would size each offset bar, not the row, once bars are offset)."""
+    return rows * (BAR_PX * bars_per_row + 8) + AXIS_PX + LEGEND_PX * legend + TITLE_PX * titled
 
 
 def class_counts(frame: pd.DataFrame, normalised: bool = False) -> alt.Chart:
@@ -75,7 +78,11 @@ def simple_bars(frame: pd.DataFrame, category: str, title: str) -> alt.Chart:
 
 
 def learning_curves(frame: pd.DataFrame, metric: str) -> alt.Chart:
-    """One line per run and split (solid train, dashed validation) of accuracy or loss by epoch."""
+    """One line per run and split (solid train, dashed validation) of accuracy or loss by epoch.
+
+    The legends sit below, one run a line, so a phone gives the plot its whole width and long run
+    names are not cut; the dash legend draws strokes, not the points' dots.
+    """
     data = frame[frame["metric"] == metric]
     axis = alt.Axis(format="%") if metric == "accuracy" else alt.Axis()
     return alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=20)).encode(

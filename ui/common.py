@@ -174,8 +174,16 @@ def _secrets() -> dict:
         return {}
 
 
+def read_only() -> bool:
+    """Whether training and deploying are closed to everyone: the app listens beyond localhost
+    (`server.address`) and no admin password is set (access.read_only)."""
+    return access.read_only(access.admin_password(_secrets()), st.get_option("server.address"))
+
+
 def admin_unlocked() -> bool:
     """Whether this session may start, cancel or resume training and deploy models (draws nothing)."""
+    if read_only():
+        return False
     return access.is_unlocked(st.session_state.get(ADMIN_KEY), access.admin_password(_secrets()))
 
 
@@ -185,6 +193,8 @@ def admin_ui() -> bool:
     Returns whether this session may change shared state; a page disables those actions on False.
     The right password unlocks the session and reruns the page, without the box.
     """
+    if read_only():
+        return False  # no password to ask for: locked_hint says how to enable the actions
     if admin_unlocked():
         return True
     expected = access.admin_password(_secrets())
@@ -233,9 +243,33 @@ def face_panel_ui(model_input, heatmap, heatmap_caption: str, title: str, probab
     chart_col.altair_chart(charts.face_probabilities(probabilities), width="stretch")
 
 
+NARROW_SCREEN_PX = 640  # at most this wide (a phone upright), pages show their narrow variants
+
+
+def wide_and_narrow(key: str):
+    """Two containers: the first shown on wide screens, the second on narrow ones (a phone).
+
+    Streamlit's Python never learns the screen's width, so both are drawn and CSS hides one; an
+    element with a key gets the class `st-key-<key>`.
+    """
+    st.html(f"<style>@media (max-width: {NARROW_SCREEN_PX}px) {{ .st-key-{key}-wide {{ display: none; }} }} "
+            f"@media (min-width: {NARROW_SCREEN_PX + 1}px) {{ .st-key-{key}-narrow {{ display: none; }} }}</style>")
+    return st.container(key=f"{key}-wide"), st.container(key=f"{key}-narrow")
+
+
+READ_ONLY_HELP = ("Set an admin password, `admin_password` in `.streamlit/secrets.toml` or the "
+                  f"`{access.PASSWORD_ENV}` environment variable, and restart the app: then whoever gives it may "
+                  "act. Or run the app for this computer only (`streamlit run app.py` listens on localhost, as "
+                  "`.streamlit/config.toml` sets), where every action is open.")
+
+
 def locked_hint(action: str) -> None:
-    """One caption telling a locked session where to unlock `action`."""
-    st.caption(f":material/lock: {action} needs the admin password: enter it in the sidebar.")
+    """One caption telling a locked session where to unlock `action`, or how to enable it at all."""
+    if read_only():
+        st.caption(f":material/lock: {action} is turned off: this app can be reached from other computers and "
+                   "has no admin password. Set one to turn it on.", help=READ_ONLY_HELP)
+    else:
+        st.caption(f":material/lock: {action} needs the admin password: enter it in the sidebar.")
 
 
 __all__ = ["PAGES", "AppPage", "DatasetError", "admin_ui", "admin_unlocked", "available_datasets",

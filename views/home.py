@@ -22,7 +22,7 @@ def model_card_ui(facts: dict, record: dict) -> None:
     figures[1].metric("Macro-F1", f"{facts['val_macro_f1']:.3f}" if facts["val_macro_f1"] is not None else "n/a")
     figures[2].metric("Parameters", f"{facts['parameters']:,}" if facts["parameters"] else "n/a")
     figures[3].metric("Model file", f"{facts['model_mb']:.1f} MB" if facts["model_mb"] else "n/a")
-    trained = f"Trained {facts['trained'] or 'at an unknown date'} for {facts['epochs']} epochs on "
+    trained = report.origin_text(facts) + " on "
     data = (f"`{facts['data']}` ({facts['train_images']:,} training images, fingerprint `{facts['fingerprint']}`)"
             if facts["data"] else "an unrecorded data set")
     deployed_at = f"; deployed {record['deployed_at'][:16].replace('T', ' ')} UTC" if record.get("deployed_at") else ""

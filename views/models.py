@@ -8,18 +8,26 @@ from emotion_core.inference import tta_mode
 from emotion_core.labels import class_set_name
 from emotion_core.serving import export
 from ui import charts
-from ui.common import admin_ui, admin_unlocked, available_datasets, locked_hint, no_dataset_hint
+from ui.common import (admin_ui, admin_unlocked, available_datasets, locked_hint, no_dataset_hint,
+                       wide_and_narrow)
 
 TABLE_COLUMNS = {
     "deployed": st.column_config.CheckboxColumn("deployed", width="small"),
+    "accuracy": st.column_config.NumberColumn("accuracy", format="percent",
+                                              help="Validation accuracy: the run's evaluation where saved (with its "
+                                                   "test-time augmentation), else its best epoch's while training"),
+    "accuracy_from": st.column_config.TextColumn("figures from", help="Where each run's accuracy comes from; an "
+                                                 "ensemble trained no epochs itself, so its curves are its members'"),
+    "epochs": st.column_config.TextColumn("epochs", help="Trained of planned; an ensemble's are its members'"),
     "batch_size": "batch", "color_mode": "colour",
-    "best_val_accuracy": st.column_config.NumberColumn("best val acc", format="percent"),
+    "best_val_accuracy": st.column_config.NumberColumn("best epoch's val acc", format="percent"),
     "best_epoch": "at epoch", "best_val_loss": st.column_config.NumberColumn("best val loss", format="%.4f"),
     "val_accuracy": st.column_config.NumberColumn("val acc (eval)", format="percent"),
     "val_macro_f1": st.column_config.NumberColumn("macro-F1", format="%.3f"),
     "parameters": st.column_config.NumberColumn("parameters", format="localized"),
     "model_mb": st.column_config.NumberColumn("MB", format="%.2f"),
-    "training_minutes": st.column_config.NumberColumn("train min", format="%.1f"),
+    "training_minutes": st.column_config.NumberColumn("train min", format="%.1f",
+                                                      help="Training time; an ensemble's is its members' together"),
     "warm_start_from": "warm start from",
     "members": "ensemble of",
 }
@@ -44,7 +52,9 @@ def runs_table_ui(frame):
         class_set = middle.selectbox("Class set", [ALL_CLASS_SETS, *sets], help=NOT_COMPARABLE + ".")
     shown = comparison.filter_runs(frame, text, include_broken=right.toggle("Show broken runs", value=True),
                                    class_set=None if class_set == ALL_CLASS_SETS else class_set)
-    st.dataframe(shown, hide_index=True, column_config=TABLE_COLUMNS)
+    wide, narrow = wide_and_narrow("runs-table")  # a phone shows no accuracy without scrolling sideways
+    wide.dataframe(shown, hide_index=True, column_config=TABLE_COLUMNS)
+    narrow.dataframe(shown[comparison.COMPACT_COLUMNS], hide_index=True, column_config=TABLE_COLUMNS)
     st.download_button("Download table as CSV", shown.to_csv(index=False), "runs.csv", "text/csv",
                        icon=":material/download:")
     return shown
@@ -104,11 +114,12 @@ def live_model_ui(runs, deployed):
             st.rerun()
 
 
-def config_diff_ui(chosen):
+def config_diff_ui(chosen, key: str):
+    """The recipes of the chosen runs, option by option, the options that differ highlighted."""
     differing = comparison.differing_config_keys(chosen)
     config = comparison.config_frame(chosen)
-    if st.toggle("Only keys that differ", value=len(chosen) > 1):
-        config = config.loc[[key for key in config.index if key in differing]]
+    if st.toggle("Only options that differ", value=len(chosen) > 1, key=f"{key}-differ"):
+        config = config.loc[[option for option in config.index if option in differing]]
     styled = config.style.apply(lambda row: [HIGHLIGHT if row.name in differing else ""] * len(row), axis=1)
     st.dataframe(styled)
     st.caption(f"Differ: {', '.join(differing) or 'nothing'}")
@@ -188,22 +199,24 @@ def exports_ui(runs, deployed):
                            icon=":material/download:")
 
 
-def evaluation_ui(run, split, normalised):
-    """One run's saved figures on a split, or a button that computes and saves them."""
+def evaluation_ui(run, choice, normalised):
+    """One run's saved figures on an evaluation choice (comparison.EvaluationChoice), or a button
+    that computes and saves them."""
     st.subheader(run.name)
-    report = run.evaluations.get(split)
+    report = run.evaluations.get(choice.key)
     if report is None:
         if not run.has_weights or run.problem:
             st.info(run.problem or "No model file (a comparison-only run): nothing to evaluate.")
             return
-        if not st.button(f"Evaluate on {split}", key=f"evaluate-{run.name}-{split}"):
-            st.caption(f"Not evaluated on {split} yet.")
+        if not st.button(f"Evaluate on {choice.label}", key=f"evaluate-{run.name}-{choice.key}"):
+            st.caption(f"Not evaluated on {choice.label} yet.")
             return
         bar = st.progress(0.0, text="Evaluating…")
         try:
             from emotion_core.scoring import evaluate_run  # late: loads Keras only when needed
 
-            report = evaluate_run(run.name, split=split, progress=lambda fraction: bar.progress(fraction))
+            report = evaluate_run(run.name, data=choice.data, split=choice.split,
+                                  progress=lambda fraction: bar.progress(fraction))
         except (registry.RunError, DatasetError, OSError, ValueError) as error:
             st.error(f"Cannot evaluate {run.name}: {error}")
             return
@@ -223,6 +236,39 @@ def evaluation_ui(run, split, normalised):
     st.dataframe(comparison.per_class_frame(report), column_config={
         name: st.column_config.NumberColumn(format="%.3f") for name in ("precision", "recall", "f1")})
     st.altair_chart(charts.roc_curves(comparison.roc_frame(report)))
+
+
+def pair_ui(chosen, deployed):
+    """The two chosen runs to set side by side (the deployed one first unless the user picks)."""
+    names = [run.name for run in chosen]
+    first, second = comparison.pair_defaults(names, deployed)
+    if len(names) > 2:  # two columns is as many as a confusion matrix stays readable in
+        left, right = st.columns(2)
+        first = left.selectbox("Compare", names, index=names.index(first), key="pair-first")
+        others = [name for name in names if name != first]
+        second = right.selectbox("with", others, index=others.index(second) if second in others else 0,
+                                 key="pair-second")
+    by_name = {run.name: run for run in chosen}
+    return [by_name[name] for name in (first, second) if name]
+
+
+def side_by_side_ui(chosen, deployed):
+    """The trade-offs a picker weighs, the recipes' differences, then each run's evaluation."""
+    pair = pair_ui(chosen, deployed)
+    mixed_class_sets_note(pair)
+    st.markdown("**Trade-offs**" + (f": **{pair[0].name}** against **{pair[1].name}**" if len(pair) > 1 else ""))
+    st.dataframe(comparison.tradeoffs_frame(pair), column_config={
+        "better": st.column_config.TextColumn("ahead", help="The run with the better figure on that row")})
+    st.markdown("**Recipes**")
+    config_diff_ui(pair, "pair")
+    choices = comparison.evaluation_choices(pair, available_datasets())
+    choice = st.selectbox("Evaluation", choices, format_func=lambda option: option.label,
+                          help="Figures on a data set and split: the runs' own validation and test splits, and any "
+                               "other data set a run was evaluated on (`python -m emotion_core evaluate RUN --data NAME`).")
+    normalised = st.toggle("Row-normalised confusion matrix", value=True)
+    for column, run in zip(st.columns(len(pair)), pair):
+        with column:
+            evaluation_ui(run, choice, normalised)
 
 
 st.title("Models")
@@ -254,7 +300,8 @@ curves, overview, details = st.tabs(["Learning curves", "All runs", "Side by sid
 with curves:
     if chosen:
         mixed_class_sets_note(chosen)
-        config_diff_ui(chosen)
+        for note in comparison.ensemble_notes(chosen):
+            st.caption(note)
         metric = st.radio("Curve", ["accuracy", "loss"], horizontal=True)
         st.altair_chart(charts.learning_curves(comparison.learning_curves_frame(chosen), metric))
     else:
@@ -262,14 +309,8 @@ with curves:
 with overview:
     overview_ui(runs, frame)
 with details:
-    pair = chosen[:2]  # two columns is as many as a confusion matrix stays readable in
-    if not pair:
-        st.caption("Pick one or two runs above to see their confusion matrices, scores and ROC curves.")
+    if chosen:
+        side_by_side_ui(chosen, deployed)
     else:
-        saved = sorted({split for run in pair for split in run.evaluations} - {"validation", "test"})
-        split = st.selectbox("Split", ["validation", "test", *saved])
-        normalised = st.toggle("Row-normalised confusion matrix", value=True)
-        mixed_class_sets_note(pair)
-        for column, run in zip(st.columns(len(pair)), pair):
-            with column:
-                evaluation_ui(run, split, normalised)
+        st.caption("Pick one or two runs above to see their trade-offs, recipes, confusion matrices, scores and "
+                   "ROC curves.")

@@ -68,8 +68,9 @@ def retrain_ui(runs) -> None:
                  help="Copy the options of an earlier run (its config.json), to retrain it or vary one thing.")
 
 
-def architecture_ui(options: dict) -> None:
-    arch = st.selectbox("Architecture", options["arch"]["choices"], key=option_key("arch"))
+def architecture_ui(options: dict, runs) -> None:
+    arch = st.selectbox(options["arch"]["label"], options["arch"]["choices"], key=option_key("arch"),
+                        help=_help(options["arch"]))
     color_mode = st.session_state.get(option_key("color_mode")) or ARCHITECTURES[arch].color_mode
     size = st.session_state.get(option_key("image_size"), options["image_size"]["default"])
     try:
@@ -77,6 +78,23 @@ def architecture_ui(options: dict) -> None:
     except ValueError:  # an image size too small for this net; Start will say so in one line
         count = "parameters unknown"
     st.caption(f"{ARCHITECTURES[arch].description} · {count} ({size}×{size} {color_mode} input)")
+    estimate_ui(runs, arch)
+
+
+def estimate_ui(runs, arch: str) -> None:
+    """How long the run should take, from the finished runs of this architecture."""
+    epochs = st.session_state.get(option_key("epochs"), 1)
+    data = st.session_state.get(option_key("data"))
+    estimate = comparison.training_time_estimate(runs, arch, epochs, data, registry.hardware())
+    if estimate is None:
+        st.caption(f":material/schedule: No finished {arch} run to estimate the time from yet; a job shows the "
+                   "time left after its first epoch.")
+        return
+    runs_word = f"{estimate['runs']} finished {arch} run" + ("s" if estimate["runs"] > 1 else "")
+    where = " on this data set" if estimate["same_data"] else ""
+    machine = " on this machine" if estimate["same_hardware"] else ""
+    st.caption(f":material/schedule: About {jobs.format_duration(estimate['seconds'])} for {epochs} epochs "
+               f"({jobs.format_duration(estimate['per_epoch'])} an epoch, the median of {runs_word}{where}{machine}).")
 
 
 # The options that name a finished run (a warm start's weights, a distillation's teacher), and
@@ -91,15 +109,23 @@ def run_choices(runs, name: str) -> tuple:
     return ("", *names, *([current] if current and current not in names else []))
 
 
+def _help(option: dict) -> str | None:
+    """An option's tooltip: the reason for its default, as a sentence."""
+    reason = option["reason"]
+    return f"{reason[0].upper()}{reason[1:]}." if reason else None
+
+
 def option_ui(option: dict) -> None:
-    """One widget per option, its kind chosen from the default's type."""
-    key, label, help_text = option_key(option["name"]), option["name"].replace("_", " "), option["reason"] or None
+    """One widget per option, its kind chosen from the default's type; its label a name for people
+    and its help the reason for the default (config.TrainConfig)."""
+    key, label, help_text = option_key(option["name"]), option["label"], _help(option)
     default = option["default"]
     if isinstance(default, tuple):  # a set of the choices: the classes
         st.multiselect(label, option["choices"], key=key, help=help_text)
     elif option["choices"]:
-        unset = RUN_OPTIONS.get(option["name"], "auto")
-        st.selectbox(label, option["choices"], key=key, help=help_text, format_func=lambda value: value or unset)
+        unset = RUN_OPTIONS.get(option["name"])
+        st.selectbox(label, option["choices"], key=key, help=help_text,
+                     format_func=lambda value: unset if unset and not value else config.choice_label(option["name"], value))
     elif isinstance(default, bool):
         st.checkbox(label, key=key, help=help_text)
     elif isinstance(default, int):
@@ -177,7 +203,7 @@ def job_ui(job: dict) -> None:
         st.markdown(f"{STATUS_ICONS[status]} **Job {job['id']}** · {status} · `{job['architecture']}` on "
                     f"`{data}`{run}")
         if job["options"]:
-            st.caption("Options: " + ", ".join(f"{key}={value}" for key, value in job["options"].items()))
+            st.caption("Options: " + " · ".join(f"{config.option_label(key)} {value}" for key, value in job["options"].items()))
         if status == "running":
             left = (f"about {jobs.format_duration(job['eta_seconds'])} left" if job["eta_seconds"] is not None
                     else "time left known after the first epoch")
@@ -250,12 +276,14 @@ runs = registry.list_runs()
 for name in RUN_OPTIONS:
     options[name] = {**options[name], "choices": run_choices(runs, name)}
 retrain_ui(runs)
-architecture_ui(options)
+architecture_ui(options, runs)
 if datasets or st.session_state.get(option_key("data")):
     values = options_form_ui(options, datasets, allowed)
     if values is not None:
         start_ui(values)
 
 st.subheader("Jobs")
-st.caption(f"At most {jobs.max_jobs()} job(s) train at once ({jobs.MAX_JOBS_ENV}); the others wait in order.")
+slots = jobs.max_jobs()
+st.caption(f"At most {slots} job{'s' if slots != 1 else ''} train at once; the others wait in order.",
+           help=f"The `{jobs.MAX_JOBS_ENV}` environment variable sets how many; 0 pauses the queue.")
 jobs_ui()

@@ -77,7 +77,13 @@ class ModelPool:
         if Path(name).name != name or name.startswith("."):
             # Only names: a path would let a client make the server load any folder on its disk.
             raise registry.RunError(f"'{name}' is not a run name of the registry.")
-        run_dir, warning = registry.resolve_serving(name, self.root)
+        try:
+            run_dir, warning = registry.resolve_serving(name, self.root)
+        except registry.RunError as error:
+            # The registry's messages name its folder for the command line; a client must not learn
+            # the server's paths, so the answer names the run only.
+            root = str(registry.runs_root(self.root))
+            raise registry.RunError(str(error).replace(f" in {root}", "").replace(root, "the registry")) from None
         key = run_dir.resolve()
         with self._lock:
             predictor = self._predictors.get(key)

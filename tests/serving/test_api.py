@@ -223,13 +223,20 @@ def test_no_file_is_422(client):
 
 
 @pytest.mark.parametrize("model, message", [
-    ("nobody", "No run named 'nobody' in "),
+    ("nobody", "No run named 'nobody'."),
     ("../alpha", "'../alpha' is not a run name of the registry."),
     ("/etc", "'/etc' is not a run name of the registry."),
 ])
 def test_an_unknown_model_is_400(client, model, message):
     response = post(client, ("crop.png", face_png()), model=model)
     assert response.status_code == 400 and response.json()["error"].startswith(message)
+
+
+def test_an_unknown_model_is_named_without_the_servers_paths(client, isolated_dirs):
+    response = post(client, ("crop.png", face_png()), model="nope")
+
+    assert response.json() == {"error": "No run named 'nope'."}
+    assert str(isolated_dirs["models"]) not in response.text
 
 
 def test_an_unknown_path_is_a_json_404(client):
