@@ -21,6 +21,11 @@ from PIL import Image, ImageDraw, ImageFont
 from .faces import FaceBox, face_transform
 from .labels import EMOTION_COLORS
 
+# Heat below this (maps are in [0, 1]) leaves a pixel as it is; above it, the colour's opacity rises
+# with the heat to the full opacity asked for at 1. So only where the model looked is coloured, and
+# the face stays visible under the cold rest (a plain blend paints the whole crop dark blue).
+WARM_FROM = 0.3
+
 
 def to_rgb_uint8(image) -> np.ndarray:
     """HxW, HxWx1 or HxWx3 pixels (uint8, or float 0..255 such as a model input) as HxWx3 uint8.
@@ -40,31 +45,33 @@ def to_rgb_uint8(image) -> np.ndarray:
 
 
 def overlay(image, heatmap: np.ndarray, opacity: float = 0.5) -> np.ndarray:
-    """`image` (HxW, HxWx1 or HxWx3, uint8 or float 0..255) with `heatmap` coloured on top.
+    """`image` (HxW, HxWx1 or HxWx3, uint8 or float 0..255) with the warm part of `heatmap` coloured on top.
 
-    The heat map is resized to the image; opacity 0 gives the image, 1 the colour map alone.
-    Returns HxWx3 uint8 RGB.
+    The heat map is resized to the image; a pixel's colour has `opacity` where the heat is 1, less
+    where it is cooler, none below WARM_FROM. Returns HxWx3 uint8 RGB.
     """
     rgb = to_rgb_uint8(image)
-    colours = _colour_map(heatmap, rgb.shape[:2])
-    return _blend(rgb, colours, opacity)
+    heat = _resized_heat(heatmap, rgb.shape[:2])
+    return _blend_warm(rgb, heat, opacity)
 
 
 def place_on_image(image_rgb: np.ndarray, heatmap: np.ndarray, box: FaceBox, opacity: float = 0.5) -> np.ndarray:
-    """A copy of the photo with one face's heat map blended over the region the model saw.
+    """A copy of the photo with one face's heat map coloured over the face, where it is warm (as `overlay`).
 
     The crop came from `face_transform(box)` (turned so the eyes are level when the box has
     landmarks, else the square around the box); the map goes back through the inverse of that
-    transform, so it lands on the face whichever way the head was tilted. Clipped to the image.
+    transform, so it lands on the face whichever way the head was tilted. The crop reaches past the
+    face (FER2013's framing), the map is clipped to the face's box, and to the image.
     """
     out = to_rgb_uint8(image_rgb).copy()
     matrix, side = face_transform(box)
-    colours = _colour_map(heatmap, (side, side))
-    to_photo = cv2.invertAffineTransform(matrix)
     size = (out.shape[1], out.shape[0])
-    placed = cv2.warpAffine(colours, to_photo, size, flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
-    inside = cv2.warpAffine(np.ones((side, side), np.uint8), to_photo, size, flags=cv2.INTER_NEAREST) > 0
-    out[inside] = _blend(out[inside], placed[inside], opacity)
+    heat = cv2.warpAffine(_resized_heat(heatmap, (side, side)), cv2.invertAffineTransform(matrix), size,
+                          flags=cv2.INTER_LINEAR, borderValue=0.0)
+    top, left = max(0, box.y), max(0, box.x)
+    bottom, right = min(out.shape[0], box.y + box.height), min(out.shape[1], box.x + box.width)
+    if bottom > top and right > left:
+        out[top:bottom, left:right] = _blend_warm(out[top:bottom, left:right], heat[top:bottom, left:right], opacity)
     return out
 
 
@@ -126,20 +133,22 @@ def png_bytes(image_rgb: np.ndarray) -> bytes:
 # --- helpers ------------------------------------------------------------------------------
 
 
-def _colour_map(heatmap: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """A [0, 1] heat map resized to `size` (h, w) and coloured with the jet map: (h, w, 3) uint8 RGB."""
+def _resized_heat(heatmap: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A heat map clipped to [0, 1] and resized to `size` (h, w): (h, w) float32."""
     heat = np.clip(np.nan_to_num(np.asarray(heatmap, dtype=np.float32)), 0.0, 1.0)
     if heat.ndim != 2:
         raise ValueError(f"Expected a 2-D heat map, got shape {heat.shape}.")
-    heat = cv2.resize(heat, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
-    coloured = cv2.applyColorMap(np.rint(heat * 255).astype(np.uint8), cv2.COLORMAP_JET)
-    return cv2.cvtColor(coloured, cv2.COLOR_BGR2RGB)
+    return cv2.resize(heat, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
 
 
-def _blend(rgb: np.ndarray, colours: np.ndarray, opacity: float) -> np.ndarray:
-    opacity = float(np.clip(opacity, 0.0, 1.0))
-    mixed = rgb.astype(np.float32) * (1 - opacity) + colours.astype(np.float32) * opacity
-    return np.rint(mixed).astype(np.uint8)
+def _blend_warm(rgb: np.ndarray, heat: np.ndarray, opacity: float) -> np.ndarray:
+    """`rgb` (h, w, 3) uint8 with the jet colour of `heat` (h, w) laid over it, each pixel's opacity
+    rising from 0 at WARM_FROM to `opacity` at 1: pixels colder than WARM_FROM keep their values."""
+    coloured = cv2.cvtColor(cv2.applyColorMap(np.rint(heat * 255).astype(np.uint8), cv2.COLORMAP_JET),
+                            cv2.COLOR_BGR2RGB)
+    alpha = float(np.clip(opacity, 0.0, 1.0)) * np.clip((heat - WARM_FROM) / (1 - WARM_FROM), 0.0, 1.0)[..., None]
+    mixed = rgb.astype(np.float32) * (1 - alpha) + coloured.astype(np.float32) * alpha
+    return np.where(alpha > 0, np.rint(mixed), rgb).astype(np.uint8)
 
 
 def _text_colour(hex_colour: str) -> str:

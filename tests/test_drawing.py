@@ -8,8 +8,9 @@ import io
 import numpy as np
 import pytest
 from PIL import Image
+from scipy.ndimage import binary_erosion
 
-from emotion_core.drawing import annotate, overlay, place_on_image, png_bytes, to_rgb_uint8
+from emotion_core.drawing import WARM_FROM, annotate, overlay, place_on_image, png_bytes, to_rgb_uint8
 from emotion_core.faces import FaceBox, crop_face, face_transform
 from emotion_core.labels import EMOTION_COLORS, EMOTIONS
 from emotion_core.predictor import FacePrediction
@@ -29,24 +30,43 @@ def test_overlay_has_the_image_shape_and_opacity_blends():
     assert overlay(photo, heat, 0.5).shape == (120, 90, 3)
     assert overlay(crop, heat, 0.5).shape == (48, 48, 3) and overlay(crop, heat).dtype == np.uint8
     np.testing.assert_array_equal(overlay(photo, heat, 0.0), photo)
-    hot, cold = overlay(crop, np.ones((48, 48)), 1.0), overlay(crop, np.zeros((48, 48)), 1.0)
-    assert hot[0, 0, 0] > hot[0, 0, 2] and cold[0, 0, 2] > cold[0, 0, 0]  # jet: red is hot, blue cold
+    hot = overlay(crop, np.ones((48, 48)), 1.0)
+    assert hot[0, 0].tolist() == [128, 0, 0]  # jet's hottest red, at full opacity: none of the face left
+
+
+def test_only_warm_pixels_are_coloured_and_more_so_the_warmer():
+    gray = np.full((48, 48, 3), 120, np.uint8)
+    heat = np.tile(np.linspace(0, 1, 48, dtype=np.float32), (48, 1))  # cold on the left, hot on the right
+    shown = overlay(gray, heat, 0.8)
+
+    changed = np.abs(shown.astype(int) - gray).sum(axis=-1)
+    cold = heat < WARM_FROM
+    assert (changed[cold] == 0).all()  # a cold pixel keeps its value exactly: no blue veil over the face
+    assert (changed[heat > WARM_FROM + 0.05] > 0).all()
+    # Opacity follows the heat: the hottest column has moved furthest from the face's gray.
+    assert changed[0, -1] > changed[0, 30] > changed[0, 20] > 0
+    np.testing.assert_array_equal(overlay(gray, np.zeros((7, 7)), 1.0), gray)  # a cold map changes nothing
 
 
 @pytest.mark.parametrize("box", [FaceBox(50, 30, 20, 40, 3.0),   # tall: the crop is a 40x40 square
                                  FaceBox(120, 10, 37, 22, 2.0),  # wide, odd-sized
                                  FaceBox(0, 0, 10, 60, 1.0),     # the square reaches past the left edge
                                  FaceBox(0, 0, 100, 200, 0.0)])  # bigger than the image on one side
-def test_place_on_image_colours_exactly_the_pixels_crop_face_took(box):
+def test_place_on_image_colours_the_pixels_crop_face_took_inside_the_face_box_only(box):
     # Every pixel holds its own (row, column), so a crop tells which image pixels it came from.
     rows, columns = np.mgrid[0:100, 0:200]
     image = np.stack([rows, columns % 256, columns // 256], axis=-1).astype(np.uint8)
     crop = crop_face(image, box)
     taken = np.zeros((100, 200), bool)
     taken[crop[..., 0].astype(int), crop[..., 1].astype(int) + 256 * crop[..., 2].astype(int)] = True
+    in_box = (rows >= box.y) & (rows < box.y + box.height) & (columns >= box.x) & (columns < box.x + box.width)
     placed = place_on_image(image, np.ones((48, 48), np.float32), box, 0.6)
     assert placed.shape == image.shape
-    np.testing.assert_array_equal((placed != image).any(axis=-1), taken)
+    changed = (placed != image).any(axis=-1)
+    assert not changed[~in_box].any()  # the crop's margin around the face stays as it was
+    # Inside the box, every pixel the crop took is coloured (but the crop's outermost ring, where
+    # the map fades into the border as it is mapped back).
+    assert changed[binary_erosion(taken) & in_box].all() and not changed[~taken].any()
     assert image[5, 7].tolist() == [5, 7, 0]  # the caller's image is untouched
 
 

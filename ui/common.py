@@ -13,7 +13,7 @@ import streamlit as st
 
 from emotion_core import access, registry
 from emotion_core.datasets import DatasetError, data_root, find_datasets, open_dataset, summarize
-from emotion_core.drawing import overlay, to_rgb_uint8
+from emotion_core.drawing import WARM_FROM, overlay, to_rgb_uint8
 from emotion_core.faces import DEFAULT_DETECTOR, DETECTOR_DESCRIPTIONS, DETECTORS, FACE_SIZES
 from emotion_core.labels import EMOTIONS
 from ui import charts
@@ -238,7 +238,10 @@ def face_panel_ui(model_input, heatmap, heatmap_caption: str, title: str, probab
     crop_col, heat_col, chart_col = st.columns([1, 1, 2])
     crop_col.image(to_rgb_uint8(model_input), caption="As the model saw it", width=CROP_WIDTH)
     if heatmap is not None:
-        heat_col.image(overlay(model_input, heatmap, opacity), caption=heatmap_caption, width=CROP_WIDTH)
+        # Only warm spots are coloured: say so when there are none, or the map looks like the crop.
+        cold = float(heatmap.max()) < WARM_FROM
+        heat_col.image(overlay(model_input, heatmap, opacity), width=CROP_WIDTH,
+                       caption=f"{heatmap_caption}: no spot stood out" if cold else heatmap_caption)
     chart_col.markdown(title)
     chart_col.altair_chart(charts.face_probabilities(probabilities), width="stretch")
 

@@ -15,11 +15,13 @@ from emotion_core.explain import METHODS, predict_and_explain
 from emotion_core.faces import FACE_SIZES
 from emotion_core.images import IMAGE_SUFFIXES, ImageError, load_rgb
 from emotion_core.predictor import results_frame
+from emotion_core.wording import percent, plural
 from ui.common import face_options_ui, face_panel_ui, load_explainer, load_predictor, model_ui
 
 UPLOAD_TYPES = [suffix.lstrip(".") for suffix in sorted(IMAGE_SUFFIXES)]  # a GIF is read at its first frame
 NO_EXPLANATION = "none"
 OPEN_FACES = 4  # a photo with up to this many faces shows every face's details; a crowd's start folded
+RESULT_COLUMNS_FIRST = ["face", "emotion", "confidence", "valence", "file"]
 
 
 def explanation_ui(classes) -> tuple[str, str | None, float, bool]:
@@ -32,7 +34,8 @@ def explanation_ui(classes) -> tuple[str, str | None, float, bool]:
              "of each face, so it takes a few tenths of a second a face.")
     target = target_col.selectbox("Explain", [None, *classes],
                                   format_func=lambda name: name or "the predicted emotion")
-    opacity = opacity_col.slider("Heat map opacity", 0.0, 1.0, 0.45, 0.05)
+    opacity = opacity_col.slider("Heat map opacity", 0.0, 1.0, 0.6, 0.05,
+                                 help="Of the hottest spots; cooler ones are fainter and cold ones not coloured.")
     on_photo = st.toggle("Heat maps on the photo", value=True, disabled=method == NO_EXPLANATION)
     return method, target, opacity, on_photo
 
@@ -68,7 +71,7 @@ def analyse(data: bytes, run_name: str, model_mtime: float, method: str, target:
 
 
 def face_ui(number: int, face, heatmap, opacity: float, method: str, expanded: bool) -> None:
-    title = f"Face {number}: {face.label} ({face.confidence:.0%}, {face.valence})"
+    title = f"Face {number}: {face.label} {percent(face.confidence)} · valence {face.valence}"
     with st.expander("Whole image: " + title if face.whole_image else title, expanded=expanded):
         face_panel_ui(face.model_input, heatmap, METHODS.get(method, ""),
                       f"**{face.label}** · {face.confidence:.0%}", face.probabilities, opacity)
@@ -98,7 +101,7 @@ def image_ui(index: int, name: str, data: bytes, run, explanation, face_size: st
         for face, heatmap in zip(faces, maps):
             shown = place_on_image(shown, heatmap, face.box, opacity)
     shown = annotate(shown, faces)
-    st.image(shown, caption=f"{len(faces)} face(s)", width="stretch")
+    st.image(shown, caption=plural(len(faces), "face"), width="stretch")
     stem = name.rsplit(".", 1)[0]
     st.download_button("Annotated image (PNG)", partial(png_bytes, shown), f"{stem}-annotated.png", "image/png",
                        key=f"png-{index}-{name}", icon=":material/download:")
@@ -109,10 +112,11 @@ def image_ui(index: int, name: str, data: bytes, run, explanation, face_size: st
 
 
 st.title("Predict")
+images = images_ui()  # first: the page opens on the upload box
 run = model_ui()
-explanation = explanation_ui(run.classes)
-face_size, detector = face_options_ui()
-images = images_ui()
+with st.expander("Explanation and face detection", icon=":material/tune:"):
+    explanation = explanation_ui(run.classes)
+    face_size, detector = face_options_ui()
 if not images:
     st.caption("Upload one or more photos, or take one with the camera.")
     st.stop()
@@ -129,7 +133,9 @@ tables = [table for table in tables if table is not None]
 if tables:
     results = pd.concat(tables, ignore_index=True)
     st.subheader("All results")
-    st.dataframe(results, hide_index=True)
+    # The reading first, so a phone shows it without scrolling sideways; the downloads keep the CSV's order.
+    st.dataframe(results, hide_index=True, column_order=[*RESULT_COLUMNS_FIRST, *(
+        column for column in results.columns if column not in RESULT_COLUMNS_FIRST)])
     csv_col, json_col = st.columns(2)
     csv_col.download_button("Results (CSV)", partial(results.to_csv, index=False), "emotions.csv", "text/csv",
                             icon=":material/download:")

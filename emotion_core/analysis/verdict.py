@@ -83,7 +83,7 @@ def compare_groups(tallies: Sequence[Tally], reading: str, unit: str = "face") -
             f"{top.group} read the most {reading}, ahead of {next_.group}")
     figures = f"({percent(top.share)} vs {percent(next_.share)} of {unit}s)"
     sizes = (f"{plural(top.total, unit)} each" if top.total == next_.total else
-             f"{top.total:,} and {plural(next_.total, unit)}")
+             f"{top.total:,} and {next_.total:,} {unit}s")
     if min(top.total, next_.total) < MIN_SAMPLE:
         return f"{lead} {figures}, but with {sizes} that is too few to tell."
     if difference_interval(top, next_)[0] > 0:

@@ -94,3 +94,9 @@ def test_one_tiny_group_and_a_tie():
     assert describe_one({"positive": 5, "neutral": 5, "negative": 0}) == \
         "Positive and neutral were equally common (50% of 10 faces each)."
     assert describe_one({"positive": 0, "neutral": 0, "negative": 0}) == "There are no faces to read."
+
+
+def test_unequal_tiny_groups_name_both_sizes():
+    verdict = compare_groups([Tally("ad_a", 0, 1), Tally("ad_b", 1, 2)], "positive")
+
+    assert verdict == "ad_b read more positive than ad_a (50% vs 0% of faces), but with 2 and 1 faces that is too few to tell."
