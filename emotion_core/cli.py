@@ -351,17 +351,29 @@ def _analyze_on_ray(args) -> int:
     except ray_engine.RayMissing as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    from . import video
+    from .video import ray_engine as video_engine
+
+    # A URI is read by Ray Data, photos only; a folder, zip or video is listed here.
+    photos, videos = (True, []) if "://" in str(args.path) else video.list_media(Path(args.path))
+    if photos:
+        analysis.check_new_output(args.out)  # before the videos' work, not after it
     run_files = ray_engine.RunFiles.of(args.model, detector=args.detector)
     if run_files.warning:
         print(f"warning: {run_files.warning}", file=sys.stderr)
-    started = time.monotonic()
-    counts = ray_engine.analyze_on_ray(args.path, args.out, run_files, address=args.address,
-                                       min_face_fraction=FACE_SIZES[args.faces], workers=args.workers)
-    print(f"{counts['images']} images analysed on Ray in {time.monotonic() - started:.1f} s; "
-          f"results in {args.out}", file=sys.stderr)
-    _print_faces_tip(args, counts["images"])
-    frame = analysis.read_results(args.out / analysis.OUTPUT_CSV)
-    print(analysis.format_summary(frame, run_files.valence))
+    facts = _analyze_videos(args, run_files, args.out, engine=video_engine.analyze_videos_on_ray) if videos else {}
+    if photos:
+        started = time.monotonic()
+        counts = ray_engine.analyze_on_ray(args.path, args.out, run_files, address=args.address,
+                                           min_face_fraction=FACE_SIZES[args.faces or "any"], workers=args.workers)
+        print(f"{counts['images']} images analysed on Ray in {time.monotonic() - started:.1f} s; "
+              f"results in {args.out}", file=sys.stderr)
+        _print_faces_tip(args, counts["images"])
+        frame = analysis.read_results(args.out / analysis.OUTPUT_CSV)
+        print(analysis.format_summary(frame, run_files.valence))
+    if videos:
+        video_engine.add_videos_to_manifest(args.out, facts, source=str(Path(args.path).resolve()),
+                                            model=run_files.name, address=args.address or "local")
     return 0
 
 
