@@ -1,8 +1,13 @@
 """Classification metrics for an emotion model, in plain numpy.
 
 `classification_report(y_true, probabilities)` returns one JSON-ready dict (accuracy, F1s,
-per-class scores, confusion matrix, one-vs-rest ROC) that a run folder stores as-is and the
-app reads back; `format_report` renders it as a text table for the CLI.
+per-class scores, confusion matrix, one-vs-rest ROC, calibration) that a run folder stores as-is
+and the app reads back; `format_report` renders it as a text table for the CLI.
+
+A labelled set need not hold every class the model predicts (a set of posed photos without
+neutral): such a class has "no images" (its precision, recall and F1 are None), a prediction of it
+counts as wrong, and the averages over classes (macro-F1, balanced accuracy) take the classes the
+set has images of.
 """
 
 import numpy as np
@@ -107,13 +112,15 @@ def _validated(y_true, probabilities, class_names, roc_points) -> tuple[np.ndarr
 
 def classification_report(y_true, probabilities, class_names=EMOTIONS,
                           roc_points: int = 101) -> dict:
-    """Accuracy, F1s, per-class scores, confusion matrix and one-vs-rest ROC as a JSON-ready dict.
+    """Accuracy, F1s, per-class scores, confusion matrix, one-vs-rest ROC and calibration
+    (`reliability`) as a JSON-ready dict.
 
-    Predictions are the argmax of each row. Precision, recall or F1 that would divide by zero
-    (a class never predicted, or never present) is reported as 0.0. Macro-F1 averages the
-    classes present in y_true or in the predictions; balanced accuracy averages recall over
-    the classes present in y_true. A class with no positives or no negatives gets ROC auc None
-    and is left out of macro_auc.
+    Predictions are the argmax of each row. A class absent from y_true has precision, recall
+    and F1 None ("no images"); a class present but never predicted has precision 0.0. Macro-F1
+    and balanced accuracy average the classes present in y_true: a class the set has no images
+    of would otherwise add an F1 of 0 for a single stray prediction of it, which the recall of
+    that image's true class already counts. A class with no positives or no negatives gets ROC
+    auc None and is left out of macro_auc.
     """
     y_true, probabilities = _validated(y_true, probabilities, class_names, roc_points)
     num_classes = len(class_names)
@@ -125,7 +132,7 @@ def classification_report(y_true, probabilities, class_names=EMOTIONS,
     recall = np.divide(correct, support, out=np.zeros(num_classes), where=support > 0)
     both = precision + recall
     f1 = np.divide(2 * precision * recall, both, out=np.zeros(num_classes), where=both > 0)
-    seen = (support > 0) | (predicted > 0)
+    present = support > 0
 
     one_hot = np.eye(num_classes, dtype=bool)[y_true]
     per_class_roc = {name: _roc_entry(one_hot[:, i], probabilities[:, i], roc_points)
@@ -135,12 +142,12 @@ def classification_report(y_true, probabilities, class_names=EMOTIONS,
     return {
         "n": int(len(y_true)),
         "accuracy": float(correct.sum() / len(y_true)),
-        "macro_f1": float(f1[seen].mean()),
+        "macro_f1": float(f1[present].mean()),
         "weighted_f1": float(np.sum(f1 * support) / len(y_true)),
-        "balanced_accuracy": float(recall[support > 0].mean()),
+        "balanced_accuracy": float(recall[present].mean()),
         "per_class": {
-            name: {"precision": float(precision[i]), "recall": float(recall[i]),
-                   "f1": float(f1[i]), "support": int(support[i])}
+            name: ({"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i])}
+                   if present[i] else {"precision": None, "recall": None, "f1": None}) | {"support": int(support[i])}
             for i, name in enumerate(class_names)
         },
         "confusion_matrix": confusion.tolist(),
@@ -150,7 +157,40 @@ def classification_report(y_true, probabilities, class_names=EMOTIONS,
             "micro": _roc_entry(one_hot.ravel(), probabilities.ravel(), roc_points),
             "macro_auc": float(np.mean(defined_aucs)) if defined_aucs else None,
         },
+        "reliability": reliability(y_true, probabilities),
         "class_names": list(class_names),
+    }
+
+
+ECE_BINS = 15  # Guo et al. 2017's choice, so figures compare with the literature's
+
+
+def reliability(y_true, probabilities, bins: int = ECE_BINS) -> dict:
+    """The reliability diagram's data and the expected calibration error (ECE).
+
+    Each face's confidence (its top probability) falls in one of `bins` equal-width bins of
+    (0, 1]; per bin: faces, mean confidence and accuracy (None for an empty bin). ECE is the
+    faces-weighted mean gap |accuracy - confidence| over the bins; `mean_confidence` against
+    `accuracy` says which way the model errs (below: under-confident).
+    """
+    y_true, probabilities = np.asarray(y_true), np.asarray(probabilities, dtype=np.float64)
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == y_true
+    # Bin i holds confidences in (i/bins, (i+1)/bins]; a confidence of exactly 0 joins the first.
+    index = np.clip(np.ceil(confidence * bins).astype(int) - 1, 0, bins - 1)
+    count = np.bincount(index, minlength=bins)
+    sum_confidence = np.bincount(index, weights=confidence, minlength=bins)
+    sum_correct = np.bincount(index, weights=correct, minlength=bins)
+    filled = count > 0
+    gap = np.abs(sum_correct - sum_confidence)  # per bin: count x |accuracy - confidence|
+    return {
+        "ece": float(gap[filled].sum() / len(y_true)),
+        "mean_confidence": float(confidence.mean()),
+        "accuracy": float(correct.mean()),
+        "bins": [{"lower": i / bins, "upper": (i + 1) / bins, "count": int(count[i]),
+                  "confidence": float(sum_confidence[i] / count[i]) if filled[i] else None,
+                  "accuracy": float(sum_correct[i] / count[i]) if filled[i] else None}
+                 for i in range(bins)],
     }
 
 
@@ -163,8 +203,13 @@ def format_report(report: dict) -> str:
     """The report as a plain-text table: per-class scores, then the overall figures."""
     width = max(12, *(len(name) for name in report["class_names"]))
     lines = [f"{'':<{width}} {'precision':>9} {'recall':>9} {'f1':>9} {'support':>9}"]
-    for name in report["class_names"]:
+    predicted = np.asarray(report["confusion_matrix"]).sum(axis=0)
+    for index, name in enumerate(report["class_names"]):
         scores = report["per_class"][name]
+        if scores["f1"] is None:
+            guessed = f"  (predicted {predicted[index]:,} times, all wrong)" if predicted[index] else ""
+            lines.append(f"{name:<{width}} {'no images':>29} {0:>9d}{guessed}")
+            continue
         lines.append(f"{name:<{width}} {scores['precision']:>9.3f} {scores['recall']:>9.3f}"
                      f" {scores['f1']:>9.3f} {scores['support']:>9d}")
     roc = report["roc"]
@@ -175,4 +220,11 @@ def format_report(report: dict) -> str:
         f"{'micro AUC':<{width}} {_fixed(roc['micro']['auc']):>9}",
         f"{'macro AUC':<{width}} {_fixed(roc['macro_auc']):>9}",
     ]
+    if "reliability" in report:  # reports saved before calibration was measured lack it
+        calibration = report["reliability"]
+        ece_label = f"ECE ({len(calibration['bins'])} bins)"
+        lines.append(f"{ece_label:<{width}} {calibration['ece']:>9.3f}"
+                     f"   mean confidence {calibration['mean_confidence']:.3f} at accuracy {calibration['accuracy']:.3f}")
+    if report.get("temperature", 1.0) != 1.0:
+        lines.append(f"{'temperature':<{width}} {report['temperature']:>9.3f}   (runs calibrate)")
     return "\n".join(lines)

@@ -75,12 +75,35 @@ def _zoomed(images: np.ndarray, pixels: int) -> np.ndarray:
     return np.stack(zoomed).reshape(images.shape)  # cv2 drops a single channel's axis
 
 
+def calibrated(probabilities, temperature: float = 1.0) -> np.ndarray:
+    """Probabilities (n, classes) with a run's temperature applied: softmax(log(p) / temperature).
+
+    `probabilities` are what the model gives averaged over a face's TTA views (an ensemble's model
+    has already averaged its members): the temperature scales the log of that average. This is
+    the one place it is applied; every path (evaluation, Predictor, an exported file's consumer,
+    the live stream) goes through it. 1.0 leaves them as they are, below 1 sharpens an
+    under-confident run, above 1 softens; the top class never changes.
+    """
+    probabilities = np.asarray(probabilities, dtype=np.float32)
+    if temperature == 1.0 or len(probabilities) == 0:
+        return probabilities
+    if not temperature > 0:
+        raise ValueError(f"a temperature must be positive, not {temperature}")
+    # A probability that underflowed to 0 gets a tiny floor, so its log stays finite.
+    logits = np.log(np.maximum(probabilities.astype(np.float64), 1e-12)) / temperature
+    logits -= logits.max(axis=1, keepdims=True)
+    scaled = np.exp(logits)
+    return (scaled / scaled.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
 def predict_probabilities(model, images: np.ndarray, tta=False, batch_size: int = INFERENCE_BATCH,
-                          progress=None) -> np.ndarray:
+                          progress=None, temperature: float = 1.0) -> np.ndarray:
     """Softmax outputs (n, classes) for images (n, h, w, c) in 0..255.
 
     `tta` is a mode of TTA_MODES (or a run's recorded bool: True = flip); each face's views are
     scored and averaged. Faces are near-symmetric, so the mirror is a free second opinion.
+    `temperature` (a run's, registry.Run.temperature) is then applied to the average (`calibrated`).
+    `model` needs only `predict_on_batch` and `output_shape`: an exported file's runner will do.
     """
     images = np.asarray(images, dtype=np.float32)
     if len(images) == 0:
@@ -95,7 +118,7 @@ def predict_probabilities(model, images: np.ndarray, tta=False, batch_size: int 
         outputs.append(scored.reshape(len(views), len(chunk), -1).mean(axis=0))
         if progress:
             progress(min(1.0, (start + batch_size) / len(images)))
-    return np.concatenate(outputs).astype(np.float32)
+    return calibrated(np.concatenate(outputs), temperature)
 
 
 def bfloat16_copy(model):

@@ -57,10 +57,11 @@ class Predictor:
 
     def __init__(self, model, run_name: str = "", tta: bool = False, grayscale_source: bool = True,
                  detector: FaceDetector | None = None, precision: str = "float32", classes=EMOTIONS,
-                 valence: dict | None = None):
+                 valence: dict | None = None, temperature: float = 1.0):
         """`precision` "bfloat16" classifies with `inference.bfloat16_copy` of the model: faster on
         CPUs with AVX512-BF16, probabilities within about 0.02 of float32 (`model` stays as given).
-        `classes` names the model's outputs in order (the run's), `valence` maps each to a valence."""
+        `classes` names the model's outputs in order (the run's), `valence` maps each to a valence.
+        `temperature` (the run's, `runs calibrate`) is applied to each face's averaged views."""
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not '{precision}'.")
         outputs = int(model.output_shape[-1])
@@ -73,6 +74,7 @@ class Predictor:
         self._classifier = bfloat16_copy(model) if precision == "bfloat16" else model
         self.run_name = run_name
         self.tta = tta
+        self.temperature = float(temperature)
         self.size = int(model.input_shape[1])
         self.channels = int(model.input_shape[-1])
         # A model trained on gray faces fed as RGB (the seeds' RGB nets on FER2013) must see gray
@@ -110,7 +112,8 @@ class Predictor:
         try:
             predictor = cls(model, run_name=info.name, tta=tta_mode(info.config.get("tta")),
                             grayscale_source=bool(info.dataset.get("grayscale_source", True)), precision=precision,
-                            detector=FaceDetector(detector), classes=info.classes, valence=info.valence)
+                            detector=FaceDetector(detector), classes=info.classes, valence=info.valence,
+                            temperature=info.temperature)
         except ValueError as error:  # a model that does not fit its run's classes, a bad valence.json
             raise registry.RunError(f"Run {info.name}: {error}") from error
         predictor.warning = warning
@@ -121,9 +124,10 @@ class Predictor:
         return model_input(crop_rgb, self.size, self.channels, self.grayscale_source)
 
     def classify(self, faces: np.ndarray) -> np.ndarray:
-        """Probabilities (n, classes) for prepared faces (n, size, size, channels), in `classes` order."""
+        """Probabilities (n, classes) for prepared faces (n, size, size, channels), in `classes` order:
+        the views of the run's TTA mode averaged, then its temperature applied."""
         with self._lock:
-            return predict_probabilities(self._classifier, faces, tta=self.tta)
+            return predict_probabilities(self._classifier, faces, tta=self.tta, temperature=self.temperature)
 
     def predict(self, image, whole_image_fallback: bool = False,
                 min_face_fraction: float | None = None) -> list[FacePrediction]:

@@ -7,7 +7,8 @@
 A run folder holds `config.json` (resolved config), `status.json` (state, epochs, times),
 `history.json` (one row per epoch), `dataset.json` (fingerprint and counts), `model.keras`
 (best epoch; optional: comparison-only runs ship without it), `info.json` (parameters,
-multiply-adds, size, versions), `evaluation/<split>.json` and `MODEL_CARD.md` (see report.py).
+multiply-adds, size, versions), `evaluation/<split>.json` and `MODEL_CARD.md` (see report.py), and
+once calibrated `calibration.json` (the temperature every prediction path applies).
 `deployed.json` in the registry root names the deployed run. Each alias of ALIASES (`deployed`,
 `live`) is such a pointer, `<alias>.json`, and works as a run name everywhere; these are the only
 shared pointers.
@@ -37,6 +38,7 @@ CHECKPOINT_FILE = "checkpoint.keras"
 EVALUATION_DIR = "evaluation"
 MODEL_CARD_FILE = "MODEL_CARD.md"
 ENSEMBLE_FILE = "ensemble.json"  # an ensemble run's members (ensemble.py)
+CALIBRATION_FILE = "calibration.json"  # the temperature `runs calibrate` fitted (scoring.calibrate_run)
 DEPLOYED_FILE = "deployed.json"
 DEPLOYED = "deployed"
 LIVE = "live"
@@ -178,6 +180,21 @@ class Run:
         """The runs an ensemble run averages (ensemble.py), or [] for a trained run."""
         path = self.path / ENSEMBLE_FILE
         return list(read_json(path).get("members", [])) if path.is_file() else []
+
+    @property
+    def calibration(self) -> dict:
+        """What `runs calibrate` fitted ({} before it ran): temperature, split, TTA, ECE before and after.
+
+        Kept beside config.json rather than in it: a retrain (`jobs start --from-run`) or an ensemble
+        copies a config, and a temperature fitted to one model is wrong for another."""
+        path = self.path / CALIBRATION_FILE
+        return read_json(path) if path.is_file() else {}
+
+    @property
+    def temperature(self) -> float:
+        """The temperature every path applies to this run's averaged probabilities (inference.calibrated);
+        1.0 = as the model gives them."""
+        return float(self.calibration.get("temperature", 1.0))
 
     @property
     def classes(self) -> tuple[str, ...]:

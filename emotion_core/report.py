@@ -70,6 +70,23 @@ def origin_text(card: dict) -> str:
     return f"Made {when} as the average of {members} ({trained})"
 
 
+def calibration_text(validation: dict, calibration: dict) -> str:
+    """The card's sentence on calibration: ECE on validation, before and after `runs calibrate`."""
+    figures = validation.get("reliability")
+    if not figures:
+        return "Calibration not measured yet (evaluated before calibration was): `evaluate RUN` measures it."
+    text = (f"Calibration: expected calibration error (ECE, 15 bins) **{figures['ece']:.3f}**, mean confidence "
+            f"{figures['mean_confidence']:.1%} at accuracy {figures['accuracy']:.1%}")
+    if not calibration:
+        return text + "; not calibrated (`python -m emotion_core runs calibrate RUN` fits a temperature)."
+    check = calibration.get("ece_after_two_fold")
+    return (text + f", with temperature {calibration['temperature']:.3f} fitted on this split (Guo et al. 2017), "
+            "applied to the log of the probabilities averaged over the TTA views: ECE "
+            f"{calibration['ece_before']:.3f} before, {calibration['ece_after']:.3f} after"
+            + (f" ({check:.3f} when each half is scored with the temperature fitted on the other)" if check is not None
+               else "") + ".")
+
+
 def write_model_card(run_dir: Path) -> Path:
     """Generate MODEL_CARD.md from the run's own files: use, data, results, limits."""
     text = model_card_text(load_run(run_dir))
@@ -163,8 +180,10 @@ def model_card_text(run: Run) -> str:
             "|---|---:|---:|---:|---:|",
         ]
         for name, scores in validation["per_class"].items():
-            lines.append(f"| {name} | {scores['precision']:.3f} | {scores['recall']:.3f} | "
+            lines.append(f"| {name} | no images | | | 0 |" if scores["f1"] is None else
+                         f"| {name} | {scores['precision']:.3f} | {scores['recall']:.3f} | "
                          f"{scores['f1']:.3f} | {scores['support']} |")
+        lines += ["", calibration_text(validation, run.calibration)]
     else:
         lines.append("Not evaluated yet.")
     lines += [

@@ -1,33 +1,71 @@
-"""Evaluate a run on a data set split, and save the figures into the run folder.
+"""Evaluate runs on a data set split, calibrate them, and save the figures into the run folders.
 
     python -m emotion_core evaluate deployed --data data/fer2013 --split validation --json
+    python -m emotion_core evaluate deployed live --data my-photos-crops --split test
+    python -m emotion_core evaluate --all --data my-holdout --split test --json
+    python -m emotion_core runs calibrate deployed
 
-A run is scored on the classes it learned. Images of other classes in the data set are left out,
-and the report's `note` says how many (a 3-class run on FER2013); a data set lacking one of the
-run's classes is refused (a 7-class run on a 3-class folder), since its scores would count classes
-the data never shows.
+A run is scored on the classes it learned. Images of other classes in the data set are left out
+(a 3-class run on FER2013). Classes the run learned that the set has no images of (a set of posed
+photos without neutral) are scored as they are: a prediction of one counts as wrong, and the
+per-class table says "no images" (evaluation.classification_report). The report's `note` says
+either in one line.
+
+Every figure uses the run's probabilities as the app shows them: its TTA views averaged, then its
+temperature applied (inference.calibrated; `runs calibrate` fits it on the validation split).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
+
 from . import registry
-from .config import config_from_dict
-from .datasets import DatasetError, keep_classes, load_split, open_dataset
-from .evaluation import classification_report
-from .inference import predict_probabilities, tta_mode
-from .labels import EMOTIONS, class_set_name
+from .config import TrainConfig, config_from_dict
+from .datasets import Dataset, DatasetError, keep_classes, load_split, open_dataset
+from .evaluation import classification_report, reliability
+from .inference import calibrated, predict_probabilities, tta_mode
+from .labels import EMOTIONS
 from .report import write_model_card
 from .storage import now_iso, read_json, write_json_atomic
 
 
-def evaluate_run(run: str, data: str | None = None, split: str = "validation", tta: str | bool | None = None,
-                 save: bool = True, progress=None) -> dict:
-    """Accuracy, macro-F1, per-class scores, confusion matrix and ROC of a run on one split.
+@dataclass
+class _Scored:
+    """A run's raw (uncalibrated) probabilities on one split, with what they were measured on."""
 
-    `tta=None` uses what the run recorded, so the figures match the ones the app shows.
-    Without a validation split, 'validation' means the same stratified part of train that
-    training held out.
-    """
+    run: registry.Run
+    config: TrainConfig
+    dataset: Dataset
+    split: str
+    tta: str
+    y: np.ndarray  # positions in config.classes
+    raw: np.ndarray  # (n, classes): the TTA views averaged, no temperature
+    note: str
+
+
+class _Splits:
+    """Data sets opened and splits decoded once for several runs (by image size and colour)."""
+
+    def __init__(self):
+        self._datasets: dict[str, Dataset] = {}
+        self._arrays: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+
+    def dataset(self, name_or_path: str) -> Dataset:
+        if name_or_path not in self._datasets:  # a hold-out folder may have test/ only
+            self._datasets[name_or_path] = open_dataset(name_or_path, require_train=False)
+        return self._datasets[name_or_path]
+
+    def load(self, dataset: Dataset, split: str, size: int, color_mode: str) -> tuple[np.ndarray, np.ndarray]:
+        key = (str(dataset.path), split, size, color_mode)
+        if key not in self._arrays:
+            self._arrays[key] = load_split(dataset, split, size, color_mode)
+        return self._arrays[key]
+
+
+def _score(run: str, data: str | None, split: str, tta, splits: _Splits, progress=None) -> _Scored:
+    """Load the run's model once and score it on the split: raw probabilities, labels, the note."""
     import keras
 
     from .training import load_training_data
@@ -40,40 +78,128 @@ def evaluate_run(run: str, data: str | None = None, split: str = "validation", t
         raise registry.RunError(f"{run_info.name} has no model file to evaluate (comparison-only run).")
     config = config_from_dict(read_json(run_dir / registry.CONFIG_FILE))
     tta = tta_mode(config.tta if tta is None else tta)
-    dataset = open_dataset(data or config.data, require_train=False)  # a hold-out folder may have test/ only
+    dataset = splits.dataset(data or config.data)
     if split not in dataset.items and not (split == "validation" and "train" in dataset.items):
         raise DatasetError(f"{dataset.name} has no {split} split (it has {', '.join(dataset.splits)})")
-    missing = [name for name in config.classes if name not in dataset.classes]
-    if missing:
-        raise DatasetError(f"refused: {run_info.name} learned {class_set_name(config.classes)} classes but "
-                           f"{dataset.name} has no images of {', '.join(missing)}; evaluate it on a data set "
-                           "that has all of them")
-    model = keras.models.load_model(run_dir / registry.MODEL_FILE, safe_mode=True)
     if split == "validation" and "validation" not in dataset.items:
         _, _, x, y, _source = load_training_data(dataset, config)  # the part of train held out
         left_out = 0  # not counted: the held-out part is carved after the other classes are dropped
     else:
-        x, y = load_split(dataset, split, config.image_size, config.resolved_color_mode())
+        x, y = splits.load(dataset, split, config.image_size, config.resolved_color_mode())
         total = len(y)
         x, y = keep_classes(x, y, config.classes)
         left_out = total - len(y)
-    report = classification_report(y, predict_probabilities(model, x, tta=tta, progress=progress),
-                                   class_names=config.classes)
-    others = [name for name in dataset.classes if name not in config.classes]
-    note = ""
+    if len(y) == 0:
+        raise DatasetError(f"{dataset.name} {split} has no images of {run_info.name}'s classes "
+                           f"({', '.join(config.classes)})")
+    model = keras.models.load_model(run_dir / registry.MODEL_FILE, safe_mode=True)
+    raw = predict_probabilities(model, x, tta=tta, progress=progress)
+    return _Scored(run_info, config, dataset, split, tta, y, raw, _note(run_info.name, config.classes, dataset, y, left_out))
+
+
+def _note(run_name: str, classes, dataset: Dataset, y: np.ndarray, left_out: int) -> str:
+    """One line on what was not scored as usual: classes the run did not learn, classes with no images."""
+    parts = []
+    others = [name for name in dataset.classes if name not in classes]
     if others:
         counted = f"{left_out:,} images" if left_out else "the images"
-        note = (f"mapped: scored on the run's classes ({', '.join(config.classes)}); {counted} of "
-                f"{', '.join(others)} left out, classes {run_info.name} did not learn")
-    report.update(split=split, tta=tta, data=dataset.name, fingerprint=dataset.fingerprint(),
-                  evaluated=now_iso(), **({"note": note} if note else {}))
-    if save:
-        # Figures on another data set must not overwrite the ones on the run's own.
-        same_data = dataset.fingerprint() == run_info.dataset.get("fingerprint")
-        registry.save_evaluation(run_dir, split if same_data else f"{dataset.name}-{split}", report)
-        if same_data and split == "validation":
-            write_model_card(run_dir)  # the card states these figures; a stale one would contradict them
+        parts.append(f"mapped: scored on the run's classes ({', '.join(classes)}); {counted} of "
+                     f"{', '.join(others)} left out, classes {run_name} did not learn")
+    absent = [name for index, name in enumerate(classes) if not np.any(y == index)]
+    if absent:
+        them = "it" if len(absent) == 1 else "one of them"
+        parts.append(f"{dataset.name} has no images of {', '.join(absent)}: scored on the {len(y):,} images of "
+                     f"the other {len(classes) - len(absent)} classes, a prediction of {them} counts as wrong")
+    return "; ".join(parts)
+
+
+def _report(scored: _Scored, temperature: float) -> dict:
+    """The classification report of the scored probabilities with `temperature` applied."""
+    report = classification_report(scored.y, calibrated(scored.raw, temperature), class_names=scored.config.classes)
+    report.update(split=scored.split, tta=scored.tta, temperature=temperature, data=scored.dataset.name,
+                  fingerprint=scored.dataset.fingerprint(), evaluated=now_iso(),
+                  **({"note": scored.note} if scored.note else {}))
+    if temperature != 1.0:  # the model card shows calibration's effect
+        report["uncalibrated_ece"] = reliability(scored.y, scored.raw)["ece"]
     return report
+
+
+def _save(scored: _Scored, report: dict) -> None:
+    # Figures on another data set must not overwrite the ones on the run's own.
+    run = scored.run
+    same_data = scored.dataset.fingerprint() == run.dataset.get("fingerprint")
+    registry.save_evaluation(run.path, scored.split if same_data else f"{scored.dataset.name}-{scored.split}", report)
+    if same_data and scored.split == "validation":
+        write_model_card(run.path)  # the card states these figures; a stale one would contradict them
+
+
+def evaluate_runs(runs: list[str], data: str | None = None, split: str = "validation", tta: str | bool | None = None,
+                  save: bool = True, progress=None) -> list[dict]:
+    """`evaluate_run` for several runs in one go: each model loaded once, each split decoded once
+    (per image size and colour), one report per run in the order given. `progress(run, fraction)`."""
+    splits = _Splits()
+    reports = []
+    for name in runs:
+        scored = _score(name, data, split, tta, splits,
+                        progress=(lambda fraction, name=name: progress(name, fraction)) if progress else None)
+        report = _report(scored, scored.run.temperature)
+        report["run"] = scored.run.name
+        if save:
+            _save(scored, report)
+        reports.append(report)
+    return reports
+
+
+def evaluate_run(run: str, data: str | None = None, split: str = "validation", tta: str | bool | None = None,
+                 save: bool = True, progress=None) -> dict:
+    """Accuracy, macro-F1, per-class scores, confusion matrix, ROC and calibration of a run on one split.
+
+    `tta=None` uses what the run recorded, and the run's temperature applies, so the figures match
+    the ones the app shows. Without a validation split, 'validation' means the same stratified part
+    of train that training held out.
+    """
+    return evaluate_runs([run], data, split, tta, save, (lambda _name, fraction: progress(fraction)) if progress else None)[0]
+
+
+def evaluable_runs() -> list[str]:
+    """Every run of the registry that can be evaluated (not broken, with a model file): `evaluate --all`."""
+    return [run.name for run in registry.list_runs() if run.has_weights and not run.problem]
+
+
+def calibrate_run(run: str, data: str | None = None, progress=None) -> dict:
+    """Fit the run's temperature on its own validation split (Guo et al. 2017) and store it.
+
+    The temperature divides the log of the TTA-averaged probabilities (inference.calibrated); it
+    is the one minimising their negative log-likelihood on validation. `calibration.json` records
+    it with the ECE and NLL before and after, and a two-fold check (fitted on one half of the
+    split, ECE measured on the other), since the figures after are measured on the images the
+    temperature was fitted to. The validation evaluation and the model card are rewritten with it.
+    """
+    from .calibration import cross_checked_ece, fit_temperature, negative_log_likelihood
+
+    scored = _score(run, data, "validation", None, _Splits(), progress)
+    if scored.dataset.fingerprint() != scored.run.dataset.get("fingerprint"):
+        raise DatasetError(f"{scored.dataset.name} is not the data set {scored.run.name} trained on: a run's "
+                           "temperature is fitted on its own validation split")
+    temperature = round(fit_temperature(scored.raw, scored.y), 4)  # as stored, so the figures are the stored T's
+    before, after = reliability(scored.y, scored.raw), reliability(scored.y, calibrated(scored.raw, temperature))
+    record = {
+        "temperature": temperature,
+        "applied_to": "log of the probabilities averaged over the TTA views: softmax(log(p) / temperature)",
+        "split": "validation", "images": int(len(scored.y)), "tta": scored.tta, "fingerprint": scored.run.dataset.get("fingerprint"),
+        "ece_before": before["ece"], "ece_after": after["ece"],
+        "nll_before": negative_log_likelihood(scored.raw, scored.y),
+        "nll_after": negative_log_likelihood(calibrated(scored.raw, temperature), scored.y),
+        "mean_confidence_before": before["mean_confidence"], "mean_confidence_after": after["mean_confidence"],
+        "accuracy": after["accuracy"],
+        "ece_after_two_fold": cross_checked_ece(scored.raw, scored.y),
+        "fitted": now_iso(),
+    }
+    write_json_atomic(scored.run.path / registry.CALIBRATION_FILE, record)
+    scored.run = registry.load_run(scored.run.path)  # with its new temperature
+    report = _report(scored, scored.run.temperature)
+    _save(scored, report)
+    return {"run": scored.run.name, **record}
 
 
 def adopt_tta(run: str, mode: str, data: str | None = None, progress=None) -> dict:
@@ -94,6 +220,8 @@ def adopt_tta(run: str, mode: str, data: str | None = None, progress=None) -> di
     config = read_json(run_dir / registry.CONFIG_FILE)
     write_json_atomic(run_dir / registry.CONFIG_FILE, {**config, "tta": mode})
     write_model_card(run_dir)
+    if before.calibration:  # a temperature fitted to the old views' average does not fit the new one's
+        calibrate_run(str(run_dir), data, progress)
     return {"run": before.name, "tta": mode, "accuracy": report["accuracy"], "macro_f1": report["macro_f1"],
             "previous_tta": before.summary_row()["tta"], "previous_accuracy": before.validation.get("accuracy")}
 
@@ -107,38 +235,54 @@ def evaluate_photos(run: str, data: str, split: str = "test", detector: str | No
     (accuracy, macro-F1, per class) are over the photos where a face was found. Not saved into the
     run folder: the figures depend on the photos as much as on the model.
     """
-    import numpy as np
+    return evaluate_photos_runs([run], data, split, detector, face_size, progress)[0]
 
-    from .faces import DEFAULT_DETECTOR, FACE_SIZES
-    from .images import ImageError
+
+def evaluate_photos_runs(runs: list[str], data: str, split: str = "test", detector: str | None = None,
+                         face_size: str = "any", progress=None) -> list[dict]:
+    """`evaluate_photos` for several runs: each photo decoded and its faces found once, each model
+    loaded once; one report per run. `progress(done, total)` counts photos."""
+    from .faces import DEFAULT_DETECTOR, FACE_SIZES, crop_face
+    from .images import ImageError, load_rgb
     from .predictor import Predictor
 
-    predictor = Predictor.load(run, detector=detector or DEFAULT_DETECTOR)
-    classes = registry.load_run(registry.resolve_run(run)).classes
+    predictors = [Predictor.load(run, detector=detector or DEFAULT_DETECTOR) for run in runs]
     dataset = open_dataset(data, require_train=False)
     if split not in dataset.items or dataset.kind != "folders":
         raise DatasetError(f"{dataset.name} has no {split} folder of photos (it has {', '.join(dataset.splits)})")
-    labels, rows, no_face, unreadable = [], [], 0, 0
-    items = [(name, label) for name, label in dataset.items[split] if EMOTIONS[label] in classes]
-    for done, (name, label) in enumerate(items, start=1):
+    wanted = {name for predictor in predictors for name in predictor.classes}
+    items = [(name, label) for name, label in dataset.items[split] if EMOTIONS[label] in wanted]
+    crops, unreadable = {}, set()  # photo -> its most confident face's crop (None: no face)
+    for done, (name, _label) in enumerate(items, start=1):
         try:
-            faces = predictor.predict(dataset.path / name, min_face_fraction=FACE_SIZES[face_size])
+            rgb = load_rgb(dataset.path / name)
         except (ImageError, OSError):
-            unreadable += 1
+            unreadable.add(name)
             continue
-        if not faces:
-            no_face += 1
-        else:
-            best = max(faces, key=lambda face: face.box.score)
-            rows.append([best.probabilities[name] for name in classes])
-            labels.append(classes.index(EMOTIONS[label]))
+        boxes = predictors[0].detector.detect(rgb, FACE_SIZES[face_size])
+        crops[name] = crop_face(rgb, max(boxes, key=lambda box: box.score)) if boxes else None
         if progress:
             progress(done, len(items))
-    if not rows:
-        raise DatasetError(f"no face was found in any of the {len(items)} photos of {dataset.name}/{split}")
-    report = classification_report(np.array(labels), np.array(rows), class_names=classes)
-    correct = int(round(report["accuracy"] * len(rows)))
-    report.update(split=split, data=dataset.name, faces="detect", detector=predictor.detector.name,
-                  face_size=face_size, photos=len(items), no_face=no_face, unreadable=unreadable,
-                  accuracy_all_photos=correct / max(1, len(items) - unreadable), evaluated=now_iso())
-    return report
+    reports = []
+    for predictor in predictors:
+        classes = predictor.classes
+        mine = [(name, label) for name, label in items if EMOTIONS[label] in classes]
+        found = [(name, label) for name, label in mine if crops.get(name) is not None]
+        if not found:
+            raise DatasetError(f"no face was found in any of the {len(mine)} photos of {dataset.name}/{split}")
+        inputs = np.stack([predictor.prepare(crops[name]) for name, _ in found])
+        labels = np.array([classes.index(EMOTIONS[label]) for _, label in found])
+        report = classification_report(labels, predictor.classify(inputs), class_names=classes)
+        counted = len([name for name, _ in mine if name not in unreadable])
+        no_face = counted - len(found)
+        correct = int(round(report["accuracy"] * len(found)))
+        left_out = sum(EMOTIONS[label] not in classes for _, label in dataset.items[split])
+        note = _note(predictor.run_name, classes, dataset, labels, left_out)
+        if note:
+            report["note"] = note
+        report.update(run=predictor.run_name, split=split, data=dataset.name, faces="detect",
+                      detector=predictor.detector.name, face_size=face_size, photos=len(mine), no_face=no_face,
+                      unreadable=len(mine) - counted, accuracy_all_photos=correct / max(1, counted),
+                      temperature=predictor.temperature, evaluated=now_iso())
+        reports.append(report)
+    return reports

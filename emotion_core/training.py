@@ -118,6 +118,8 @@ class CameraResponse(keras.layers.Layer):
     def call(self, images, training=None):
         if not training:
             return images
+        dtype = images.dtype  # bfloat16 under mixed precision; draw the randomness in float32 and cast back
+        images = keras.ops.cast(images, "float32")
         shape = keras.ops.shape(images)
         per_image = (shape[0], 1, 1, 1)
         # log-uniform gamma, so brightening and darkening are equally likely
@@ -126,7 +128,7 @@ class CameraResponse(keras.layers.Layer):
         scaled = keras.ops.clip(images / 255.0, 0.0, 1.0) ** keras.ops.exp(log_gamma) * 255.0
         sigma = keras.random.uniform(per_image, 0.0, self.noise, seed=self.seed_generator)
         noisy = scaled + sigma * keras.random.normal(shape, seed=self.seed_generator)
-        return keras.ops.clip(noisy, 0.0, 255.0)
+        return keras.ops.cast(keras.ops.clip(noisy, 0.0, 255.0), dtype)
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -60,15 +60,34 @@ def test_runs_show_deployed_before_any_deployment_is_a_one_line_error(trained_ru
     assert err.startswith("error: No run is deployed yet") and err.count("\n") == 1
 
 
-def test_evaluate_json_prints_one_object_with_the_figures(trained_runs, capsys):
+def test_evaluate_json_prints_a_list_with_one_report_per_run(trained_runs, capsys):
     code, out, _ = run_cli(capsys, "evaluate", "alpha", "--json")
 
-    report = json.loads(out)  # the whole output is one JSON object
-    assert code == 0
+    [report] = json.loads(out)  # the whole output is one JSON list, one object per run
+    assert code == 0 and report["run"] == "alpha"
     assert {"accuracy", "macro_f1", "n", "per_class", "confusion_matrix"} <= set(report)
     assert report["n"] == 21 and sum(map(sum, report["confusion_matrix"])) == 21
     assert list(report["per_class"]) == list(EMOTIONS)
     assert 0 <= report["accuracy"] <= 1
+
+
+def test_evaluate_two_runs_gives_two_reports_each_its_own_models(trained_runs, capsys):
+    code, out, _ = run_cli(capsys, "evaluate", "alpha", "beta", "--json", "--no-save")
+
+    reports = json.loads(out)
+    assert code == 0 and [report["run"] for report in reports] == ["alpha", "beta"]
+    assert [report["n"] for report in reports] == [21, 21]
+    for report in reports:  # each matches the run evaluated alone
+        code, out, _ = run_cli(capsys, "evaluate", report["run"], "--json", "--no-save")
+        [alone] = json.loads(out)
+        assert (alone["accuracy"], alone["confusion_matrix"]) == (report["accuracy"], report["confusion_matrix"])
+    code, out, _ = run_cli(capsys, "evaluate", "--all", "--json", "--no-save")
+    assert sorted(report["run"] for report in json.loads(out)) == ["alpha", "beta"]
+
+
+def test_evaluate_needs_runs_or_all_but_not_both(trained_runs, capsys):
+    code, out, err = run_cli(capsys, "evaluate", "alpha", "--all")
+    assert (code, out) == (2, "") and err == "error: name the runs to evaluate, or give --all (not both)\n"
 
 
 @needs_photos

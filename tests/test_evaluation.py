@@ -157,3 +157,46 @@ def test_bad_input_raises_a_clear_error(y_true, probabilities, message):
 def test_too_few_roc_points_is_rejected():
     with pytest.raises(ValueError, match="roc_points"):
         classification_report([0, 1], [[0.9, 0.1, 0.0], [0.2, 0.8, 0.0]], THREE, roc_points=2)
+
+
+# --- a set without some of the model's classes ---------------------------------------------------
+# Four classes, "c" has no images; one "a" is predicted as "c".
+# y_true = [a, a, a, b, b, d], predicted = [a, c, a, b, b, d]
+# a: precision 2/2, recall 2/3, F1 0.8;  b: 1, 1, 1;  d: 1, 1, 1;  c: no images (predicted once)
+# accuracy 5/6; macro-F1 over the classes with images (0.8 + 1 + 1) / 3 = 14/15 (counting c's F1
+# of 0 would give 0.7 for one stray prediction); balanced accuracy (2/3 + 1 + 1) / 3 = 8/9;
+# weighted F1 (3 x 0.8 + 2 + 1) / 6 = 0.9.
+FOUR = ("a", "b", "c", "d")
+
+
+def test_a_class_without_images_is_shown_as_such_and_its_predictions_count_as_wrong():
+    report = classification_report([0, 0, 0, 1, 1, 3], _probabilities_predicting([0, 2, 0, 1, 1, 3], 4), FOUR)
+
+    assert report["accuracy"] == pytest.approx(5 / 6)
+    assert report["macro_f1"] == pytest.approx(14 / 15)
+    assert report["balanced_accuracy"] == pytest.approx(8 / 9)
+    assert report["weighted_f1"] == pytest.approx(0.9)
+    assert report["per_class"]["c"] == {"precision": None, "recall": None, "f1": None, "support": 0}
+    assert report["per_class"]["a"] == pytest.approx({"precision": 1.0, "recall": 2 / 3, "f1": 0.8, "support": 3})
+    assert [row[2] for row in report["confusion_matrix"]] == [1, 0, 0, 0]  # the stray prediction of c
+    line = next(line for line in format_report(report).splitlines() if line.startswith("c "))
+    assert line.split() == ["c", "no", "images", "0", "(predicted", "1", "times,", "all", "wrong)"]
+    assert json.loads(json.dumps(report)) == report
+
+
+# --- calibration: the reliability diagram's data and ECE ----------------------------------------
+# Top probabilities 0.9 (right), 0.9 (wrong), 0.5 (right), 0.7 (right) fall in bins 13, 13, 7, 10
+# of 15: |0.5 - 0.9| x 2 + |1 - 0.5| + |1 - 0.7| = 1.6 over 4 faces: ECE 0.4.
+
+
+def test_ece_and_reliability_bins_match_hand_computation():
+    probabilities = [[0.9, 0.05, 0.05], [0.9, 0.05, 0.05], [0.5, 0.3, 0.2], [0.2, 0.7, 0.1]]
+    calibration = classification_report([0, 1, 0, 1], probabilities, THREE)["reliability"]
+
+    assert calibration["ece"] == pytest.approx(0.4)
+    assert (calibration["mean_confidence"], calibration["accuracy"]) == pytest.approx((0.75, 0.75))
+    filled = {index: bin_ for index, bin_ in enumerate(calibration["bins"]) if bin_["count"]}
+    assert {index: bin_["count"] for index, bin_ in filled.items()} == {7: 1, 10: 1, 13: 2}
+    assert (filled[13]["confidence"], filled[13]["accuracy"]) == pytest.approx((0.9, 0.5))
+    assert len(calibration["bins"]) == 15 and calibration["bins"][0]["accuracy"] is None
+    assert "ECE (15 bins)" in format_report(classification_report([0, 1, 0, 1], probabilities, THREE))

@@ -167,3 +167,27 @@ def test_labelled_photos_go_through_detection_and_count_the_ones_without_a_face(
     assert report["accuracy_all_photos"] == pytest.approx(report["accuracy"] * 2 / 3)
     assert main(["evaluate", "alpha", "--data", str(tmp_path / "photos"), "--split", "test", "--faces", "detect"]) == 0
     assert "no face found on 1" in capsys.readouterr().err
+
+
+def test_a_seven_class_run_on_a_set_missing_two_classes_is_scored_on_the_images_present(trained_runs, alpha_model,
+                                                                                          tmp_path):
+    present = [name for name in EMOTIONS if name not in ("disgust", "neutral")]
+    posed = make_image_dataset(tmp_path / "posed", {"test": 2}, class_names=present, seed=4)
+    x, y = read_split_images(posed, "test")  # y: positions in EMOTIONS, alpha's classes
+    predicted = alpha_model(x, training=False).numpy().argmax(axis=1)
+
+    report = evaluate_run("alpha", str(posed), "test", save=False)
+
+    assert report["n"] == 10 and report["accuracy"] == pytest.approx(np.mean(predicted == y))
+    assert report["confusion_matrix"] == _hand_confusion(y, predicted)
+    for name in ("disgust", "neutral"):  # no images: nothing to score, and a prediction of one is wrong
+        assert report["per_class"][name] == {"precision": None, "recall": None, "f1": None, "support": 0}
+    f1s = []
+    for label in {EMOTIONS.index(name) for name in present}:
+        hits = np.sum((predicted == label) & (y == label))
+        precision = hits / max(1, np.sum(predicted == label))
+        recall = hits / np.sum(y == label)
+        f1s.append(0.0 if hits == 0 else 2 * precision * recall / (precision + recall))
+    assert report["macro_f1"] == pytest.approx(np.mean(f1s))  # over the five classes with images
+    assert report["note"] == ("posed has no images of disgust, neutral: scored on the 10 images of the other 5 "
+                              "classes, a prediction of one of them counts as wrong")

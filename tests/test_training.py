@@ -383,6 +383,9 @@ def test_photo_augmentation_changes_training_images_only_and_survives_a_checkpoi
     faces = np.random.default_rng(0).uniform(0, 255, (8, 48, 48, 1)).astype(np.float32)
 
     np.testing.assert_array_equal(np.asarray(trainer(faces, training=False)), faces)  # served faces untouched
+    bfloat16 = np.asarray(keras.ops.cast(training.CameraResponse()(keras.ops.cast(faces, "bfloat16"), training=True),
+                                         "float32"))  # as under mixed precision, where the CPU has bfloat16
+    assert bfloat16.shape == faces.shape and bfloat16.max() <= 255
     changed = np.asarray(trainer(faces, training=True))
     assert changed.min() >= 0 and changed.max() <= 255
     assert np.abs(changed - faces).mean() > 5  # a visible change, not a rounding one

@@ -54,6 +54,12 @@ def _mtime(path) -> float:
         return 0.0
 
 
+def _run_mtime(run_dir) -> float:
+    """The newest change to what a Predictor reads of a run: its model file, or its temperature
+    (`runs calibrate`), so a calibration is served from the next rerun on."""
+    return max(_mtime(run_dir / registry.MODEL_FILE), _mtime(run_dir / registry.CALIBRATION_FILE))
+
+
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
 def _cached_predictor(run_name: str, model_mtime: float, detector: str):
     from emotion_core import Predictor
@@ -67,7 +73,7 @@ def load_predictor(run_name: str = registry.DEPLOYED, detector: str = DEFAULT_DE
     `deployed` is the run serving as deployed: an earlier deployment when the deployed run is broken.
     """
     run_dir, _warning = registry.resolve_serving(run_name)  # the sidebar shows the warning
-    return _cached_predictor(run_dir.name, _mtime(run_dir / registry.MODEL_FILE), detector)
+    return _cached_predictor(run_dir.name, _run_mtime(run_dir), detector)
 
 
 @st.cache_resource(show_spinner="Preparing the explanations…", max_entries=4)

@@ -67,7 +67,7 @@ class ModelPool:
         self.detector = FaceDetector(detector)
         self.root = root
         self.max_models = max_models
-        self._predictors: OrderedDict[Path, Predictor] = OrderedDict()
+        self._predictors: OrderedDict[tuple, Predictor] = OrderedDict()  # by (run folder, calibration)
         self._explainers: dict[int, Explainer] = {}  # by id() of a pooled predictor
         self._lock = threading.Lock()  # two first requests for one run load it once
 
@@ -84,7 +84,9 @@ class ModelPool:
             # the server's paths, so the answer names the run only.
             root = str(registry.runs_root(self.root))
             raise registry.RunError(str(error).replace(f" in {root}", "").replace(root, "the registry")) from None
-        key = run_dir.resolve()
+        # `runs calibrate` changes the temperature a run predicts with: served from the next request on.
+        calibration = run_dir / registry.CALIBRATION_FILE
+        key = (run_dir.resolve(), calibration.stat().st_mtime if calibration.is_file() else None)
         with self._lock:
             predictor = self._predictors.get(key)
             if predictor is None:

@@ -14,9 +14,11 @@ FLOAT_TOLERANCE per probability, int8 files on the top label for INT8_AGREEMENT 
 A file that fails is deleted and the error gives the figures.
 
 Beside each file `<file>.json` records what a consumer needs (input shape and range, labels,
-the run's TTA mode) and the figures of the check. The exported model takes (n, 48, 48, channels)
-float32 pixels in 0..255 and returns (n, classes) softmax probabilities for one view of each face;
-the app averages the views of the run's mode (`tta` in the sidecar, inference.TTA_MODES).
+the run's TTA mode and temperature) and the figures of the check. The exported model takes
+(n, 48, 48, channels) float32 pixels in 0..255 and returns (n, classes) softmax probabilities for
+one view of each face; the app averages the views of the run's mode (`tta` in the sidecar,
+inference.TTA_MODES) and applies the run's temperature to that average: softmax(log(mean) / T)
+(`temperature`, inference.calibrated). `ExportedModel(path).classify(faces)` does both, as the app does.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import registry
-from ..inference import float32_copy, tta_mode
+from ..inference import float32_copy, predict_probabilities, tta_mode
 from ..storage import now_iso, read_json, write_json_atomic
 
 FORMATS = {
@@ -119,12 +121,43 @@ def export_run(run: str | Path, fmt: str, out: str | Path | None = None, quantiz
                   "range": [0, 255], "color_mode": "grayscale" if model.input_shape[-1] == 1 else "rgb"},
         "labels": list(info.classes),  # the model's outputs, in order
         "tta": tta_mode(info.config.get("tta")),  # a mode of inference.TTA_MODES
+        # applied to the log of the views' average (inference.calibrated); `runs calibrate` fits it
+        "temperature": info.temperature,
         "grayscale_source": bool(info.dataset.get("grayscale_source", True)),
         "check": check, "versions": registry.library_versions(),
     }
     write_json_atomic(sidecar_path(target), record)
     sidecar_path(target).chmod(0o644)  # readable like the file beside it (the atomic writer makes 0600)
     return {**record, "path": target}
+
+
+class ExportedModel:
+    """An exported file read as its sidecar says: `classify(faces)` averages the run's TTA views and
+    applies its temperature, so it gives the probabilities the app gives (the Predictor's).
+
+    The sidecar is read when the file is opened: re-export after `runs calibrate` (or `runs tta`)
+    and the file's consumers follow."""
+
+    def __init__(self, path: str | Path):
+        path = Path(path)
+        try:
+            record = read_json(sidecar_path(path))
+        except (OSError, ValueError) as error:
+            raise ExportError(f"{path.name} has no readable {sidecar_path(path).name}: it was never checked") from error
+        self.record = record
+        self.tta = tta_mode(record.get("tta"))
+        self.temperature = float(record.get("temperature", 1.0))  # exported before calibration: as the model gives
+        self.labels = tuple(record["labels"])
+        self.output_shape = (None, len(self.labels))  # what inference.predict_probabilities reads
+        self._run = load_exported(path, record["format"])
+
+    def predict_on_batch(self, faces) -> np.ndarray:
+        """One view of each face through the file: (n, classes), no averaging, no temperature."""
+        return np.asarray(self._run(faces))
+
+    def classify(self, faces) -> np.ndarray:
+        """Probabilities (n, classes) of prepared faces (n, size, size, channels) in 0..255, as the app gives them."""
+        return predict_probabilities(self, faces, tta=self.tta, temperature=self.temperature)
 
 
 def export_name(run_name: str, fmt: str, quantize: str | None = None) -> str:
