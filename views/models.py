@@ -304,6 +304,7 @@ with curves:
             st.caption(note)
         metric = st.radio("Curve", ["accuracy", "loss"], horizontal=True)
         st.altair_chart(charts.learning_curves(comparison.learning_curves_frame(chosen), metric))
+        st.caption("Solid: train; dashed: validation. Drag to pan, scroll to zoom, double-click to reset.")
     else:
         st.caption("Pick runs above to overlay their curves.")
 with overview:

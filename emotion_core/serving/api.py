@@ -122,7 +122,8 @@ def create_app(model: str = registry.DEPLOYED, detector: str = DEFAULT_DETECTOR,
 
     api_key = api_key if api_key is not None else (os.environ.get(API_KEY_ENV) or None)
     pool = ModelPool(detector, root)
-    pool.get(model)  # a model that cannot be served stops the start, in one line
+    registry.resolve_serving(model, root)  # a model that cannot be served stops the start, in one line that
+    pool.get(model)  # names the registry's folder for the operator (a client's answers name runs only)
     app = FastAPI(title="Facial emotion recognition API", version="1",
                   description="Emotions of the faces in photos, from the run registry's models. "
                               "Every error is one line of JSON: {\"error\": \"...\"}.")
