@@ -5,7 +5,9 @@
     python -m emotion_core train --arch vgg_gap --data data/fer2013 [--epochs 60 ...]
     python -m emotion_core train --resume RUN [--epochs N]
     python -m emotion_core runs list | show RUN | deploy RUN [--alias live] | tta RUN off|flip|zoom|shifts
-    python -m emotion_core evaluate deployed --data data/fer2013 --split validation [--tta MODE] [--json]
+    python -m emotion_core runs calibrate RUN      (a temperature fitted on validation; every path applies it)
+    python -m emotion_core evaluate deployed [live ...] --data data/fer2013 --split validation [--tta MODE] [--json]
+    python -m emotion_core evaluate --all --data my-holdout --split test --json     (a list, one report per run)
     python -m emotion_core predict photo.jpg [--model RUN] [--json]
     python -m emotion_core analyze photos/ --csv results.csv [--model RUN]    (a folder or a .zip)
     python -m emotion_core analyze photos/ --engine ray [--address auto] --out results/   (Ray Data)
@@ -148,6 +150,19 @@ def cmd_runs_ensemble(args) -> int:
     return 0
 
 
+def cmd_runs_calibrate(args) -> int:
+    from .scoring import calibrate_run
+
+    result = calibrate_run(args.run, args.data)
+    check = result["ece_after_two_fold"]
+    print(f"{result['run']}: temperature {result['temperature']:.3f} on {result['images']:,} validation images "
+          f"({result['tta']} TTA): ECE {result['ece_before']:.3f} -> {result['ece_after']:.3f}"
+          + (f" ({check:.3f} fitted on the other half)" if check is not None else "")
+          + f", mean confidence {result['mean_confidence_before']:.1%} -> {result['mean_confidence_after']:.1%} "
+          f"at accuracy {result['accuracy']:.1%}")
+    return 0
+
+
 def cmd_runs_tta(args) -> int:
     from .scoring import adopt_tta
 
@@ -164,22 +179,32 @@ def cmd_runs_tta(args) -> int:
 
 def cmd_evaluate(args) -> int:
     from .evaluation import format_report
-    from .scoring import evaluate_run
+    from . import scoring
 
+    if args.all == bool(args.runs):
+        raise ValueError("name the runs to evaluate, or give --all (not both)")
+    runs = scoring.evaluable_runs() if args.all else args.runs
+    if not runs:
+        raise ValueError("no run with a model file to evaluate")
     if args.faces == "detect":
-        from .scoring import evaluate_photos
-
         if not args.data:
             raise ValueError("--faces detect needs --data: a folder of labelled photos")
-        report = evaluate_photos(args.run, args.data, args.split, args.detector)
-        print(f"{report['photos']} photos: no face found on {report['no_face']}, unreadable {report['unreadable']}; "
-              f"accuracy {report['accuracy_all_photos']:.1%} counting those as wrong", file=sys.stderr)
-        print(json.dumps(report) if args.json else format_report(report))
-        return 0
-    report = evaluate_run(args.run, args.data, args.split, tta=args.tta, save=not args.no_save)
-    if report.get("note"):  # images of classes the run did not learn were left out
-        print(report["note"], file=sys.stderr)
-    print(json.dumps(report) if args.json else format_report(report))
+        reports = scoring.evaluate_photos_runs(runs, args.data, args.split, args.detector)
+    else:
+        reports = scoring.evaluate_runs(runs, args.data, args.split, tta=args.tta, save=not args.no_save)
+    for report in reports:
+        heading = f"{report['run']}: " if len(reports) > 1 else ""
+        if report.get("faces") == "detect":
+            print(f"{heading}{report['photos']} photos: no face found on {report['no_face']}, unreadable "
+                  f"{report['unreadable']}; accuracy {report['accuracy_all_photos']:.1%} counting those as wrong",
+                  file=sys.stderr)
+        if report.get("note"):  # classes left out, or classes the set has no images of
+            print(f"{heading}{report['note']}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(reports))  # a list, one object per run, however many runs
+    else:
+        print("\n\n".join((f"{report['run']}\n" if len(reports) > 1 else "") + format_report(report)
+                          for report in reports))
     return 0
 
 
@@ -557,16 +582,23 @@ def build_parser() -> argparse.ArgumentParser:
                      help="; ".join(f"{mode}: {views}" for mode, views in TTA_MODES.items()))
     tta.add_argument("--data", default=None, help="where the run's data set is (default: the one it trained on)")
     tta.set_defaults(func=cmd_runs_tta, needs_keras=True)
+    calibrate = runs.add_parser("calibrate", help="fit the temperature that makes a run's probabilities calibrated, "
+                                                  "on its validation split (every prediction path applies it)")
+    calibrate.add_argument("run", help="deployed, live, a run name or a run folder")
+    calibrate.add_argument("--data", default=None, help="where the run's data set is (default: the one it trained on)")
+    calibrate.set_defaults(func=cmd_runs_calibrate, needs_keras=True)
 
-    evaluate = commands.add_parser("evaluate", help="metrics of a run on a data set split")
-    evaluate.add_argument("run", help="deployed, a run name or a run folder")
+    evaluate = commands.add_parser("evaluate", help="metrics of runs on a data set split")
+    evaluate.add_argument("runs", nargs="*", metavar="RUN", help="deployed, live, a run name or a run folder; "
+                                                                 "several are scored in one go")
+    evaluate.add_argument("--all", action="store_true", help="every run with a model file")
     evaluate.add_argument("--data", default=None, help="data set (default: the one the run trained on)")
     evaluate.add_argument("--split", default="validation")
     evaluate.add_argument("--tta", choices=list(TTA_MODES), default=None,
                           help="test-time augmentation: " + "; ".join(f"{mode}: {views}" for mode, views in
                                                                       TTA_MODES.items()) + " (default: as the run records)")
-    evaluate.add_argument("--json", action="store_true")
-    evaluate.add_argument("--no-save", action="store_true", help="do not save into the run folder")
+    evaluate.add_argument("--json", action="store_true", help="a list of reports, one per run")
+    evaluate.add_argument("--no-save", action="store_true", help="do not save into the run folders")
     evaluate.add_argument("--faces", choices=["crops", "detect"], default="crops",
                           help="crops: the images are face crops (FER2013); detect: photos, run through the whole "
                                "pipeline (detect, align, crop, classify), reporting photos with no face found")
