@@ -465,6 +465,32 @@ def roc_frame(report: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["curve", "fpr", "tpr", "auc", "label"])
 
 
+def reliability_frame(report: dict) -> pd.DataFrame:
+    """The reliability diagram's bins that hold faces (lower, upper, confidence, accuracy, faces);
+    empty for a report saved before calibration was measured."""
+    bins = (report.get("reliability") or {}).get("bins", [])
+    rows = [(b["lower"], b["upper"], b["confidence"], b["accuracy"], b["count"]) for b in bins if b["count"]]
+    return pd.DataFrame(rows, columns=["lower", "upper", "confidence", "accuracy", "faces"])
+
+
+def calibration_caption(report: dict) -> str:
+    """One line under the reliability diagram: ECE, which way the model errs, its temperature; "" for
+    a report saved before calibration was measured."""
+    figures = report.get("reliability")
+    if not figures:
+        return ""
+    gap = figures["mean_confidence"] - figures["accuracy"]
+    leaning = "over-confident" if gap > 0 else "under-confident"
+    text = (f"ECE {figures['ece']:.3f} (15 bins): mean confidence {figures['mean_confidence']:.1%} at accuracy "
+            f"{figures['accuracy']:.1%}, {leaning} by {abs(gap):.1%}.")
+    if report.get("temperature", 1.0) != 1.0:
+        text += (f" Temperature {report['temperature']:.3f} applied (`runs calibrate`); "
+                 f"ECE {report['uncalibrated_ece']:.3f} without it.")
+    else:
+        text += " Not calibrated: `python -m emotion_core runs calibrate RUN` fits a temperature."
+    return text
+
+
 # --- Class counts -------------------------------------------------------------------------------
 
 

@@ -153,6 +153,24 @@ def roc_curves(frame: pd.DataFrame) -> alt.Chart:
     return (chance + lines).properties(height=360)
 
 
+def reliability_diagram(frame: pd.DataFrame) -> alt.Chart:
+    """Accuracy against confidence per confidence bin (comparison.reliability_frame), over the
+    diagonal a calibrated model sits on: bars below it are over-confident, above it under-confident."""
+    perfect = alt.Chart(pd.DataFrame({"confidence": [0.0, 1.0], "accuracy": [0.0, 1.0]})).mark_line(
+        color="gray", strokeDash=[4, 4]).encode(x="confidence:Q", y="accuracy:Q")
+    bars = alt.Chart(frame).mark_bar(opacity=0.8, stroke="white").encode(
+        x=alt.X("lower:Q", title="confidence (top probability)", scale=alt.Scale(domain=[0, 1]),
+                axis=alt.Axis(format="%")),
+        x2="upper:Q",
+        y=alt.Y("accuracy:Q", title="accuracy", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+        color=alt.Color("faces:Q", title="faces", scale=alt.Scale(scheme="blues", type="log")),
+        tooltip=[alt.Tooltip("lower:Q", format=".0%", title="from"), alt.Tooltip("upper:Q", format=".0%", title="to"),
+                 alt.Tooltip("confidence:Q", format=".1%", title="mean confidence"),
+                 alt.Tooltip("accuracy:Q", format=".1%"), alt.Tooltip("faces:Q", format=",")],
+    )
+    return (bars + perfect).properties(height=300)
+
+
 def face_probabilities(probabilities: dict) -> alt.Chart:
     """One face's probabilities (one per class of its run) as horizontal bars, in model output order."""
     frame = pd.DataFrame({"emotion": list(probabilities), "probability": list(probabilities.values())})

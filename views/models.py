@@ -236,6 +236,11 @@ def evaluation_ui(run, choice, normalised):
     st.dataframe(comparison.per_class_frame(report), column_config={
         name: st.column_config.NumberColumn(format="%.3f") for name in ("precision", "recall", "f1")})
     st.altair_chart(charts.roc_curves(comparison.roc_frame(report)))
+    calibration = comparison.calibration_caption(report)
+    if calibration:  # reports saved before calibration was measured have no reliability data
+        st.markdown("**Reliability**: does a face given 80% come out right 80% of the time?")
+        st.altair_chart(charts.reliability_diagram(comparison.reliability_frame(report)))
+        st.caption(calibration)
 
 
 def pair_ui(chosen, deployed):
