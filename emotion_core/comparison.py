@@ -63,6 +63,8 @@ def runs_frame(runs, deployed: str | None = None) -> pd.DataFrame:
         if run.members:
             members = [registry.load_run(run.path.parent / member) for member in run.members]
             row["training_minutes"] = sum(member.summary_row()["training_minutes"] for member in members)
+            # Its config is its first member's; the training recipe is its members' (config_text says so too).
+            row.update(optimizer=MEMBERS, batch_size=None, augment=None, epochs_planned=None)
     # Nullable integers: a broken run's blanks must not turn batch size 64 into 64.0.
     return pd.DataFrame(rows, columns=RUN_COLUMNS).astype({column: "Int64" for column in INTEGER_COLUMNS})
 
@@ -96,8 +98,12 @@ def _epochs_text(run) -> str:
 
 
 def default_selection(frame: pd.DataFrame, deployed: str | None, n: int = 2) -> list[str]:
-    """The runs to compare before the user picks: the deployed one, then the most accurate others."""
+    """The runs to compare before the user picks: the deployed one, then the most accurate others of
+    its class set (all seven without a deployed run): accuracy over three classes is not comparable."""
     ranked = frame.dropna(subset=["accuracy"]).sort_values("accuracy", ascending=False)
+    own = ranked.loc[ranked["run"] == deployed, "classes"]
+    same_set = ranked[ranked["classes"] == (own.iloc[0] if len(own) else class_set_name(EMOTIONS))]
+    ranked = same_set if len(same_set) else ranked
     names = list(ranked["run"])
     if deployed in names:
         names.remove(deployed)
@@ -275,11 +281,11 @@ def learning_curves_frame(runs) -> pd.DataFrame:
     """Long format (run, epoch, metric, split, value): accuracy and loss, train and validation.
 
     An ensemble trained no epochs: its members' curves stand for it, each labelled
-    "<member> (member of <ensemble>)".
+    "<member> (member)" (short enough for a phone's legend; `ensemble_notes` names the ensemble).
     """
     rows = []
     for run in runs:
-        curves = [(f"{member.name} (member of {run.name})", member) for member in _members(run)] or [(run.name, run)]
+        curves = [(f"{member.name} (member)", member) for member in _members(run)] or [(run.name, run)]
         for label, source in curves:
             for entry in source.history:
                 for metric in ("accuracy", "loss"):
@@ -295,7 +301,8 @@ def ensemble_notes(runs) -> list[str]:
         if run.members:
             accuracy = f"{run.accuracy:.1%}" if run.accuracy is not None else "not measured yet"
             notes.append(f"{run.name} is an ensemble: it trained no epochs itself, so its curves are its members' "
-                         f"({', '.join(run.members)}); its accuracy, {accuracy}, comes from its own evaluation.")
+                         f"({', '.join(run.members)}, marked \"member\"); its accuracy, {accuracy}, comes from its own "
+                         "evaluation.")
     return notes
 
 
@@ -378,6 +385,8 @@ def group_best_accuracy(frame: pd.DataFrame, by: str) -> pd.DataFrame:
     if by not in GROUPINGS:
         raise ValueError(f"group by one of {', '.join(GROUPINGS)}, not '{by}'")
     usable = frame.dropna(subset=["accuracy", by])
+    if by != "architecture":  # an ensemble has no recipe of its own: it is one of the architectures
+        usable = usable[usable["members"].fillna("") == ""]
     rank = {value: index for index, value in enumerate(sorted(usable[by].unique()))}
     usable = usable.iloc[np.lexsort((usable["run"], usable[by].map(rank)))]
     return pd.DataFrame({"run": usable["run"], by: usable[by].astype(str),

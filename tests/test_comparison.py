@@ -292,6 +292,8 @@ def test_every_ranking_ranks_an_ensemble_by_its_evaluated_accuracy(with_ensemble
     assert list(best["run"]) == ["duo", "adam32"]
     grouped = comparison.group_best_accuracy(frame, "architecture")
     assert grouped.set_index("run").loc["duo", "architecture"] == "ensemble of 2"
+    assert "duo" not in set(comparison.group_best_accuracy(frame, "optimizer")["run"])  # its members' recipe
+    assert frame.set_index("run").loc["duo", "optimizer"] == "its members'"
 
 
 def test_the_heat_map_gives_an_ensemble_one_cell_at_its_members_last_epoch(with_ensemble):
@@ -307,10 +309,10 @@ def test_an_ensembles_learning_curves_are_its_members_labelled_so(with_ensemble)
 
     frame = comparison.learning_curves_frame([duo])
 
-    assert sorted(frame["run"].unique()) == ["adam32 (member of duo)", "sgd64 (member of duo)"]
+    assert sorted(frame["run"].unique()) == ["adam32 (member)", "sgd64 (member)"]
     (note,) = comparison.ensemble_notes([duo])
     assert note.startswith("duo is an ensemble: it trained no epochs itself, so its curves are its members' "
-                           "(sgd64, adam32)") and "its accuracy, 90.0%, comes from its own evaluation" in note
+                           "(sgd64, adam32, marked \"member\")") and "its accuracy, 90.0%, comes from its own evaluation" in note
 
 
 def test_an_ensembles_recipe_shows_its_members_training_choices_as_theirs(with_ensemble):
@@ -454,3 +456,35 @@ def test_the_colour_bars_are_spelt_as_the_rest_of_the_app():
     frame = comparison.color_frame({"grayscale": 7, "color": 2})
 
     assert frame.values.tolist() == [["grayscale", 7], ["colour", 2]]
+
+
+def test_a_training_time_estimate_comes_from_finished_runs_of_the_architecture_on_like_data_and_hardware(
+        isolated_dirs):
+    root = isolated_dirs["models"]
+    for name, arch, seconds, data, hardware in (("here", "vgg_gap", 300.0, "fer2013", "x86 2 cores"),
+                                                ("elsewhere", "vgg_gap", 30.0, "fer2013", "a GPU"),
+                                                ("other-data", "vgg_gap", 90.0, "tiny", "x86 2 cores"),
+                                                ("small", "vgg_gap_small", 60.0, "fer2013", "x86 2 cores")):
+        run_dir = write_run(root, name, {"arch": arch, "epochs": 3}, [0.4, 0.5, 0.6], "2026-01-01")
+        registry.update_status(run_dir, training_seconds=seconds)
+        write_json_atomic(run_dir / registry.INFO_FILE, {"hardware": hardware})
+        write_json_atomic(run_dir / registry.DATASET_FILE, {"name": data})
+    runs = registry.list_runs(root)
+
+    same = comparison.training_time_estimate(runs, "vgg_gap", 60, "/data/fer2013", "x86 2 cores")
+    assert (same["per_epoch"], same["seconds"], same["runs"]) == (100.0, 6000.0, 1)
+    assert same["same_data"] and same["same_hardware"]
+    anywhere = comparison.training_time_estimate(runs, "vgg_gap", 10, "ckplus", "a laptop")
+    assert anywhere["per_epoch"] == 30.0 and anywhere["runs"] == 3  # the median of 100, 10 and 30
+    assert not anywhere["same_data"] and not anywhere["same_hardware"]
+    assert comparison.training_time_estimate(runs, "vgg_gap_slim", 10) is None
+
+
+def test_the_default_comparison_keeps_to_the_deployed_runs_class_set(with_ensemble, isolated_dirs):
+    trio = write_run(isolated_dirs["models"], "trio", {"arch": "vgg_gap", "classes": ["angry", "sad", "neutral"]},
+                     [0.95], "2026-01-05")
+    frame = comparison.runs_frame(registry.list_runs(isolated_dirs["models"]))
+
+    assert comparison.default_selection(frame, deployed="sgd64") == ["sgd64", "duo"]  # not trio's 95% of three
+    assert comparison.default_selection(frame, deployed=None) == ["duo", "adam32"]
+    assert comparison.default_selection(frame, deployed=trio.name) == ["trio"]

@@ -23,8 +23,6 @@ VALENCE_SCALE = alt.Scale(domain=list(VALENCES), range=[VALENCE_COLORS[v] for v 
 BAR_PX = 18  # the thickness of one bar
 LABEL_ROOM = 1.3  # the value axis runs this far past the longest bar, so the figure after it fits
 LEGEND_BELOW = alt.Legend(orient="bottom", direction="horizontal")  # beside a chart, it takes a phone's width
-# Streamlit fits the whole chart into its height, so the rows get what the axis, legend and title leave:
-AXIS_PX, LEGEND_PX, TITLE_PX = 50, 50, 30  # the value axis with its title, a legend below, a chart title
 
 
 def labelled_bars(frame: pd.DataFrame, category: str, order: list, value: str, title: str, color: alt.Color,
@@ -48,14 +46,15 @@ def labelled_bars(frame: pd.DataFrame, category: str, order: list, value: str, t
     bars = alt.Chart(frame).mark_bar().encode(**encoding)
     figures = bars.mark_text(align="left", baseline="middle", dx=3, fontSize=11).encode(
         text=alt.Text(f"{value}:Q", format=figure_format), color=alt.value("#31333f"))
-    height = _chart_height(frame[category].nunique(), bars_per_row, legend=bool(by), titled=bool(chart_title))
-    return (bars + figures).properties(height=height, **({"title": chart_title} if chart_title else {}))
+    return (bars + figures).properties(height=_row_step(bars_per_row),
+                                       **({"title": chart_title} if chart_title else {}))
 
 
-def _chart_height(rows: int, bars_per_row: int, legend: bool, titled: bool) -> int:
-    """The chart's height in pixels giving each of `rows` categories room for `bars_per_row` bars
-    (a Step would size each offset bar, not the row, once bars are offset)."""
-    return rows * (BAR_PX * bars_per_row + 8) + AXIS_PX + LEGEND_PX * legend + TITLE_PX * titled
+def _row_step(bars_per_row: int) -> alt.Step:
+    """Each category's row high enough for its bars. A step, not a height: Streamlit fits a fixed
+    height around the axis, legend and title too, squeezing the rows; the step is the row's, not each
+    offset bar's ('for': 'position')."""
+    return alt.Step(BAR_PX * bars_per_row + 8, **{"for": "position"})
 
 
 def class_counts(frame: pd.DataFrame, normalised: bool = False) -> alt.Chart:
@@ -80,18 +79,26 @@ def simple_bars(frame: pd.DataFrame, category: str, title: str) -> alt.Chart:
 def learning_curves(frame: pd.DataFrame, metric: str) -> alt.Chart:
     """One line per run and split (solid train, dashed validation) of accuracy or loss by epoch.
 
-    The legends sit below, one run a line, so a phone gives the plot its whole width and long run
-    names are not cut; the dash legend draws strokes, not the points' dots.
+    The runs' legend sits below, one run a line, so a phone gives the plot its whole width and long
+    run names are not cut; the dash legend (two short entries) sits above and draws strokes, not the
+    points' dots.
     """
     data = frame[frame["metric"] == metric]
     axis = alt.Axis(format="%") if metric == "accuracy" else alt.Axis()
+    below = dict(orient="bottom", direction="vertical", labelLimit=0, titleLimit=0)
     return alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=20)).encode(
         x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
-        y=alt.Y("value:Q", title=metric, axis=axis, scale=alt.Scale(zero=False)),
-        color=alt.Color("run:N"),
-        strokeDash=alt.StrokeDash("split:N", sort=SPLIT_ORDER),
+        # Padding: zooming binds the scales, which clips marks at the plot's edge, the best epoch's among them.
+        y=alt.Y("value:Q", title=metric, axis=axis, scale=alt.Scale(zero=False, padding=8)),
+        color=alt.Color("run:N", legend=alt.Legend(**below)),
+        strokeDash=alt.StrokeDash("split:N", sort=SPLIT_ORDER, title=None,
+                                  # The points' overlay would hide the stroke: opaque, unfilled symbols show it.
+                                  legend=alt.Legend(orient="top", symbolType="stroke", symbolStrokeColor="gray",
+                                                    symbolStrokeWidth=2, symbolSize=300, symbolOpacity=1,
+                                                    symbolFillColor="transparent")),
         tooltip=["run", "split", "epoch", alt.Tooltip("value:Q", format=".4f")],
-    ).properties(height=320).interactive()
+        # Streamlit fits the whole chart, legends included, into its height: room for one line a run.
+    ).properties(height=320 + 80 + 20 * data["run"].nunique()).interactive()
 
 
 def accuracy_heatmap(frame: pd.DataFrame) -> alt.Chart:
@@ -99,9 +106,10 @@ def accuracy_heatmap(frame: pd.DataFrame) -> alt.Chart:
     return alt.Chart(frame).mark_rect().encode(
         x=alt.X("epoch:O", axis=alt.Axis(labelAngle=0)),
         # Best runs on top, so the eye finds them before the long tail.
-        y=alt.Y("run:N", title=None, sort=alt.EncodingSortField("val_accuracy", op="max", order="descending")),
+        y=alt.Y("run:N", title=None, sort=alt.EncodingSortField("val_accuracy", op="max", order="descending"),
+                axis=alt.Axis(labelLimit=320)),  # whole run names: they differ at the end (-e40, -e60)
         color=alt.Color("val_accuracy:Q", title="val accuracy", scale=alt.Scale(scheme="viridis")),
-        tooltip=["run", "epoch", alt.Tooltip("val_accuracy:Q", format=".2%")],
+        tooltip=["run", "epoch", alt.Tooltip("val_accuracy:Q", format=".2%"), "source"],
     ).properties(height=alt.Step(20))
 
 
@@ -109,11 +117,10 @@ def accuracy_boxes(frame: pd.DataFrame, by: str) -> alt.Chart:
     """Best val accuracy per run, boxed by a recipe choice, with every run drawn as a dot on top."""
     order = list(dict.fromkeys(frame[by]))  # the natural order comparison.group_best_accuracy sorted
     x = alt.X(f"{by}:N", sort=order, axis=alt.Axis(labelAngle=0))
-    y = alt.Y("best_val_accuracy:Q", title="best val accuracy", axis=alt.Axis(format="%"),
-              scale=alt.Scale(zero=False))
+    y = alt.Y("accuracy:Q", title="validation accuracy", axis=alt.Axis(format="%"), scale=alt.Scale(zero=False))
     boxes = alt.Chart(frame).mark_boxplot(extent="min-max", opacity=0.6).encode(x=x, y=y)
     dots = alt.Chart(frame).mark_circle(size=40, color="black").encode(
-        x=x, y=y, tooltip=["run", by, alt.Tooltip("best_val_accuracy:Q", format=".2%")])
+        x=x, y=y, tooltip=["run", by, alt.Tooltip("accuracy:Q", format=".2%")])
     return (boxes + dots).properties(height=300)
 
 
@@ -202,7 +209,7 @@ SCORE, SCORE_RANGE = "average score", "score range"
 
 def emotion_distribution(summary: pd.DataFrame, grouped: bool) -> alt.Chart:
     """Share of the faces per predicted emotion; grouped, each folder's share (folders differ in size)."""
-    return _shares(summary, grouped, "emotion", list(EMOTIONS), EMOTION_SCALE).properties(title="Predicted emotions")
+    return _shares(summary, grouped, "emotion", list(EMOTIONS), EMOTION_SCALE, "Predicted emotions")
 
 
 def mean_probabilities(summary: pd.DataFrame, grouped: bool) -> alt.Chart:
@@ -213,7 +220,7 @@ def mean_probabilities(summary: pd.DataFrame, grouped: bool) -> alt.Chart:
 
 def valence_shares(summary: pd.DataFrame, grouped: bool) -> alt.Chart:
     """Share of the faces per valence (`analysis.valence_summary`); grouped, each folder's."""
-    return _shares(summary, grouped, "valence", list(VALENCES), VALENCE_SCALE).properties(title="Valence of the faces")
+    return _shares(summary, grouped, "valence", list(VALENCES), VALENCE_SCALE, "Valence of the faces")
 
 
 def valence_probabilities(summary: pd.DataFrame, grouped: bool) -> alt.Chart:
@@ -222,12 +229,14 @@ def valence_probabilities(summary: pd.DataFrame, grouped: bool) -> alt.Chart:
                                  f"{SCORE.capitalize()} and its range, by valence")
 
 
-def _shares(summary: pd.DataFrame, grouped: bool, category: str, order: list, scale: alt.Scale) -> alt.Chart:
+def _shares(summary: pd.DataFrame, grouped: bool, category: str, order: list, scale: alt.Scale,
+            title: str) -> alt.Chart:
     tooltip = [*(["group"] if grouped else []), category, alt.Tooltip("faces:Q", format=","),
                alt.Tooltip("share:Q", title=SHARE, format=".0%")]
     color = alt.Color("group:N", title="folder", legend=LEGEND_BELOW) if grouped else \
         alt.Color(f"{category}:N", scale=scale, legend=None)
-    return labelled_bars(summary, category, order, "share", SHARE, color, tooltip, by="group" if grouped else None)
+    return labelled_bars(summary, category, order, "share", SHARE, color, tooltip, by="group" if grouped else None,
+                         chart_title=title)
 
 
 def _means_with_intervals(summary: pd.DataFrame, grouped: bool, category: str, order: list, scale: alt.Scale,
@@ -248,4 +257,4 @@ def _means_with_intervals(summary: pd.DataFrame, grouped: bool, category: str, o
     intervals = base.mark_rule(strokeWidth=2).encode(x=x, x2="ci_high:Q")
     means = base.mark_point(filled=True, size=60, opacity=1).encode(x="mean_probability:Q")
     return (intervals + means).properties(
-        title=title, height=_rows_height(summary[category].nunique(), summary["group"].nunique() if grouped else 1))
+        title=title, height=_row_step(summary["group"].nunique() if grouped else 1))

@@ -181,8 +181,8 @@ def valence_ui(frame: pd.DataFrame, by: str | None, run) -> pd.DataFrame:
     mapping = run.valence if run is not None else VALENCE
     summary = valence_summary(frame, by=by, mapping=mapping)
     groups = {valence: [name for name in result_classes(frame) if mapping[name] == valence] for valence in VALENCES}
-    st.caption("A face's valence is that of its predicted emotion; its valence probability sums its emotions' "
-               "probabilities: " + "; ".join(f"{valence}: {', '.join(names)}" for valence, names in groups.items()
+    st.caption("A face's valence is that of its predicted emotion; its valence score adds up its emotions' "
+               "scores: " + "; ".join(f"{valence}: {', '.join(names)}" for valence, names in groups.items()
                                               if names) + ".")
     absent = [valence for valence in VALENCES if valence not in valences_of(result_classes(frame), mapping)]
     if absent:

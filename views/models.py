@@ -31,6 +31,14 @@ TABLE_COLUMNS = {
     "warm_start_from": "warm start from",
     "members": "ensemble of",
 }
+# The phone's runs table: 358 px between the margins of a 390 px screen, the run's name widest.
+COMPACT_TABLE_COLUMNS = {
+    "run": st.column_config.TextColumn("run", width=190),
+    "deployed": st.column_config.CheckboxColumn("✓", width=32, help="Deployed"),
+    "accuracy": st.column_config.NumberColumn("accuracy", format="percent", width=74,
+                                              help=TABLE_COLUMNS["accuracy"].get("help")),
+    "model_mb": st.column_config.NumberColumn("MB", format="%.1f", width=50, help="Size of the model file"),
+}
 LABELS = {"batch_size": "batch size", "color_mode": "colour", "augment": "augmentation"}
 HIGHLIGHT = "background-color: rgba(255, 200, 0, 0.35)"
 # Set by a successful Deploy for the rerun that follows, so the section opens to confirm it.
@@ -54,7 +62,7 @@ def runs_table_ui(frame):
                                    class_set=None if class_set == ALL_CLASS_SETS else class_set)
     wide, narrow = wide_and_narrow("runs-table")  # a phone shows no accuracy without scrolling sideways
     wide.dataframe(shown, hide_index=True, column_config=TABLE_COLUMNS)
-    narrow.dataframe(shown[comparison.COMPACT_COLUMNS], hide_index=True, column_config=TABLE_COLUMNS)
+    narrow.dataframe(shown[comparison.COMPACT_COLUMNS], hide_index=True, column_config=COMPACT_TABLE_COLUMNS)
     st.download_button("Download table as CSV", shown.to_csv(index=False), "runs.csv", "text/csv",
                        icon=":material/download:")
     return shown
@@ -262,7 +270,8 @@ def side_by_side_ui(chosen, deployed):
     pair = pair_ui(chosen, deployed)
     mixed_class_sets_note(pair)
     st.markdown("**Trade-offs**" + (f": **{pair[0].name}** against **{pair[1].name}**" if len(pair) > 1 else ""))
-    st.dataframe(comparison.tradeoffs_frame(pair), column_config={
+    tradeoffs = comparison.tradeoffs_frame(pair)
+    st.dataframe(tradeoffs, height=35 * (len(tradeoffs) + 1) + 3, column_config={  # every row, no inner scroll
         "better": st.column_config.TextColumn("ahead", help="The run with the better figure on that row")})
     st.markdown("**Recipes**")
     config_diff_ui(pair, "pair")
