@@ -2,6 +2,7 @@
 
     python -m emotion_core data list
     python -m emotion_core data summary data/fer2013 [--json]
+    python -m emotion_core data faces my-photos/ --out data/my-faces     (labelled photos -> aligned face crops)
     python -m emotion_core train --arch vgg_gap --data data/fer2013 [--epochs 60 ...]
     python -m emotion_core train --resume RUN [--epochs N]
     python -m emotion_core runs list | show RUN | deploy RUN [--alias live] | tta RUN off|flip|zoom|shifts
@@ -67,8 +68,22 @@ def cmd_data_list(args) -> int:
 def cmd_data_summary(args) -> int:
     from .datasets import format_summary, open_dataset, summarize
 
-    summary = summarize(open_dataset(args.path), use_cache=not args.no_cache)
+    # Any labelled folder: a hold-out or a face set may have test/ only.
+    summary = summarize(open_dataset(args.path, require_train=False), use_cache=not args.no_cache)
     print(json.dumps(summary, indent=2) if args.json else format_summary(summary))
+    return 0
+
+
+def cmd_data_faces(args) -> int:
+    from .faceset import faces_from_photos
+
+    with _progress_bar(sys.stderr) as progress:
+        record = faces_from_photos(args.photos, args.out, args.split, args.detector, args.faces, progress=progress)
+    several = f", {record['several_faces']} with several faces (the most confident kept)" if record["several_faces"] else ""
+    print(f"{record['faces']} faces from {record['photos']} photos into {args.out} (no face found on "
+          f"{record['no_face']}, unreadable {record['unreadable']}{several}); crops per class: "
+          + "; ".join(f"{split}: " + ", ".join(f"{name} {count}" for name, count in counts.items())
+                      for split, counts in record["counts"].items()))
     return 0
 
 
@@ -536,6 +551,14 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--json", action="store_true")
     summary.add_argument("--no-cache", action="store_true", help="recompute even if cached")
     summary.set_defaults(func=cmd_data_summary)
+    faces = data.add_parser("faces", help="detect and align the faces of labelled photos into a data set of "
+                                          "face crops with a manifest")
+    faces.add_argument("photos", help="class folders of photos (happy/, sad/, ...), or split folders of them")
+    faces.add_argument("--out", type=Path, required=True, help="the new data set's folder (must not hold files)")
+    faces.add_argument("--split", default="test", choices=["train", "validation", "test"],
+                       help="the split of photos in class folders directly under PHOTOS (a data set's own splits are kept)")
+    _add_faces_option(faces)
+    faces.set_defaults(func=cmd_data_faces)
     proxy = data.add_parser("proxy", help="a real-face proxy: a split's faces placed in photo-like frames and "
                                           "degraded as cameras do (emotion_core/proxy.py)")
     proxy.add_argument("source", help="a data set of face crops (name or path), e.g. fer2013")
