@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
+
 import numpy as np
 
 INFERENCE_BATCH = 256  # large enough to amortise per-call overhead, small enough for any RAM
@@ -169,3 +172,41 @@ def float32_copy(model):
     copy = keras.models.clone_model(model, clone_function=float32_layer)
     copy.set_weights(model.get_weights())
     return copy
+
+
+class LiteRTModel:
+    """A LiteRT (TFLite) file of a classifier, called the way `predict_probabilities` calls a Keras
+    model: `predict_on_batch(x)` -> (n, classes), with `input_shape` and `output_shape`.
+
+    It runs on ai_edge_litert's interpreter, which shares no state with TensorFlow or Keras:
+    `keras.backend.clear_session()` (Streamlit calls it after every script run) clears TensorFlow's
+    kernel cache, and leaves this alone. One call at a time (`Predictor.classify` holds a lock).
+    """
+
+    def __init__(self, path: str | Path):
+        from ai_edge_litert.interpreter import Interpreter  # requirements.txt (the landmarks run on it too)
+
+        self.path = Path(path)
+        self._interpreter = Interpreter(model_path=str(self.path))
+        self._input = self._interpreter.get_input_details()[0]
+        self._output = self._interpreter.get_output_details()[0]
+        self.input_shape = (None, *map(int, self._input["shape"][1:]))
+        self.output_shape = (None, int(self._output["shape"][-1]))
+        self._batch = None  # the batch size the tensors are allocated for
+
+    def predict_on_batch(self, images: np.ndarray) -> np.ndarray:
+        images = np.asarray(images, np.float32)
+        if self._batch != len(images):  # a face more or less: the tensors are sized again (~0.1 ms)
+            self._interpreter.resize_tensor_input(self._input["index"], list(images.shape))
+            with _quiet():  # "Created TensorFlow Lite XNNPACK delegate", printed natively
+                self._interpreter.allocate_tensors()
+            self._batch = len(images)
+        self._interpreter.set_tensor(self._input["index"], images)
+        self._interpreter.invoke()
+        return self._interpreter.get_tensor(self._output["index"]).copy()
+
+
+def _quiet():
+    from .quiet import native_stderr_silenced, wants_quiet
+
+    return native_stderr_silenced() if wants_quiet() else contextlib.nullcontext()

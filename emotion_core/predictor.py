@@ -23,7 +23,7 @@ import pandas as pd
 from . import registry
 from .faces import DEFAULT_DETECTOR, FaceBox, FaceDetector, crop_face, model_input, whole_image_box
 from .images import load_rgb
-from .inference import PRECISIONS, bfloat16_copy, predict_probabilities, tta_mode
+from .inference import PRECISIONS, LiteRTModel, bfloat16_copy, predict_probabilities, tta_mode
 from .labels import EMOTIONS
 from .valence import VALENCE
 
@@ -57,13 +57,18 @@ class Predictor:
 
     def __init__(self, model, run_name: str = "", tta: bool = False, grayscale_source: bool = True,
                  detector: FaceDetector | None = None, precision: str = "float32", classes=EMOTIONS,
-                 valence: dict | None = None, temperature: float = 1.0):
+                 valence: dict | None = None, temperature: float = 1.0, litert: str | Path | None = None):
         """`precision` "bfloat16" classifies with `inference.bfloat16_copy` of the model: faster on
         CPUs with AVX512-BF16, probabilities within about 0.02 of float32 (`model` stays as given).
         `classes` names the model's outputs in order (the run's), `valence` maps each to a valence.
-        `temperature` (the run's, `runs calibrate`) is applied to each face's averaged views."""
+        `temperature` (the run's, `runs calibrate`) is applied to each face's averaged views.
+        `litert`, a checked LiteRT export of the same model (`serving.export.litert_file`),
+        classifies instead, on an interpreter that Keras's clear_session leaves alone; `model`
+        stays for Grad-CAM."""
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not '{precision}'.")
+        if litert and precision != "float32":
+            raise ValueError("a LiteRT file computes in float32: leave precision at float32.")
         outputs = int(model.output_shape[-1])
         if outputs != len(classes):
             raise ValueError(f"the model has {outputs} outputs but {len(classes)} class names ({', '.join(classes)}).")
@@ -71,7 +76,13 @@ class Predictor:
         self.classes = tuple(classes)
         self.valence = dict(valence or VALENCE)
         self.precision = precision
-        self._classifier = bfloat16_copy(model) if precision == "bfloat16" else model
+        self._classifier = (LiteRTModel(litert) if litert else bfloat16_copy(model) if precision == "bfloat16"
+                            else model)
+        if (tuple(self._classifier.input_shape[1:]) != tuple(model.input_shape[1:])
+                or int(self._classifier.output_shape[-1]) != outputs):
+            raise ValueError(f"{Path(str(litert)).name} takes {self._classifier.input_shape[1:]} and gives "
+                             f"{self._classifier.output_shape[-1]} outputs; the model {model.input_shape[1:]} and {outputs}.")
+        self.runtime = "litert" if litert else "keras"  # what classifies
         self.run_name = run_name
         self.tta = tta
         self.temperature = float(temperature)
@@ -81,16 +92,18 @@ class Predictor:
         # faces at prediction time too, or colour photos would be out of its training distribution.
         self.grayscale_source = grayscale_source
         self.detector = detector or FaceDetector()
-        self._lock = threading.Lock()  # one forward pass at a time: Keras models are not re-entrant
+        self._lock = threading.Lock()  # one pass at a time: neither Keras models nor interpreters are re-entrant
         # Set by `load` when `deployed` is broken and an earlier deployment serves instead.
         self.warning = ""
 
     @classmethod
     def load(cls, run: str | Path = registry.DEPLOYED, root: Path | None = None,
-             precision: str = "float32", detector: str = DEFAULT_DETECTOR) -> "Predictor":
+             precision: str = "float32", detector: str = DEFAULT_DETECTOR,
+             litert: str | Path | None = None) -> "Predictor":
         """The model of `deployed`, a run name, or a run folder, ready to predict.
 
-        `detector` names the face detector (faces.DETECTORS: "yunet", the default, or "haar").
+        `detector` names the face detector (faces.DETECTORS: "yunet", the default, or "haar");
+        `litert`, a LiteRT export of this run's model to classify with (see `__init__`).
 
         A broken deployed run is not served: the latest earlier deployment that is still usable
         is loaded instead, and `warning` says so.
@@ -113,7 +126,7 @@ class Predictor:
             predictor = cls(model, run_name=info.name, tta=tta_mode(info.config.get("tta")),
                             grayscale_source=bool(info.dataset.get("grayscale_source", True)), precision=precision,
                             detector=FaceDetector(detector), classes=info.classes, valence=info.valence,
-                            temperature=info.temperature)
+                            temperature=info.temperature, litert=litert)
         except ValueError as error:  # a model that does not fit its run's classes, a bad valence.json
             raise registry.RunError(f"Run {info.name}: {error}") from error
         predictor.warning = warning

@@ -87,9 +87,9 @@ def server(trained_run_template, tmp_path_factory):
 
 
 @contextlib.contextmanager
-def serve_app(root: Path, log_name: str = "streamlit.log", **env_overrides):
-    """`streamlit run app.py` with its data root, registry and cache under `root` (data/, models/, cache/);
-    its log goes to artifacts/`log_name`."""
+def serve_app(root: Path, log_name: str = "streamlit.log", project: Path = PROJECT, **env_overrides):
+    """`streamlit run app.py` from `project` (this checkout unless told) with its data root, registry
+    and cache under `root` (data/, models/, cache/); its log goes to artifacts/`log_name`."""
     (root / "cache").mkdir(exist_ok=True)
     port = free_port()
     env = {**os.environ, "EMOTION_DATA_DIR": str(root / "data"), "EMOTION_RUNS_DIR": str(root / "models"),
@@ -101,11 +101,11 @@ def serve_app(root: Path, log_name: str = "streamlit.log", **env_overrides):
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
              "--browser.gatherUsageStats", "false"],
-            cwd=PROJECT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+            cwd=project, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_healthy(url, process, log)
-        yield SimpleNamespace(url=url, models=root / "models", log=log)
+        yield SimpleNamespace(url=url, models=root / "models", log=log, pid=process.pid)
     finally:
         stop_workers(root / "models")
         os.killpg(process.pid, signal.SIGTERM)

@@ -25,6 +25,9 @@ from tests.test_browser import (CHROMIUM, CHROMIUM_ARGS, no_exception, open_page
 LIVE_RUN = "vgg_gap_small-warm-e40"  # shipped in models/; the astronaut reads happy with it
 SHIPPED = PROJECT / "models" / LIVE_RUN
 READOUT_MS = 90_000  # from Start to the first label: ICE, the first frames, the first model pass
+SETTLE_MS = 4_000  # after the first label: the readout's 3 s window holds only frames of a running stream
+READINGS = 11  # the readout read every half second; the median counts
+MIN_FRAMES_READ = 8  # of the camera's 10 a second
 
 pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium (apt-get install chromium)"),
@@ -84,13 +87,26 @@ def press_start(tab) -> None:
     sync_api.expect(stop).to_be_visible()
 
 
+def frames_read(tab) -> float:
+    """The readout's "Frames read" figure, a second ("9.3 /s")."""
+    value = tab.get_by_test_id("stMetric").filter(has_text="Frames read").get_by_test_id("stMetricValue")
+    return float(re.match(r"[\d.]+", value.inner_text().strip()).group())
+
+
 def test_the_readout_names_the_astronauts_emotion_and_a_snapshot_explains_it(page, server):
     open_live_page(page, server)
     press_start(page)
 
     readout = page.get_by_text(re.compile(r"^Face 1: happy"))
     sync_api.expect(readout).to_be_visible(timeout=READOUT_MS)
-    sync_api.expect(page.get_by_text(re.compile(r"^\d+(\.\d)? /s$")).first).to_be_visible()  # frames read
+    # The model keeps up with the camera: a loose floor, not a benchmark (bench/live_browser.py is).
+    # Before the model's kernels were kept out of Streamlit's per-rerun cleanup it read 1 to 4.5.
+    page.wait_for_timeout(SETTLE_MS)
+    rates = []
+    for _reading in range(READINGS):
+        rates.append(frames_read(page))
+        page.wait_for_timeout(500)  # the readout's refresh
+    assert sorted(rates)[len(rates) // 2] >= MIN_FRAMES_READ, f"frames read a second: {rates}"
 
     page.get_by_role("button", name="Snapshot").click()
     sync_api.expect(page.get_by_role("heading", name=re.compile("^Snapshot at "))).to_be_visible()

@@ -6,6 +6,7 @@ Core functions stay cache-free; the caches live here, keyed so that a change on 
 
 from __future__ import annotations
 
+import gc
 import time
 from typing import NamedTuple
 
@@ -43,6 +44,7 @@ PAGES = [
 DATASET_KEY = "dataset"  # session state: the name of the data set the user picked
 ADMIN_KEY = "admin.unlocked"  # session state: a digest of the admin password once this session gave it
 WRONG_PASSWORD_DELAY = 1.0  # seconds: slows guessing to a crawl, barely noticed by someone who mistyped
+RUNTIMES = ("keras", "litert")  # what classifies a cached Predictor's faces (load_predictor)
 
 
 
@@ -61,19 +63,44 @@ def _run_mtime(run_dir) -> float:
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
-def _cached_predictor(run_name: str, model_mtime: float, detector: str):
+def _cached_predictor(run_name: str, model_mtime: float, detector: str, runtime: str):
     from emotion_core import Predictor
+    from emotion_core.serving.export import litert_file
 
-    return Predictor.load(run_name, detector=detector)
+    predictor = Predictor.load(run_name, detector=detector, litert=litert_file(run_name) if runtime == "litert" else None)
+    freeze_long_lived()
+    return predictor
 
 
-def load_predictor(run_name: str = registry.DEPLOYED, detector: str = DEFAULT_DETECTOR):
-    """One Predictor per run, model file version and face detector, shared by all sessions of this process.
+def load_predictor(run_name: str = registry.DEPLOYED, detector: str = DEFAULT_DETECTOR, runtime: str = "keras"):
+    """One Predictor per run, model file version, face detector and runtime, shared by all sessions
+    of this process.
 
     `deployed` is the run serving as deployed: an earlier deployment when the deployed run is broken.
+    `runtime` "litert" classifies with the run's LiteRT file (exported and checked on first use,
+    `serving.export.litert_file`): Streamlit runs keras.backend.clear_session() after every script
+    run, which throws away TensorFlow's kernels while another thread (a live stream) uses them. The
+    Keras model stays loaded for Grad-CAM.
     """
+    if runtime not in RUNTIMES:
+        raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, not '{runtime}'.")
     run_dir, _warning = registry.resolve_serving(run_name)  # the sidebar shows the warning
-    return _cached_predictor(run_dir.name, _run_mtime(run_dir), detector)
+    return _cached_predictor(run_dir.name, _run_mtime(run_dir), detector, runtime)
+
+
+def freeze_long_lived() -> None:
+    """Keep what lives as long as the process (modules, loaded models) out of later garbage collections.
+
+    Streamlit collects all garbage twice after every script run (runner.postScriptGC, and the
+    gc.collect() in keras.backend.clear_session), and a fragment refreshing twice a second is a
+    script run. With TensorFlow and the models loaded one full collection walks millions of objects,
+    ~250 ms holding the GIL, during which a live stream's frames wait (bench/live_browser.py).
+    gc.freeze moves the objects alive now where collections no longer look; unfreezing and
+    collecting first frees what an evicted model left in reference cycles.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 @st.cache_resource(show_spinner="Preparing the explanations…", max_entries=4)
@@ -83,15 +110,16 @@ def _cached_explainer(run_name: str, model_mtime: float, _model):
     return Explainer(_model)
 
 
-def load_explainer(run_name: str = registry.DEPLOYED):
-    """One Explainer (tf-keras-vis objects on a float32 copy) per run and model file version.
+def load_explainer(run_name: str = registry.DEPLOYED, runtime: str = "keras"):
+    """One Explainer (tf-keras-vis objects on a float32 copy) per run and model file version, of
+    the Keras model of `load_predictor(run_name, runtime=runtime)`.
 
     Building one clones the model (~0.1-1 s); cached, every request after the first only runs
     forward and backward passes. Keyed like `load_predictor`, but with the mtime hashed.
     """
     run_dir, _warning = registry.resolve_serving(run_name)
     model_mtime = _mtime(run_dir / registry.MODEL_FILE)
-    return _cached_explainer(run_dir.name, model_mtime, load_predictor(run_name).model)
+    return _cached_explainer(run_dir.name, model_mtime, load_predictor(run_name, runtime=runtime).model)
 
 
 @st.cache_data(show_spinner="Reading the data set…", max_entries=8)

@@ -3,7 +3,9 @@
 streamlit-webrtc carries the video; `emotion_core.live.FrameProcessor` annotates each frame on the
 stream's own thread and keeps what the readout shows behind a lock, so this page never touches
 Streamlit from that thread: a fragment reads the processor a few times a second. One processor per
-browser session (in session state), sharing the cached model of the `live` alias.
+browser session (in session state), sharing the cached model of the `live` alias, which classifies
+on its LiteRT file: Streamlit clears Keras's session after every script run, the fragment's
+included, and that must not reach the stream (ui.common.load_predictor).
 """
 
 from datetime import datetime
@@ -28,6 +30,8 @@ from ui import charts
 from ui.common import face_panel_ui, load_explainer, load_predictor
 
 PROCESSOR_KEY = "live.processor"  # session state: this session's FrameProcessor
+CHART_KEY = "live.chart"  # session state: (history, Vega-Lite spec) of the readout's last chart
+RUNTIME = "litert"  # what classifies the stream's faces (ui.common.RUNTIMES)
 SNAPSHOT_KEY = "live.snapshot"  # session state: the frozen frame, its faces and heat maps
 REFRESH_SECONDS = 0.5  # the readout's refresh: fresh to the eye, and each one costs the server a fragment run
 CAMERA_LABELS = {"any": "Any (or pick one under Select device)", "front": "Front (selfie)", "back": "Back"}
@@ -82,9 +86,11 @@ def session_processor(predictor) -> FrameProcessor:
     return processor
 
 
-def on_frame(processor: FrameProcessor, frame: av.VideoFrame) -> av.VideoFrame:
-    """Runs on streamlit-webrtc's thread, never Streamlit's: arrays in and out of the processor."""
-    return av.VideoFrame.from_ndarray(processor.process(frame.to_ndarray(format="rgb24")), format="rgb24")
+async def on_frames(processor: FrameProcessor, frames: list[av.VideoFrame]) -> list[av.VideoFrame]:
+    """Runs on streamlit-webrtc's thread, never Streamlit's, with the frames that arrived since its
+    last call: the newest goes through the processor, the older ones count as dropped."""
+    processor.skip(len(frames) - 1)
+    return [av.VideoFrame.from_ndarray(processor.process(frames[-1].to_ndarray(format="rgb24")), format="rgb24")]
 
 
 def readout_ui(processor: FrameProcessor) -> None:
@@ -108,7 +114,17 @@ def readout_ui(processor: FrameProcessor) -> None:
         st.markdown(f"**Face {face.number}: {face.label}** · {face.confidence:.0%}")
         st.progress(face.confidence)
     if readout.history:
-        st.altair_chart(charts.live_timeline(pd.DataFrame(readout.history), HISTORY_SECONDS))
+        timeline_ui(readout.history)
+
+
+def timeline_ui(history: tuple[dict, ...]) -> None:
+    """The last seconds' chart, built again only when its points changed (not on every refresh)."""
+    history_shown, spec = st.session_state.get(CHART_KEY, ((), None))
+    if history != history_shown:
+        # Not validated again: the chart is this code's own, and its spec is checked in tests/ui.
+        spec = charts.live_timeline(pd.DataFrame(history), HISTORY_SECONDS).to_dict(validate=False)
+        st.session_state[CHART_KEY] = (history, spec)
+    st.vega_lite_chart(spec)
 
 
 def take_snapshot(processor: FrameProcessor, predictor) -> None:
@@ -117,7 +133,8 @@ def take_snapshot(processor: FrameProcessor, predictor) -> None:
     if frame is None:
         st.toast("No frame has arrived yet.")
         return
-    faces, maps = predict_and_explain(predictor, frame, "gradcam", explainer=lambda: load_explainer(registry.LIVE),
+    faces, maps = predict_and_explain(predictor, frame, "gradcam",
+                                      explainer=lambda: load_explainer(registry.LIVE, runtime=RUNTIME),
                                       min_face_fraction=FACE_SIZES[LIVE_FACE_SIZE])
     st.session_state[SNAPSHOT_KEY] = {"rgb": frame, "faces": faces, "maps": maps, "run": predictor.run_name,
                                       "classes": predictor.classes, "taken": datetime.now().strftime("%H:%M:%S")}
@@ -154,7 +171,7 @@ if reason := camera_blocked_reason(st.context.url):
     st.warning(reason, icon=":material/lock:")
 try:
     _served, warning = registry.resolve_serving(registry.LIVE)  # a broken live run falls back, and says so
-    predictor = load_predictor(registry.LIVE)
+    predictor = load_predictor(registry.LIVE, runtime=RUNTIME)
 except (registry.RunError, OSError, ValueError) as error:  # nothing deployed, or a model file Keras refuses
     st.info(f"No model to run: {str(error).splitlines()[0]}")
     st.stop()
@@ -170,7 +187,7 @@ video_col, readout_col = st.columns([3, 2])
 with video_col:
     context = webrtc_streamer(
         key="live", mode=WebRtcMode.SENDRECV, rtc_configuration=rtc_ui(), media_stream_constraints=constraints,
-        video_frame_callback=partial(on_frame, processor), on_video_ended=processor.close,
+        queued_video_frames_callback=partial(on_frames, processor), on_video_ended=processor.close,
         video_html_attrs={"autoPlay": True, "controls": False, "muted": True, "style": {"width": "100%"}},
         translations=TRANSLATIONS)
     streaming = context.state.playing or context.state.signalling

@@ -2,6 +2,7 @@
 
     processor = FrameProcessor(Predictor.load("live"))
     annotated = processor.process(rgb)         # on the stream's thread, once per frame
+    processor.skip(2)                          # two frames arrived and were dropped for a newer one
     readout = processor.readout()              # on any other thread, as often as it likes
     processor.close()                          # the stream stopped: let go of the model and frames
 
@@ -50,7 +51,7 @@ class LiveReadout:
 
     faces: tuple[LiveFace, ...]
     stats: StreamStats
-    history: tuple[dict, ...]  # rows {seconds (<= 0: before now), face, emotion, probability}
+    history: tuple[dict, ...]  # rows {seconds (<= 0: before the latest point), face, emotion, probability}
     error: str  # the last frame's error in one line, "" when frames go through
     closed: bool
 
@@ -127,10 +128,21 @@ class FrameProcessor:
                     self._remember(tracks, started)
         return annotated
 
-    def readout(self) -> LiveReadout:
+    def skip(self, count: int = 1) -> None:
+        """`count` frames reached the server and were dropped unread, a newer frame having arrived
+        behind them: the readout counts them among the frames in, not among those read."""
         now = self._clock()
         with self._lock:
-            history = tuple({"seconds": round(t - now, 2), "face": number, "emotion": name, "probability": float(p)}
+            if not self._closed:
+                for _ in range(count):
+                    self._stats.record(now, float("nan"), False)
+
+    def readout(self) -> LiveReadout:
+        with self._lock:
+            # Seconds before the latest point, not before now: the same history reads the same,
+            # so a page can keep its chart while nothing new came in.
+            latest = self._history[-1][0] if self._history else 0.0
+            history = tuple({"seconds": round(t - latest, 2), "face": number, "emotion": name, "probability": float(p)}
                             for t, number, probabilities in self._history for name, p in probabilities.items())
             return LiveReadout(self._faces, self._stats.summary(), history, self._error, self._closed)
 

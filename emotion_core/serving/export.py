@@ -27,6 +27,7 @@ import contextlib
 import io
 import os
 import shutil
+import tempfile
 import time
 import warnings
 import zipfile
@@ -35,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import registry
-from ..inference import float32_copy, predict_probabilities, tta_mode
+from ..inference import LiteRTModel, float32_copy, predict_probabilities, tta_mode
 from ..storage import now_iso, read_json, write_json_atomic
 
 FORMATS = {
@@ -129,6 +130,28 @@ def export_run(run: str | Path, fmt: str, out: str | Path | None = None, quantiz
     write_json_atomic(sidecar_path(target), record)
     sidecar_path(target).chmod(0o644)  # readable like the file beside it (the atomic writer makes 0600)
     return {**record, "path": target}
+
+
+def litert_file(run: str | Path, cache: str | Path | None = None) -> Path:
+    """The run's checked float LiteRT file, exported (and checked) on first use.
+
+    Kept in the run's exports/, where `export` puts it and the Models page lists it; in
+    `cache`/RUN (default: the temporary folder) when the run folder is read-only. A model file
+    newer than the export is exported again. Raises ExportError as `export_run` does.
+    """
+    run_dir = registry.resolve_run(run)
+    model_time = (run_dir / registry.MODEL_FILE).stat().st_mtime
+    cache = Path(cache) if cache else Path(tempfile.gettempdir()) / "emotion_core-exports"
+    folders = [run_dir / EXPORTS_DIR, cache / run_dir.name]
+    for folder in folders:
+        for record in list_exports(folder):
+            if (record["file"] == export_name(run_dir.name, "litert") and record["format"] == "litert"
+                    and record["path"].stat().st_mtime >= model_time):
+                return record["path"]
+    try:
+        return export_run(run_dir, "litert", folders[0])["path"]
+    except PermissionError:  # a read-only deployment
+        return export_run(run_dir, "litert", folders[1])["path"]
 
 
 class ExportedModel:
@@ -306,7 +329,7 @@ def load_exported(path: str | Path, fmt: str):
     """
     path = Path(path)
     if fmt == "litert":
-        return _litert_runner(path)
+        return LiteRTModel(path).predict_on_batch
     if fmt == "onnx":
         import onnxruntime
 
@@ -319,27 +342,6 @@ def load_exported(path: str | Path, fmt: str):
         loaded = tf.saved_model.load(str(path))
         return lambda faces: loaded.serve(np.asarray(faces, np.float32)).numpy()
     raise ExportError(f"Unknown format '{fmt}'.")
-
-
-def _litert_runner(path: Path):
-    from ai_edge_litert.interpreter import Interpreter  # requirements.txt (the landmarks run on it too)
-
-    interpreter = Interpreter(model_path=str(path))
-    entry, exit_ = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
-    shape = {"batch": None}
-
-    def run(faces):
-        faces = np.asarray(faces, np.float32)
-        if shape["batch"] != len(faces):
-            interpreter.resize_tensor_input(entry["index"], list(faces.shape))
-            with _quiet():  # "Created TensorFlow Lite XNNPACK delegate", printed natively
-                interpreter.allocate_tensors()
-            shape["batch"] = len(faces)
-        interpreter.set_tensor(entry["index"], faces)
-        interpreter.invoke()
-        return interpreter.get_tensor(exit_["index"]).copy()
-
-    return run
 
 
 def compare(model, run_exported, faces: np.ndarray, quantized: bool = False) -> dict:

@@ -5,6 +5,7 @@ is replaced by a stand-in that records what the page asks of it and reports a st
 real component is driven in a real browser by tests/test_browser_live.py.
 """
 
+import asyncio
 from types import SimpleNamespace
 
 import av
@@ -73,10 +74,18 @@ def test_while_streaming_the_frame_callback_annotates_frames_and_the_readout_fol
     at = run_page()
     assert any(caption.value == "Waiting for the first frame…" for caption in at.caption)
     frame = av.VideoFrame.from_ndarray(webcam_frame("astronaut.png"), format="rgb24")
-    out = streamer.calls[-1]["video_frame_callback"](frame)  # what streamlit-webrtc's thread would call
+    # What streamlit-webrtc's thread calls with the frames queued since its last call: the newest is read.
+    (out,) = asyncio.run(streamer.calls[-1]["queued_video_frames_callback"]([frame, frame, frame]))
     assert (out.width, out.height) == (640, 480)
+    processor = at.session_state["live.processor"]
+    assert processor.readout().stats.frames == 3  # all three reached the server; the model read one
+    assert processor.run_name == "alpha" and at.session_state["live.processor"]._predictor.runtime == "litert"
     run_page(at)
     assert any(text.value.startswith("**Face 1: ") for text in at.markdown)
+    (chart,) = at.get("vega_lite_chart")
+    history, spec = at.session_state["live.chart"]
+    run_page(at)  # nothing new came in: the same chart, not built again
+    assert at.session_state["live.chart"][1] is spec and at.session_state["live.chart"][0] == history
     assert at.button[0].label == "Snapshot" and not at.button[0].disabled
 
     at.button[0].click()

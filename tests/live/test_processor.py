@@ -1,6 +1,8 @@
 """The frame processor without a browser: frames in, annotated frames and a readout out."""
 
+import gc
 import threading
+import types
 
 import numpy as np
 import pytest
@@ -67,6 +69,58 @@ def test_the_live_label_of_a_real_face_is_the_predictors(trained_runs):
     (face,) = processor.readout().faces
     assert face.label == expected.label
     assert face.probabilities == pytest.approx(expected.probabilities, abs=1e-5)
+
+
+def keras_and_tensorflow_objects(root, depth: int = 8) -> list:
+    """Keras and TensorFlow objects reachable from `root` through its attributes and containers."""
+    found, seen, frontier = [], set(), [root]
+    for _level in range(depth):
+        following = []
+        for item in frontier:
+            if id(item) in seen or isinstance(item, (type, types.ModuleType, types.FunctionType)):
+                continue
+            seen.add(id(item))
+            if (type(item).__module__ or "").split(".")[0] in ("keras", "tensorflow", "tf_keras"):
+                found.append(item)
+            else:
+                following += gc.get_referents(item)
+        frontier = following
+    return found
+
+
+def test_keras_clear_session_between_frames_does_not_reach_the_streams_litert_classifier(trained_runs, monkeypatch):
+    """Streamlit runs keras.backend.clear_session() after every script run (the Live readout's
+    fragment, twice a second); the stream's classifier holds nothing it clears, and reads as Keras."""
+    import keras
+
+    from emotion_core.predictor import Predictor
+    from emotion_core.serving.export import litert_file
+
+    model = Predictor.load(trained_runs["alpha"]).model
+    run = {"run_name": "alpha", "tta": "zoom", "classes": EMOTIONS}  # zoom: the live model's six views a face
+    keras_predictor = Predictor(model, **run)
+    predictor = Predictor(model, **run, litert=litert_file(trained_runs["alpha"]))
+    assert keras_and_tensorflow_objects(keras_predictor._classifier)  # the search finds them where they are
+    assert not keras_and_tensorflow_objects(predictor._classifier)
+
+    frames = {"one face": webcam_frame("grace_hopper.jpg"), "two faces": two_face_frame()}
+    expected = {name: keras_predictor.predict(frame, min_face_fraction=0.15) for name, frame in frames.items()}
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the stream's path called the Keras model")
+
+    monkeypatch.setattr(type(model), "predict_on_batch", refuse)
+    monkeypatch.setattr(type(model), "__call__", refuse)
+    for name, frame in frames.items():
+        processor = FrameProcessor(predictor, min_face_fraction=0.15, half_life=0)  # each frame's own reading
+        for _frame in range(3):
+            keras.backend.clear_session()
+            processor.process(frame)
+            faces = processor.readout().faces
+            assert [face.label for face in faces] == [face.label for face in expected[name]], name
+            for face, keras_face in zip(faces, expected[name]):
+                assert face.probabilities == pytest.approx(keras_face.probabilities, abs=1e-5)
+        assert processor.readout().error == ""
 
 
 def test_every_nth_frame_is_read_by_the_model_and_the_others_still_show_the_faces(stub_predictor):

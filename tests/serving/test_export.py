@@ -118,6 +118,31 @@ def test_default_out_is_the_runs_exports_folder_listed_for_download(trained_runs
     assert registry.load_run(trained_runs["alpha"]).problem == ""
 
 
+def test_the_live_pages_litert_file_is_exported_once_then_again_for_a_newer_model(trained_runs, tmp_path, monkeypatch):
+    import os
+    from pathlib import Path
+
+    path = export.litert_file("alpha")
+    assert path == trained_runs["alpha"] / export.EXPORTS_DIR / "alpha.tflite"
+    made = path.stat().st_mtime_ns
+    assert export.litert_file("alpha") == path and path.stat().st_mtime_ns == made  # reused, not redone
+
+    model_time = (trained_runs["alpha"] / registry.MODEL_FILE).stat().st_mtime
+    os.utime(path, (model_time - 60, model_time - 60))  # the run was retrained after the export
+    assert export.litert_file("alpha") == path and path.stat().st_mtime >= model_time
+
+    def read_only_run_folder(run, fmt, out=None, **options):  # as a deployment's image is
+        if Path(out).is_relative_to(trained_runs["alpha"]):
+            raise PermissionError(13, "Permission denied", str(out))
+        return export_run(run, fmt, out, **options)
+
+    monkeypatch.setattr(export, "export_run", read_only_run_folder)
+    os.utime(path, (model_time - 60, model_time - 60))
+    cached = export.litert_file("alpha", cache=tmp_path / "cache")
+    assert cached == tmp_path / "cache" / "alpha" / "alpha.tflite"
+    assert export.list_exports(cached.parent)[0]["check"]["top_label_agreement"] == 1.0
+
+
 def test_files_without_figures_are_not_listed(tmp_path):
     (tmp_path / "stray.tflite").write_bytes(b"x")
     (tmp_path / "broken.tflite.json").write_text("{not json")
