@@ -258,8 +258,8 @@ def test_a_real_photo_shows_its_label_and_grad_cam(page, server):
     open_page(page, server, "predict")
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(PHOTOS / "grace_hopper.jpg"))
 
-    sync_api.expect(page.get_by_text(f"Face 1: {face.label} (")).to_be_visible()
-    for caption in ("1 face(s)", "Grad-CAM"):  # the annotated photo, the heat map over the face
+    sync_api.expect(page.get_by_text(f"Face 1: {face.label} {face.confidence:.0%} · valence ")).to_be_visible()
+    for caption in ("1 face", "Grad-CAM"):  # the annotated photo, the heat map over the face
         image = page.get_by_test_id("stImage").filter(
             has=page.get_by_test_id("stImageCaption").filter(has_text=caption)).locator("img")
         sync_api.expect(image).to_be_visible()
