@@ -90,3 +90,15 @@ def test_the_predictor_and_an_exported_file_apply_the_runs_temperature(over_conf
     exported = ExportedModel(record["path"])
     assert (exported.temperature, exported.tta) == (temperature, "flip")
     np.testing.assert_allclose(exported.classify(faces), predicted, atol=1e-4)
+
+
+def test_a_new_tta_mode_refits_the_temperature_for_the_views_it_averages(over_confident_alpha):
+    run, _model = over_confident_alpha
+    calibrate_run("alpha")
+    assert json.loads((run / registry.CALIBRATION_FILE).read_text())["tta"] == "flip"
+
+    assert main(["runs", "tta", "alpha", "off"]) == 0
+
+    record = json.loads((run / registry.CALIBRATION_FILE).read_text())
+    saved = json.loads((run / "evaluation" / "validation.json").read_text())
+    assert record["tta"] == saved["tta"] == "off" and saved["temperature"] == record["temperature"]
