@@ -30,6 +30,9 @@ from .labels import EMOTIONS
 from .storage import write_json_atomic
 
 MANIFEST = "proxy.json"
+# The proxy of FER2013's validation faces, built as the docstring says, is saved in each run as
+# this evaluation (bench/proxy.py); the runs table shows it beside validation.
+PROXY_EVALUATION = "fer2013-proxy-validation"
 
 
 @dataclass(frozen=True)

@@ -239,9 +239,10 @@ def evaluate_photos(run: str, data: str, split: str = "test", detector: str | No
 
 
 def evaluate_photos_runs(runs: list[str], data: str, split: str = "test", detector: str | None = None,
-                         face_size: str = "any", progress=None) -> list[dict]:
+                         face_size: str = "any", progress=None, save: bool = False) -> list[dict]:
     """`evaluate_photos` for several runs: each photo decoded and its faces found once, each model
-    loaded once; one report per run. `progress(done, total)` counts photos."""
+    loaded once; one report per run. `progress(done, total)` counts photos. `save` keeps each
+    report in its run folder as `<data set>-<split>` (a fixed set such as the real-face proxy)."""
     from .faces import DEFAULT_DETECTOR, FACE_SIZES, crop_face
     from .images import ImageError, load_rgb
     from .predictor import Predictor
@@ -284,5 +285,7 @@ def evaluate_photos_runs(runs: list[str], data: str, split: str = "test", detect
                       detector=predictor.detector.name, face_size=face_size, photos=len(mine), no_face=no_face,
                       unreadable=len(mine) - counted, accuracy_all_photos=correct / max(1, counted),
                       temperature=predictor.temperature, evaluated=now_iso())
+        if save:
+            registry.save_evaluation(registry.resolve_run(predictor.run_name), f"{dataset.name}-{split}", report)
         reports.append(report)
     return reports

@@ -126,7 +126,8 @@ def test_markdown_results_table_ranks_runs_by_validation_accuracy(trained_runs):
 
     lines = report.format_runs_markdown(runs, "beta").splitlines()
 
-    assert lines[0].startswith("| run | validation accuracy | macro-F1 |") and len(lines) == 2 + len(runs)
+    assert lines[0].startswith("| run | validation accuracy | real-face proxy | macro-F1 |")
+    assert len(lines) == 2 + len(runs)
     ranked = sorted(accuracy, key=accuracy.get, reverse=True)
     assert [line.split("`")[1] for line in lines[2:]] == ranked
     beta = next(line for line in lines if "`beta`" in line)
@@ -141,3 +142,16 @@ def test_markdown_results_table_names_the_run_a_warm_start_began_from(trained_ru
 
     assert "| 2/2 after `alpha` |" in next(line for line in lines if line.startswith("| `beta`"))
     assert "| 2/2 |" in next(line for line in lines if line.startswith("| `alpha`"))
+
+
+def test_markdown_results_table_shows_the_real_face_proxy_beside_validation(trained_runs):
+    # bench/proxy.py saves each run's whole-pipeline score on the proxy as this evaluation.
+    (trained_runs["alpha"] / "evaluation" / "fer2013-proxy-validation.json").write_text(
+        json.dumps({"accuracy": 0.5, "accuracy_all_photos": 0.4567, "photos": 100, "no_face": 3}))
+
+    lines = report.format_runs_markdown(registry.list_runs(), None).splitlines()
+
+    alpha = next(line for line in lines if line.startswith("| `alpha`")).split(" | ")
+    beta = next(line for line in lines if line.startswith("| `beta`")).split(" | ")
+    assert alpha[2] == "45.7%"  # photos without a face found count as wrong
+    assert beta[2] == "-"  # not measured
