@@ -175,7 +175,17 @@ def cmd_runs_calibrate(args) -> int:
           + (f" ({check:.3f} fitted on the other half)" if check is not None else "")
           + f", mean confidence {result['mean_confidence_before']:.1%} -> {result['mean_confidence_after']:.1%} "
           f"at accuracy {result['accuracy']:.1%}")
+    _exports_follow(args.run)
     return 0
+
+
+def _exports_follow(run: str) -> None:
+    """A run's exported files are read through their sidecars: these follow its TTA and temperature."""
+    from .serving.export import follow_run
+
+    rewritten = follow_run(run)
+    if rewritten:
+        print(f"exports: {', '.join(path.name for path in rewritten)} now say so", file=sys.stderr)
 
 
 def cmd_runs_tta(args) -> int:
@@ -186,6 +196,7 @@ def cmd_runs_tta(args) -> int:
                 if result["previous_accuracy"] is not None else "not evaluated before")
     print(f"{result['run']} predicts with {result['tta']} TTA: validation {result['accuracy']:.2%}, "
           f"macro-F1 {result['macro_f1']:.3f} ({previous})")
+    _exports_follow(args.run)
     return 0
 
 

@@ -102,3 +102,21 @@ def test_a_new_tta_mode_refits_the_temperature_for_the_views_it_averages(over_co
     record = json.loads((run / registry.CALIBRATION_FILE).read_text())
     saved = json.loads((run / "evaluation" / "validation.json").read_text())
     assert record["tta"] == saved["tta"] == "off" and saved["temperature"] == record["temperature"]
+
+
+def test_the_live_pages_litert_path_and_an_earlier_exports_sidecar_follow_a_calibration(over_confident_alpha,
+                                                                                        capsys):
+    from emotion_core.serving.export import litert_file
+
+    before = litert_file("alpha")  # exported (checked) before the calibration, as the Live page would have
+    assert main(["runs", "calibrate", "alpha"]) == 0
+    temperature = registry.load_run(over_confident_alpha[0]).temperature
+    faces = np.random.default_rng(6).uniform(0, 255, (3, 48, 48, 1)).astype(np.float32)
+
+    on_keras = Predictor.load("alpha").classify(faces)
+    on_litert = Predictor.load("alpha", litert=litert_file("alpha")).classify(faces)
+
+    np.testing.assert_allclose(on_litert, on_keras, atol=1e-4)
+    assert f"exports: {before.name}.json now say so" in capsys.readouterr().err
+    assert ExportedModel(before).temperature == temperature
+    np.testing.assert_allclose(ExportedModel(before).classify(faces), on_keras, atol=1e-4)

@@ -209,6 +209,23 @@ def list_exports(folder: str | Path) -> list[dict]:
     return sorted(records, key=lambda record: record.get("exported", ""), reverse=True)
 
 
+def follow_run(run: str | Path) -> list[Path]:
+    """Rewrite the sidecars of the run's exports/ with its current TTA mode and temperature, so a
+    file exported before `runs tta` or `runs calibrate` is read as the app now reads the run (the
+    file itself, one view's probabilities, does not change). Returns the sidecars rewritten."""
+    run_dir = registry.resolve_run(run)
+    info = registry.load_run(run_dir)
+    rewritten = []
+    for record in list_exports(run_dir / EXPORTS_DIR):
+        path = record.pop("path")
+        followed = {**record, "tta": tta_mode(info.config.get("tta")), "temperature": info.temperature}
+        if followed != record:
+            write_json_atomic(sidecar_path(path), followed)
+            sidecar_path(path).chmod(0o644)  # as export_run leaves it
+            rewritten.append(sidecar_path(path))
+    return rewritten
+
+
 def download_bytes(path: str | Path) -> bytes:
     """An exported file's bytes; a SavedModel folder as a zip of itself."""
     path = Path(path)
