@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from . import registry
-from .config import choice_label, option_label, training_options
+from .config import choice_label, option_label, training_options, value_text
 from .evaluation import row_normalised
 from .inference import tta_mode, tta_view_count
 from .labels import EMOTIONS, class_set_name
@@ -118,7 +118,6 @@ def deployable_runs(runs) -> list[str]:
 
 # What an ensemble decides itself; the rest of its config is its first member's recipe, not its own.
 ENSEMBLE_OWN_KEYS = {"arch", "data", "classes", "color_mode", "image_size", "tta", "name"}
-_RUN_KEYS = {"init_from": "none", "distill_from": "none"}  # keys naming a run, and what their empty value means
 
 
 def config_text(run, key: str) -> str:
@@ -135,19 +134,7 @@ def config_text(run, key: str) -> str:
         return class_set_name(run.classes)
     if key == "color_mode":
         return choice_label(key, run.color_mode or value)
-    if key == "tta":
-        return choice_label(key, tta_mode(value))
-    if key == "data":
-        return Path(str(value)).name  # a path or a name under the data root: the same data set
-    if key in _RUN_KEYS:
-        return value or _RUN_KEYS[key]
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, (list, tuple)):
-        return ", ".join(map(str, value))
-    return choice_label(key, value)
+    return value_text(key, value)
 
 
 def _config_keys(runs) -> list[str]:

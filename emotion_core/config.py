@@ -27,8 +27,7 @@ PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 CHOICE_LABELS = {
     "optimizer": {"sgd": "SGD with momentum", "adam": "Adam", "rmsprop": "RMSprop", "adamw": "AdamW"},
     "schedule": {"cosine": "Cosine decay", "plateau": "Cut on plateau", "constant": "Constant"},
-    "class_weights": {"none": "None", "sqrt": "Square root of inverse frequency",
-                      "balanced": "Inverse frequency (balanced)"},
+    "class_weights": {"none": "None", "sqrt": "Square-root balanced", "balanced": "Fully balanced"},
     "color_mode": {"": "The architecture's own", "grayscale": "Grayscale", "rgb": "Colour (RGB)"},
     "precision": {"auto": "Automatic", "float32": "float32", "mixed_bfloat16": "bfloat16 compute"},
 }
@@ -40,6 +39,28 @@ def choice_label(key: str, value) -> str:
         views = tta_view_count(value)
         return f"{value} ({views} view{'s' if views > 1 else ''})"
     return CHOICE_LABELS.get(key, {}).get(value, str(value))
+
+
+# Options naming a run, and what their empty value means.
+_RUN_OPTIONS = {"init_from": "none", "distill_from": "none"}
+
+
+def value_text(key: str, value) -> str:
+    """An option's value as people read it: choices by their labels, on/off, 0.001 not 1e-03, a data
+    set by its name (a path or a name under the data root are the same), a recorded bool TTA as its mode."""
+    if key == "tta":
+        return choice_label(key, tta_mode(value))
+    if key == "data":
+        return Path(str(value)).name
+    if key in _RUN_OPTIONS:
+        return value or _RUN_OPTIONS[key]
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value))
+    return choice_label(key, value)
 
 
 def _option(default, reason: str, label: str):

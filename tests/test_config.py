@@ -270,3 +270,13 @@ def test_every_recipe_is_a_valid_config_whose_warm_start_ships_with_weights(reci
     if config.init_from:
         assert (PROJECT / "models" / config.init_from / "model.keras").is_file(), \
             f"{recipe.name} starts from {config.init_from}, which is not shipped with weights"
+
+
+def test_values_read_as_people_say_them():
+    from emotion_core.config import value_text
+
+    assert value_text("optimizer", "sgd") == "SGD with momentum"
+    assert value_text("augment", True) == "on" and value_text("photo_augment", False) == "off"
+    assert value_text("tta", True) == "flip (2 views)" and value_text("tta", "zoom") == "zoom (6 views)"
+    assert value_text("learning_rate", 0.001) == "0.001" and value_text("weight_decay", 5e-4) == "0.0005"
+    assert value_text("init_from", "") == "none" and value_text("data", "/abs/data/fer2013") == "fer2013"

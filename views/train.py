@@ -203,7 +203,8 @@ def job_ui(job: dict) -> None:
         st.markdown(f"{STATUS_ICONS[status]} **Job {job['id']}** · {status} · `{job['architecture']}` on "
                     f"`{data}`{run}")
         if job["options"]:
-            st.caption("Options: " + " · ".join(f"{config.option_label(key)} {value}" for key, value in job["options"].items()))
+            st.caption("Options: " + " · ".join(f"{config.option_label(key)} {config.value_text(key, value)}"
+                                                for key, value in job["options"].items()))
         if status == "running":
             left = (f"about {jobs.format_duration(job['eta_seconds'])} left" if job["eta_seconds"] is not None
                     else "time left known after the first epoch")
@@ -284,6 +285,6 @@ if datasets or st.session_state.get(option_key("data")):
 
 st.subheader("Jobs")
 slots = jobs.max_jobs()
-st.caption(f"At most {slots} job{'s' if slots != 1 else ''} train at once; the others wait in order.",
+st.caption(f"At most {slots} {'job trains' if slots == 1 else 'jobs train'} at once; the others wait in order.",
            help=f"The `{jobs.MAX_JOBS_ENV}` environment variable sets how many; 0 pauses the queue.")
 jobs_ui()
