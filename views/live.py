@@ -26,6 +26,7 @@ from emotion_core.live.connection import HTTPS_HINT, RTC_SECRET_KEY
 from emotion_core.live.processor import HISTORY_SECONDS
 from emotion_core.live.tracking import HALF_LIFE
 from emotion_core.predictor import results_frame
+from emotion_core.wording import plural
 from ui import charts
 from ui.common import face_panel_ui, load_explainer, load_predictor
 
@@ -147,7 +148,7 @@ def snapshot_ui(snapshot: dict) -> None:
     for face, heatmap in zip(faces, maps if maps is not None else []):
         shown = place_on_image(shown, heatmap, face.box, 0.45)
     shown = annotate(shown, faces)
-    st.image(shown, caption=f"{len(faces)} face(s), Grad-CAM on each", width=640)
+    st.image(shown, caption=f"{plural(len(faces), 'face')}, Grad-CAM on each", width=640)
     if not faces:
         st.info("No face in this frame.")
         return
