@@ -442,10 +442,14 @@ def confusion_frame(report: dict, normalise: bool = False) -> pd.DataFrame:
 
 
 def per_class_frame(report: dict) -> pd.DataFrame:
-    """Precision, recall, F1 and support per class, indexed by class in the model's order."""
+    """Precision, recall, F1 and support per class, indexed by class in the model's order; a set
+    without images of some of the run's classes adds a `note` column saying "no images" on theirs."""
     frame = pd.DataFrame.from_dict(report["per_class"], orient="index")
     frame.index.name = "class"
-    return frame.reindex(report["class_names"])[["precision", "recall", "f1", "support"]]
+    frame = frame.reindex(report["class_names"])[["precision", "recall", "f1", "support"]]
+    if (frame["support"] == 0).any():
+        frame["note"] = np.where(frame["support"] == 0, "no images", "")
+    return frame
 
 
 def roc_frame(report: dict) -> pd.DataFrame:

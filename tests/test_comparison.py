@@ -488,3 +488,12 @@ def test_the_default_comparison_keeps_to_the_deployed_runs_class_set(with_ensemb
     assert comparison.default_selection(frame, deployed="sgd64") == ["sgd64", "duo"]  # not trio's 95% of three
     assert comparison.default_selection(frame, deployed=None) == ["duo", "adam32"]
     assert comparison.default_selection(frame, deployed=trio.name) == ["trio"]
+
+
+def test_per_class_frame_says_no_images_for_a_class_the_set_lacks():
+    from emotion_core.evaluation import classification_report
+
+    report = classification_report([0, 0, 1], [[0.8, 0.1, 0.1], [0.1, 0.1, 0.8], [0.2, 0.7, 0.1]], ("a", "b", "c"))
+    frame = comparison.per_class_frame(report)
+
+    assert frame["note"].tolist() == ["", "", "no images"] and frame.loc["c", "support"] == 0

@@ -373,3 +373,15 @@ def test_eight_clients_at_once_get_the_answers_one_client_gets_in_turn(server):
     assert all(status == 200 for status, _ in in_turn)
     assert in_turn[-1][1]["images"][0]["status"] == 400 and len(in_turn[-1][1]["images"][1]["faces"]) == 1
     assert post_real(url, requests[0], "wrong")[0] == 401
+
+
+def test_a_calibration_is_served_from_the_next_request_on(trained_runs):
+    from emotion_core.serving.api import ModelPool
+
+    pool = ModelPool()
+    before, _ = pool.get("alpha")
+    (trained_runs["alpha"] / registry.CALIBRATION_FILE).write_text(json.dumps({"temperature": 0.5}))
+    after, _ = pool.get("alpha")
+
+    assert (before.temperature, after.temperature) == (1.0, 0.5)
+    assert pool.get("alpha")[0] is after  # loaded once per calibration, not per request
