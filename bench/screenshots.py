@@ -7,9 +7,9 @@
 Starts `streamlit run app.py` headless on a free localhost port, with this checkout's registry and
 data (or EMOTION_RUNS_DIR / EMOTION_DATA_DIR as set), and drives Debian's /usr/bin/chromium with
 Playwright. Each page is shot as it opens (`<width>-<page>.png`); unless --no-actions, Dataset is
-also shot on its Samples tab, Predict with a real photo uploaded (`<width>-predict-photo.png`) and
-Analyze after analysing a .zip of two folders, `ad_a` and `ad_b`, of the photos in ../shared/photos
-(`<width>-analyze-results.png`).
+also shot on its Samples tab, Models on its Side by side tab, Predict with a real photo uploaded
+(`<width>-predict-photo.png`) and Analyze after analysing a .zip of two folders, `ad_a` and `ad_b`,
+of the photos in ../shared/photos (`<width>-analyze-results.png`).
 Nothing is asserted: the tests do that (tests/test_browser.py); this is for eyes.
 """
 
@@ -139,8 +139,13 @@ def dataset_samples(tab) -> None:
     expect(tab.get_by_test_id("stImage").first).to_be_visible()
 
 
-ACTIONS = {"dataset": ("samples", dataset_samples), "predict": ("photo", predict_with_photo),
-           "analyze": ("results", analyze_two_ads)}
+def models_side_by_side(tab) -> None:
+    tab.get_by_role("tab", name="Side by side").click()
+    expect(tab.get_by_text("Trade-offs").first).to_be_visible()
+
+
+ACTIONS = {"dataset": ("samples", dataset_samples), "models": ("side-by-side", models_side_by_side),
+           "predict": ("photo", predict_with_photo), "analyze": ("results", analyze_two_ads)}
 
 
 def main() -> None:
