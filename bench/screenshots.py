@@ -148,6 +148,15 @@ ACTIONS = {"dataset": ("samples", dataset_samples), "models": ("side-by-side", m
            "predict": ("photo", predict_with_photo), "analyze": ("results", analyze_two_ads)}
 
 
+def warm_up(browser, port: int) -> None:
+    """One visit before the shots: the app's first run (imports, the sidebar listing the data sets)
+    can take minutes on a busy machine, and the first page's shot would show it still loading."""
+    tab = browser.new_page()
+    tab.goto(f"http://127.0.0.1:{port}/")
+    expect(tab.locator("h1").first).to_be_visible(timeout=2 * WAIT_MS)
+    tab.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("/tmp/screens"), help="folder for the PNGs")
@@ -164,6 +173,7 @@ def main() -> None:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM,
                                                  args=["--no-sandbox", "--disable-gpu"])
+            warm_up(browser, port)
             for width in args.widths:
                 context = browser.new_context(viewport={"width": width, "height": HEIGHT.get(width, 900)})
                 tab = context.new_page()
