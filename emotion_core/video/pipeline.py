@@ -149,7 +149,8 @@ def analyze_video(source: ImageSource, predictor, fps: float = VIDEO_FPS, min_fa
         classify_and_write()
         if not error and video.end + TRUNCATED_AFTER < video.facts.duration:
             # FFmpeg stops quietly at the end of a truncated file: the frames end before the stated duration.
-            error = f"the frames stop at {video.end:.1f} s of the {video.facts.duration:.1f} s the file states (truncated?)"
+            error = (f"the frames stop at {video.end:.1f} s of the {video.facts.duration:.1f} s the file states "
+                     "(truncated?)")
         duration = video.duration
         facts.update({**video.facts.as_dict(), "duration": duration})
     facts.update({**counts, "viewers": len(seconds.viewers), "error": error})

@@ -116,6 +116,10 @@ class Video:
             width, height = height, width
         return VideoFacts(round(duration, 3), round(rate, 3), width, height, rotation)
 
+    def decoded(self) -> Iterator[av.VideoFrame]:
+        """Every frame of the video stream, decoded (PyAV frames: no RGB), once: the video reads on."""
+        return itertools.chain([self._first], self._frames)
+
     def sampled(self, fps: float) -> Iterator[SampledFrame]:
         """About `fps` frames a second: the first frame at or after each 1/fps step, all frames
         of a slower video. Decoding runs DECODED_AHEAD frames ahead on a thread.
@@ -129,7 +133,7 @@ class Video:
     def _sampled(self, fps: float) -> Iterator[SampledFrame]:
         next_time = 0.0
         try:
-            for index, frame in enumerate(itertools.chain([self._first], self._frames)):
+            for index, frame in enumerate(self.decoded()):
                 if frame.time is None:
                     continue
                 if self.start is None:

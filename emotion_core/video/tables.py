@@ -211,12 +211,3 @@ def _rewrite(path: Path, text: str, old: str | None) -> None:
 def _read(path: Path) -> str:
     with open(path, newline="") as handle:  # the CSV's own line ends, as written
         return handle.read()
-
-
-def write_table(path: Path, columns: list[str], rows: list[dict]) -> None:
-    """A whole table at once, in the same CSV dialect as the appended ones (the Ray engine's)."""
-    buffer = io.StringIO(newline="")
-    writer = csv.DictWriter(buffer, fieldnames=columns)
-    writer.writeheader()
-    writer.writerows(rows)
-    write_bytes_atomic(path, buffer.getvalue().encode())

@@ -63,7 +63,8 @@ def test_a_file_that_is_no_video_is_one_line(trained_runs, tmp_path):
     bad.write_text("not a video")
     answer = post(client_of(), bad)
     assert answer.status_code == 400
-    assert answer.json() == {"error": "'notes.mp4': not a video PyAV can read (Invalid data found when processing input)"}
+    assert answer.json() == {
+        "error": "'notes.mp4': not a video PyAV can read (Invalid data found when processing input)"}
 
 
 def test_the_route_is_in_the_docs(trained_runs):

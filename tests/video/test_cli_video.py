@@ -5,18 +5,9 @@ from __future__ import annotations
 import json
 import shutil
 
-from emotion_core.cli import main
 from emotion_core.video import FRAMES_CSV, SECONDS_CSV, read_table
 from tests.analysis.photos import face_tiles, group_photo, zip_folder
-
-
-def run_cli(capsys, *args) -> tuple[int, str, str]:
-    try:
-        code = main([str(arg) for arg in args])
-    except SystemExit as exit_:
-        code = exit_.code
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.analysis.test_cli_analyze import run_cli
 
 
 def mixed_folder(scenes, root):

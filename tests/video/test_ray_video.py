@@ -4,8 +4,6 @@ video, against the local engine's tables byte for byte; a worker killed mid-vide
 from __future__ import annotations
 
 import json
-import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +12,9 @@ from emotion_core.analysis.ray_engine import RunFiles
 from emotion_core.cli import main
 from emotion_core.video import FINISHED_JSONL, FRAMES_CSV, SECONDS_CSV, read_table
 from emotion_core.video.ray_engine import analyze_videos_on_ray
+from tests.analysis import test_ray_engine as ray_tests
 from tests.analysis.photos import face_tiles, group_photo, zip_folder
+from tests.analysis.test_ray_engine import CrashOnce
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -r requirements-scale.txt)")
 TABLES = (FRAMES_CSV, SECONDS_CSV, FINISHED_JSONL)
@@ -41,29 +41,9 @@ def test_ray_writes_the_local_engines_tables(local_ray, trained_runs, scenes, sc
         analyze_videos_on_ray(scenes, tmp_path / "out", RunFiles.of("alpha"))
 
 
-class CrashOnce:
-    """Loads the run, but the worker process dies in its first model call (once: a marker file)."""
-
-    def __init__(self, run_files: RunFiles, marker: Path):
-        self.run_files, self.marker = run_files, marker
-
-    def __call__(self):
-        predictor = self.run_files.load()
-        classify, marker = predictor.classify, self.marker
-
-        def classify_or_die(faces):
-            if not marker.exists():
-                marker.write_text(str(os.getpid()))
-                os._exit(1)  # as a machine lost mid-video: no exception, no cleanup
-            return classify(faces)
-
-        predictor.classify = classify_or_die
-        return predictor
-
-
 def test_a_worker_killed_mid_video_of_a_zip_has_the_video_redone(local_ray, trained_runs, scenes, scene_analysis,
                                                                   tmp_path):
-    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers cannot import tests/
+    ray.cloudpickle.register_pickle_by_value(ray_tests)  # the workers cannot import tests/
     reference, _ = scene_analysis
     marker = tmp_path / "crashed"
     archive = zip_folder(scenes, tmp_path / "ads.zip")

@@ -1,0 +1,247 @@
+"""Video analysis speed and memory: `analyze VIDEO` against fer's `Video.analyze`, in one run.
+
+    python bench/video.py                         # a 1-minute and a 10-minute 720p video, the deployed model
+    python bench/video.py --minutes 1 --model RUN # the 1-minute video only (no memory comparison)
+    python bench/video.py --model live,deployed   # several models in one run (longer videos: the first)
+    python bench/video.py --keep /tmp/videos      # keep (and reuse) the generated videos
+
+Generates 720p, 30 fps H.264 videos of one face (the astronaut of ../shared/photos, cut out and
+swaying on a blurred background, as a webcam films a viewer), then times the whole command
+`python -m emotion_core analyze VIDEO --out DIR` in a fresh process (model load included) at
+5 frames a second, with its peak memory (the process's maximum resident set). fer's
+`Video.analyze` runs on the same file at the same sampling (every 6th frame), in a fresh process
+too, writing no frames and no video (its cv2.waitKey is patched out: it fails under
+opencv-headless). "Where the time goes" splits one pass of our path over the 1-minute video
+into decode, convert (to RGB, sampled frames only), detect, landmarks, crop and classify.
+The machine's load average is printed: the figures compare only on a quiet machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import av  # noqa: E402
+import numpy as np  # noqa: E402
+from PIL import Image, ImageFilter  # noqa: E402
+
+PHOTOS = ROOT.parent / "shared" / "photos"
+SIZE = (1280, 720)
+RATE = 30
+SAMPLED = 5  # frames analysed a second (the CLI's default)
+
+
+def make_video(path: Path, seconds: float) -> Path:
+    """A 720p 30 fps H.264 video of the astronaut's face swaying over a blurred photo."""
+    from emotion_core.faces import FaceDetector, crop_face
+    from emotion_core.images import load_rgb
+
+    rgb = load_rgb(PHOTOS / "astronaut.png")
+    (box,) = FaceDetector().detect(rgb)
+    side = 420  # the cut-out: its face is ~60% of it, a third of the picture's height
+    face = np.asarray(Image.fromarray(crop_face(rgb, box, margin=0.3)).resize((side, side), Image.Resampling.LANCZOS))
+    background = np.asarray(Image.open(PHOTOS / "coffee.png").convert("RGB").resize(SIZE)
+                            .filter(ImageFilter.GaussianBlur(8)))
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=RATE, options={"preset": "veryfast", "crf": "23"})
+        stream.width, stream.height, stream.pix_fmt = *SIZE, "yuv420p"
+        for index in range(round(seconds * RATE)):
+            t = index / RATE
+            left = int(SIZE[0] / 2 - side / 2 + 120 * np.sin(t / 3))
+            top = int(SIZE[1] / 2 - side / 2 + 40 * np.sin(t / 2))
+            frame = background.copy()
+            frame[top:top + side, left:left + side] = face
+            video_frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            video_frame.pts, video_frame.time_base = index, Fraction(1, RATE)
+            for packet in stream.encode(video_frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def repeat_video(source: Path, path: Path, copies: int) -> Path:
+    """`source` played `copies` times in a row, its packets copied (no re-encoding: seconds, not minutes)."""
+    with av.open(str(source)) as reading, av.open(str(path), "w") as writing:
+        stream = reading.streams.video[0]
+        out = writing.add_stream_from_template(stream)
+        packets = [(bytes(packet), packet.pts, packet.dts, packet.is_keyframe)
+                   for packet in reading.demux(stream) if packet.dts is not None]
+        times = sorted(pts for _, pts, _, _ in packets)
+        span = times[-1] + (times[1] - times[0]) - times[0]  # the last frame shown for one frame's time
+        for copy in range(copies):
+            for data, pts, dts, keyframe in packets:
+                packet = av.Packet(data)
+                packet.pts, packet.dts, packet.time_base, packet.stream = pts + span * copy, dts + span * copy, \
+                    stream.time_base, out
+                packet.is_keyframe = keyframe
+                writing.mux(packet)
+    return path
+
+
+def timed_process(command: list[str]) -> tuple[float, float, str]:
+    """(wall seconds, peak resident MB, stderr's last line) of a command in a fresh process."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    stderr = process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)  # this child's own peak, not the largest of all children's
+    wall = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode:
+        raise RuntimeError(f"{' '.join(command)} failed: {stderr.strip().splitlines()[-1:]}")
+    return wall, usage.ru_maxrss / 1024, (stderr.strip().splitlines() or [""])[-1]
+
+
+def ours(video: Path, model: str, out: Path) -> tuple[float, float]:
+    wall, peak, _ = timed_process([sys.executable, "-m", "emotion_core", "analyze", str(video), "--out", str(out),
+                                   "--model", model, "--fps", str(SAMPLED)])
+    return wall, peak
+
+
+FER_CHILD = """
+import os, sys, time
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import cv2
+cv2.waitKey = lambda *a, **k: -1           # fails under opencv-headless, and nothing is displayed
+cv2.destroyAllWindows = lambda *a, **k: None
+from fer.fer import FER  # 25.x: not re-exported by fer/__init__
+from fer.classes import Video
+frames = Video(sys.argv[1], outdir=sys.argv[2]).analyze(
+    FER(), display=False, output="pandas", frequency=int(sys.argv[3]), save_frames=False, save_video=False,
+    annotate_frames=False, zip_images=False)
+print(f"fer: {len(frames)} frames", file=sys.stderr)
+"""
+
+
+def fer(video: Path, out: Path) -> tuple[float, float] | None:
+    try:
+        import fer as _  # noqa: F401
+    except ImportError:
+        print("note: the `fer` package is not installed (pip install --no-deps fer==25.10.3); its column is skipped")
+        return None
+    wall, peak, _ = timed_process([sys.executable, "-c", FER_CHILD, str(video), str(out), str(RATE // SAMPLED)])
+    return wall, peak
+
+
+def stages(video: Path, model: str) -> dict[str, float]:
+    """Seconds of each stage of one pass of our path over `video` (in this process, model loaded apart)."""
+    from emotion_core.faces import FACE_SIZES, crop_face
+    from emotion_core.faces.detection import _shrunk, detection_scale
+    from emotion_core.faces.landmarks import LandmarkModel
+    from emotion_core.predictor import Predictor
+    from emotion_core.video.reading import open_video, upright_rgb
+
+    predictor = Predictor.load(model)
+    detector, fraction = predictor.detector, FACE_SIZES["large"]
+    spent = dict.fromkeys(["decode", "convert", "detect", "landmarks", "crop", "classify"], 0.0)
+    faces, next_time = [], 0.0
+    with open_video(video) as opened:
+        frames = opened.decoded()
+        clock = time.perf_counter()
+        for frame in frames:
+            now = time.perf_counter()
+            spent["decode"] += now - clock
+            if frame.time + 1e-6 >= next_time:
+                next_time = (int(frame.time * SAMPLED + 1e-6) + 1) / SAMPLED
+                rgb = upright_rgb(frame)
+                t1 = time.perf_counter()
+                scale = detection_scale(rgb.shape[:2], detector.detect_max_side, fraction,
+                                        detector.backend.smallest_face_pixels)
+                small = _shrunk(rgb, scale)
+                found = detector.backend.find(small, round(fraction * min(small.shape[:2])))
+                t2 = time.perf_counter()
+                boxes = detector.detect(rgb, fraction)  # for the aligned boxes; its find is counted above
+                t3 = time.perf_counter()
+                for rect, _score, _landmarks in found:
+                    LandmarkModel.shared().locate(rgb, tuple(v / scale for v in rect))
+                t4 = time.perf_counter()
+                faces += [predictor.prepare(crop_face(rgb, box)) for box in boxes]
+                t5 = time.perf_counter()
+                spent["convert"] += t1 - now
+                spent["detect"] += t2 - t1
+                spent["landmarks"] += t4 - t3
+                spent["crop"] += t5 - t4
+                if len(faces) >= 64:
+                    t6 = time.perf_counter()
+                    predictor.classify(np.stack(faces))
+                    spent["classify"] += time.perf_counter() - t6
+                    faces = []
+            clock = time.perf_counter()
+    if faces:
+        t6 = time.perf_counter()
+        predictor.classify(np.stack(faces))
+        spent["classify"] += time.perf_counter() - t6
+    return spent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", default="1,10", help="video lengths, comma-separated (default 1,10); longer "
+                                                          "ones run with the first model only")
+    parser.add_argument("--model", default="deployed", help="runs or aliases, comma-separated (default deployed)")
+    parser.add_argument("--keep", type=Path, help="folder to keep the generated videos in (reused when there)")
+    parser.add_argument("--no-fer", action="store_true", help="skip fer")
+    args = parser.parse_args()
+    minutes = [float(text) for text in args.minutes.split(",")]
+    models = args.model.split(",")
+    work = Path(tempfile.mkdtemp(prefix="bench-video-"))
+    folder = args.keep or work
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; models {', '.join(models)}; "
+          f"720p {RATE} fps H.264, one face, {SAMPLED} frames analysed a second\n")
+    rows, fer_time = [], None
+    for length in minutes:
+        video = folder / f"face-{length:g}min.mp4"
+        if not video.exists():
+            started = time.perf_counter()
+            if length > minutes[0] and length % minutes[0] == 0:  # the first video, repeated
+                repeat_video(folder / f"face-{minutes[0]:g}min.mp4", video, int(length / minutes[0]))
+            else:
+                make_video(video, length * 60)
+            print(f"generated {video.name} in {time.perf_counter() - started:.0f} s")
+        for model in models if length == minutes[0] else models[:1]:
+            wall, peak = ours(video, model, work / f"out-{length:g}-{model}")
+            print(f"ours ({model}), {length:g} min: {wall:.1f} s, peak {peak:.0f} MB", flush=True)
+            rows.append((length, model, wall, peak))
+        if length == minutes[0] and not args.no_fer:
+            fer_time = fer(video, work / f"fer-{length:g}")
+            if fer_time:
+                print(f"fer, {length:g} min: {fer_time[0]:.1f} s, peak {fer_time[1]:.0f} MB", flush=True)
+    print("\n| video | model | ours: whole command | x real time | peak memory | ours vs fer |")
+    print("|---|---|---|---|---|---|")
+    for length, model, wall, peak in rows:
+        versus = f"{fer_time[0] / wall:.1f}x faster" if fer_time and length == minutes[0] else "-"
+        print(f"| {length:g} min | {model} | {wall:.1f} s | {length * 60 / wall:.1f}x | {peak:.0f} MB | {versus} |")
+    if fer_time:
+        print(f"| {minutes[0]:g} min | fer `Video.analyze` | {fer_time[0]:.1f} s | {minutes[0] * 60 / fer_time[0]:.1f}x "
+              f"| {fer_time[1]:.0f} MB | - |")
+    longest = [row for row in rows if row[1] == models[0]]
+    if len(longest) > 1:
+        print(f"\npeak memory ({models[0]}), {longest[-1][0]:g} min minus {longest[0][0]:g} min: "
+              f"{longest[-1][3] - longest[0][3]:+.0f} MB")
+    first = folder / f"face-{minutes[0]:g}min.mp4"
+    analysed = minutes[0] * 60 * SAMPLED
+    for model in models:
+        spent = stages(first, model)
+        total = sum(spent.values())
+        print(f"\nWhere the time goes ({model}, {minutes[0]:g} min, {analysed:.0f} frames analysed, "
+              "model loaded apart):\n")
+        print("| stage | s | ms per analysed frame | share |")
+        print("|---|---|---|---|")
+        for stage, seconds in spent.items():
+            print(f"| {stage} | {seconds:.1f} | {1000 * seconds / analysed:.1f} | {seconds / total:.0%} |")
+        print(f"| all | {total:.1f} | {1000 * total / analysed:.1f} | 100% |")
+
+
+if __name__ == "__main__":
+    main()
