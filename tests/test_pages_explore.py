@@ -5,6 +5,7 @@ ones use the two tiny trained runs 'alpha' and 'beta' and their data set 'tiny'.
 """
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from emotion_core import registry
+from emotion_core.storage import write_json_atomic
 from tests.conftest import make_image_dataset
 from tests.live.test_page_live import streamer  # noqa: F401  (the Live page's stand-in camera component)
 
@@ -268,3 +270,21 @@ def test_every_page_with_an_ensemble_deployed_shows_it_and_its_evaluated_figures
         at.switch_page(page).run()
         assert not at.exception, (page, [error.message for error in at.exception])
         assert "Deployed model: **duo**" in texts(at), page
+
+
+def test_home_says_when_the_deployed_models_validation_holds_copies_of_its_training_images(isolated_dirs):
+    from emotion_core.datasets import open_dataset, summarize
+    from tests.test_comparison import write_run
+
+    data = make_image_dataset(isolated_dirs["data"] / "dup", {"train": 3, "validation": 2})
+    shutil.copy(data / "train" / "happy" / "train_0.png", data / "validation" / "happy" / "copy.png")
+    dataset = open_dataset(data)
+    summarize(dataset)  # what the Dataset page or `data summary` leaves in the cache
+    run_dir = write_run(isolated_dirs["models"], "alpha", {"arch": "vgg_gap"}, [0.5], "2026-01-01")
+    write_json_atomic(run_dir / registry.DATASET_FILE, {"name": "dup", "fingerprint": dataset.fingerprint(),
+                                                        "train_images": 21})
+    registry.deploy("alpha")
+
+    shown = texts(open_page())
+
+    assert "is an exact copy of a training image, which the model has seen" in shown

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from emotion_core import comparison, registry, report
+from emotion_core.datasets import recorded_summary, shared_images_note
 from emotion_core.labels import EMOTIONS
 from ui import charts
 from ui.common import PAGES, available_datasets, deployed_run, no_dataset_hint
@@ -27,6 +28,9 @@ def model_card_ui(facts: dict, record: dict) -> None:
             if facts["data"] else "an unrecorded data set")
     deployed_at = f"; deployed {record['deployed_at'][:16].replace('T', ' ')} UTC" if record.get("deployed_at") else ""
     st.markdown(trained + data + deployed_at + ".")
+    summary = recorded_summary(facts["data"], facts["fingerprint"])  # instant; None before a summary was made
+    if summary and (note := shared_images_note(summary)):
+        st.caption(note)  # the validation accuracy above counts images the model trained on
 
 
 def page_links_ui() -> None:
