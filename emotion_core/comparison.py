@@ -212,6 +212,18 @@ def tradeoffs_frame(runs) -> pd.DataFrame:
     return frame
 
 
+def compact_tradeoffs(table: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """`tradeoffs_frame` for a phone: the runs as columns A and B, the better figure marked ▲ in
+    place of the `better` column, the long source row left out; and the line saying which run is which."""
+    runs = [column for column in table.columns if column != "better"]
+    letters = dict(zip(runs, "ABCDEFGH"))
+    rows = table.drop(index=["Figures from"], errors="ignore")
+    compact = pd.DataFrame({letters[run]: [f"{value} ▲" if better == run else value
+                                           for value, better in zip(rows[run], rows["better"])] for run in runs},
+                           index=rows.index)
+    return compact, "; ".join(f"{letter}: {run}" for run, letter in letters.items()) + "; ▲ the better figure."
+
+
 def _fraction(value, spec: str) -> str:
     return "not evaluated" if value is None else format(value, spec)
 

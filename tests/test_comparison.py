@@ -351,6 +351,16 @@ def test_tradeoffs_set_accuracy_recall_size_and_cost_side_by_side_and_name_the_r
     assert table.loc["Figures from", "sgd64"] == "evaluation, TTA flip"  # tta true, recorded before the modes
 
 
+def test_a_phones_tradeoffs_name_the_runs_a_and_b_and_mark_the_better_figure(with_ensemble):
+    by_name = {run.name: run for run in with_ensemble}
+
+    compact, legend = comparison.compact_tradeoffs(comparison.tradeoffs_frame([by_name["duo"], by_name["sgd64"]]))
+
+    assert list(compact.columns) == ["A", "B"] and "Figures from" not in compact.index
+    assert compact.loc["Model file"].tolist() == ["2.0 MB", "1.0 MB ▲"]
+    assert legend == "A: duo; B: sgd64; ▲ the better figure."
+
+
 def test_tradeoffs_show_calibration_once_an_evaluation_holds_it(with_ensemble):
     by_name = {run.name: run for run in with_ensemble}
     registry.save_evaluation(by_name["sgd64"].path, "validation",

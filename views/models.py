@@ -271,8 +271,12 @@ def side_by_side_ui(chosen, deployed):
     mixed_class_sets_note(pair)
     st.markdown("**Trade-offs**" + (f": **{pair[0].name}** against **{pair[1].name}**" if len(pair) > 1 else ""))
     tradeoffs = comparison.tradeoffs_frame(pair)
-    st.dataframe(tradeoffs, height=35 * (len(tradeoffs) + 1) + 3, column_config={  # every row, no inner scroll
+    wide, narrow = wide_and_narrow("tradeoffs")  # a phone has room for two short columns of figures
+    wide.dataframe(tradeoffs, height=35 * (len(tradeoffs) + 1) + 3, column_config={  # every row, no inner scroll
         "better": st.column_config.TextColumn("ahead", help="The run with the better figure on that row")})
+    compact, legend = comparison.compact_tradeoffs(tradeoffs)
+    narrow.dataframe(compact, height=35 * (len(compact) + 1) + 3)
+    narrow.caption(legend)
     st.markdown("**Recipes**")
     config_diff_ui(pair, "pair")
     choices = comparison.evaluation_choices(pair, available_datasets())
