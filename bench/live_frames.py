@@ -3,6 +3,7 @@
     python bench/live_frames.py                                  # the `live` model and the fast one
     python bench/live_frames.py --models live --frames 150       # one model, a longer clip
     python bench/live_frames.py --no-codec                       # the processor alone
+    python bench/live_frames.py --cleanup --models live          # against Streamlit's cleanup, per runtime
 
 The clip is made from the real portraits in ../shared/photos (tests/live/frames.py): 640x480
 frames of the astronaut swaying from side to side (one face), and the astronaut beside Grace
@@ -18,13 +19,24 @@ frames the model read per second, the processing latency (frame in to annotated 
 median / p95) of a frame the model reads and of one between, and of any frame with the VP8
 decoding and encoding around it, and the CPU time a frame costs (all threads: a figure that
 holds on a busy machine, where the wall-clock ones suffer from whatever else runs).
+
+`--cleanup` measures what the Live page's readout does to the stream instead: frames go through
+at the camera's 15 a second on a thread of their own while the main thread does, twice a second
+(the readout's refresh), what Streamlit does after every script run: `gc.collect(2)`
+(runner.postScriptGC) and `keras.backend.clear_session()`. One row per way of classifying: the
+Keras model or the run's LiteRT file (`ui.common.load_predictor(runtime=...)`), each with and
+without the long-lived objects frozen out of collections (`ui.common.freeze_long_lived`), and
+without the cleanup for reference.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
+import itertools
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -119,7 +131,12 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=90, help="frames per clip (15 a second of video)")
     parser.add_argument("--every", type=int, nargs="+", default=[1, 2, 3], help="model every Nth frame")
     parser.add_argument("--no-codec", action="store_true", help="time the processor alone, no VP8")
+    parser.add_argument("--cleanup", action="store_true",
+                        help="at 15 fps against Streamlit's per-rerun cleanup, Keras and LiteRT, frozen or not")
     args = parser.parse_args()
+    if args.cleanup:
+        cleanup_table(args.models, clips(args.frames)["1"])
+        return
 
     frames = clips(args.frames)
     codecs = {faces: None if args.no_codec else Codec(clip) for faces, clip in frames.items()}
@@ -144,6 +161,77 @@ def main() -> None:
     table(["model", "faces", "every Nth", "frames out/s", "model reads/s", "ms, frame the model reads",
            "ms, frame between", "ms, any frame with VP8 decode + encode", "CPU ms a frame", "labels at the end"],
           rows)
+
+
+CLEANUP_EVERY = 0.5  # seconds: the Live readout's refresh (views/live.py REFRESH_SECONDS)
+CLEANUP_SECONDS = 10.0  # each row
+
+
+def streamlit_cleanup() -> None:
+    """What Streamlit does after every script run while keras is imported (script_runner.py)."""
+    import keras
+
+    gc.collect(2)
+    keras.backend.clear_session()
+
+
+def with_cleanup(predictor, frames: list[np.ndarray], cleanup: bool, freeze: bool) -> dict:
+    """Frames at the camera's rate on a thread of their own; the cleanup twice a second on this one."""
+    from ui.common import freeze_long_lived
+
+    processor = FrameProcessor(predictor)
+    for rgb in frames[:WARMUP]:
+        processor.process(rgb)
+    if freeze:
+        freeze_long_lived()
+    done, latencies, cleanups = threading.Event(), [], []
+
+    def stream():
+        for index in itertools.count():
+            started = time.perf_counter()
+            processor.process(frames[index % len(frames)])
+            latencies.append(time.perf_counter() - started)
+            if done.wait(max(0.0, 1 / FRAME_RATE - (time.perf_counter() - started))):
+                return
+
+    thread = threading.Thread(target=stream)
+    cpu_started, started = time.process_time(), time.perf_counter()
+    thread.start()
+    while time.perf_counter() - started < CLEANUP_SECONDS:
+        time.sleep(CLEANUP_EVERY)
+        if cleanup:
+            cleanup_started = time.perf_counter()
+            streamlit_cleanup()
+            cleanups.append(time.perf_counter() - cleanup_started)
+    done.set()
+    thread.join()
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    if freeze:
+        gc.unfreeze()
+    processor.close()
+    latencies = np.array(latencies) * 1e3
+    return {"fps": len(latencies) / elapsed, "latency": median_p95(latencies),
+            "cleanup": f"{1e3 * np.median(cleanups):.0f}" if cleanups else "-", "cpu_ms": 1e3 * cpu / len(latencies)}
+
+
+def cleanup_table(models: list[str], frames: list[np.ndarray]) -> None:
+    import streamlit  # noqa: F401  (its modules, altair's and pandas' are in the app's heap too)
+
+    from emotion_core.serving.export import litert_file
+
+    rows = []
+    for spec in models:
+        predictors = {"Keras": Predictor.load(spec), "LiteRT": Predictor.load(spec, litert=litert_file(spec))}
+        for runtime, predictor in predictors.items():
+            for cleanup, freeze in ((False, False), (True, False), (True, True)):
+                result = with_cleanup(predictor, frames, cleanup, freeze)
+                rows.append([f"{spec} ({predictor.run_name})", runtime, "yes" if cleanup else "no",
+                             "yes" if freeze else "no", f"{result['fps']:.1f}", result["latency"], result["cleanup"],
+                             f"{result['cpu_ms']:.0f}"])
+    print(f"one face, the camera's {FRAME_RATE} frames a second for {CLEANUP_SECONDS:.0f} s a row, "
+          f"the cleanup every {CLEANUP_EVERY} s, on {os.cpu_count()} cores (load average {os.getloadavg()[0]:.1f})")
+    table(["model", "classifies on", "Streamlit's cleanup 2/s", "long-lived objects frozen", "frames read/s",
+           "ms a frame, median / p95", "ms a cleanup", "CPU ms a frame"], rows)
 
 
 def median_p95(values: np.ndarray) -> str:
