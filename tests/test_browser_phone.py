@@ -116,6 +116,10 @@ def test_class_balance_labels_every_bar_and_starts_the_bars_at_zero(phone, serve
     # Every bar grows from the same zero line, the plot's left edge, none from below or beside it.
     starts = {round(bar["left"]) for bar in drawn["bars"]}
     assert len(starts) == 1 and abs(starts.pop() - drawn["plot"]["left"]) <= 1
+    # The colour and size counts too: 69 generated grayscale images (48 train, 21 validation), none in colour.
+    colour = chart_titled(phone, "Grayscale vs colour")
+    assert_every_bar_labelled(colour, ("grayscale", "colour"), bars=2)
+    assert [figure["text"] for figure in colour["figures"]] == ["69", "0"]
 
 
 @pytest.mark.skipif(not (PHOTOS / "grace_hopper.jpg").is_file(), reason="../shared/photos/grace_hopper.jpg is absent")

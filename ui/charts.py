@@ -23,6 +23,7 @@ VALENCE_SCALE = alt.Scale(domain=list(VALENCES), range=[VALENCE_COLORS[v] for v 
 BAR_PX = 18  # the thickness of one bar
 LABEL_ROOM = 1.3  # the value axis runs this far past the longest bar, so the figure after it fits
 LEGEND_BELOW = alt.Legend(orient="bottom", direction="horizontal")  # beside a chart, it takes a phone's width
+SINGLE_COLOUR = "#0068c9"  # Streamlit's first chart colour, for bars of one series
 
 
 def labelled_bars(frame: pd.DataFrame, category: str, order: list, value: str, title: str, color: alt.Color,
@@ -68,12 +69,10 @@ def class_counts(frame: pd.DataFrame, normalised: bool = False) -> alt.Chart:
 
 
 def simple_bars(frame: pd.DataFrame, category: str, title: str) -> alt.Chart:
-    """Horizontal bars counting a few categories (colour kinds, image sizes), biggest on top."""
-    return alt.Chart(frame).mark_bar().encode(
-        y=alt.Y(f"{category}:N", sort="-x", title=None),
-        x=alt.X("count:Q", title="images"),
-        tooltip=[category, alt.Tooltip("count:Q", format=",")],
-    ).properties(title=title, height=alt.Step(28))
+    """Horizontal bars counting a few categories (colour kinds, image sizes), biggest on top, each labelled."""
+    order = list(frame.sort_values("count", ascending=False, kind="stable")[category])
+    return labelled_bars(frame, category, order, "count", "images", alt.value(SINGLE_COLOUR),
+                         [category, alt.Tooltip("count:Q", format=",")], figure_format=",", chart_title=title)
 
 
 def learning_curves(frame: pd.DataFrame, metric: str) -> alt.Chart:
