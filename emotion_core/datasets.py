@@ -117,8 +117,9 @@ def cache_dir() -> Path:
     return Path(os.environ.get("EMOTION_CACHE_DIR", default))
 
 
-def find_datasets(root: Path | None = None) -> list[Path]:
-    """Data sets directly under the data root (folders or .csv files that open as one)."""
+def find_datasets(root: Path | None = None, require_train: bool = True) -> list[Path]:
+    """Data sets directly under the data root (folders or .csv files that open as one); with
+    `require_train=False` also labelled folders without train/ (a hold-out, your own faces)."""
     root = data_root(root)
     if not root.is_dir():
         return []
@@ -127,7 +128,7 @@ def find_datasets(root: Path | None = None) -> list[Path]:
         if candidate.name.startswith("."):
             continue
         try:
-            open_dataset(candidate)
+            open_dataset(candidate, require_train)
         except DatasetError:
             continue
         found.append(candidate)

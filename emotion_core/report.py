@@ -88,6 +88,15 @@ def calibration_text(validation: dict, calibration: dict) -> str:
                else "") + ".")
 
 
+def other_sets_lines(run: Run) -> list[str]:
+    """The card's figures on labelled sets other than its own (`evaluate RUN --data NAME`), one line each."""
+    lines = [f"- `{report['data']}` {report['split']}: accuracy {report['accuracy']:.1%}, macro-F1 "
+             f"{report['macro_f1']:.3f} on {report['n']:,} images" + (f" ({report['note']})" if report.get("note") else "")
+             for key, report in sorted(run.evaluations.items())
+             if key not in ("validation", "test") and key == f"{report.get('data')}-{report.get('split')}"]
+    return ["", "On other labelled sets (`python -m emotion_core evaluate RUN --data NAME --split test`):", *lines] if lines else []
+
+
 def write_model_card(run_dir: Path) -> Path:
     """Generate MODEL_CARD.md from the run's own files: use, data, results, limits."""
     text = model_card_text(load_run(run_dir))
@@ -184,7 +193,7 @@ def model_card_text(run: Run) -> str:
             lines.append(f"| {name} | no images | | | 0 |" if scores["f1"] is None else
                          f"| {name} | {scores['precision']:.3f} | {scores['recall']:.3f} | "
                          f"{scores['f1']:.3f} | {scores['support']} |")
-        lines += ["", calibration_text(validation, run.calibration)]
+        lines += ["", calibration_text(validation, run.calibration), *other_sets_lines(run)]
     else:
         lines.append("Not evaluated yet.")
     lines += [

@@ -129,8 +129,8 @@ def _save(scored: _Scored, report: dict) -> None:
     run = scored.run
     same_data = scored.dataset.fingerprint() == run.dataset.get("fingerprint")
     registry.save_evaluation(run.path, scored.split if same_data else f"{scored.dataset.name}-{scored.split}", report)
-    if same_data and scored.split == "validation":
-        write_model_card(run.path)  # the card states these figures; a stale one would contradict them
+    if scored.split == "validation" or not same_data:
+        write_model_card(run.path)  # the card states these figures (other sets' too); a stale one would contradict them
 
 
 def evaluate_runs(runs: list[str], data: str | None = None, split: str = "validation", tta: str | bool | None = None,

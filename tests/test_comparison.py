@@ -500,10 +500,23 @@ def test_the_default_comparison_keeps_to_the_deployed_runs_class_set(with_ensemb
     assert comparison.default_selection(frame, deployed=trio.name) == ["trio"]
 
 
-def test_per_class_frame_says_no_images_for_a_class_the_set_lacks():
-    from emotion_core.evaluation import classification_report
 
-    report = classification_report([0, 0, 1], [[0.8, 0.1, 0.1], [0.1, 0.1, 0.8], [0.2, 0.7, 0.1]], ("a", "b", "c"))
+def test_per_class_frame_says_no_images_for_a_class_the_set_lacks():
+    report = classification_report([0, 0, 1], [[0.8, 0.1, 0.1], [0.1, 0.1, 0.8], [0.2, 0.7, 0.1]], THREE)
     frame = comparison.per_class_frame(report)
 
     assert frame["note"].tolist() == ["", "", "no images"] and frame.loc["c", "support"] == 0
+
+
+def test_test_sets_frame_puts_each_runs_figures_on_every_scored_set_beside_validation(three_runs, isolated_dirs):
+    # adam32 and sgd64 have weights; adam128 has none, so no figures to show. sgd64 was scored on
+    # posed's test split (42 of 70 right), adam32 only on its own validation split.
+    registry.save_evaluation(isolated_dirs["models"] / "sgd64", "posed-test", seven_class_report(42, data="posed", split="test"))
+    runs = registry.list_runs()
+
+    frame = comparison.test_sets_frame(runs, ["posed"]).set_index("run")
+
+    assert list(frame.index) == ["sgd64", "adam32"]  # scored on posed first
+    assert frame.loc["sgd64", "posed · test accuracy"] == pytest.approx(0.6)
+    assert math.isnan(frame.loc["adam32", "posed · test accuracy"])  # not scored on it yet
+    assert list(frame.columns[:2]) == ["validation accuracy", "validation macro-F1"]

@@ -155,3 +155,16 @@ def test_markdown_results_table_shows_the_real_face_proxy_beside_validation(trai
     beta = next(line for line in lines if line.startswith("| `beta`")).split(" | ")
     assert alpha[2] == "45.7%"  # photos without a face found count as wrong
     assert beta[2] == "-"  # not measured
+
+
+def test_the_card_lists_the_runs_figures_on_other_labelled_sets(trained_runs):
+    from emotion_core.scoring import evaluate_run
+    from tests.conftest import make_image_dataset
+
+    posed = make_image_dataset(trained_runs["data"].parent / "posed", {"test": 2}, class_names=("happy", "sad"))
+    report = evaluate_run("alpha", str(posed), "test")
+
+    card = (trained_runs["alpha"] / "MODEL_CARD.md").read_text()
+    assert (f"- `posed` test: accuracy {report['accuracy']:.1%}, macro-F1 {report['macro_f1']:.3f} on 4 images "
+            "(posed has no images of angry, disgust, fear, surprise, neutral: scored on the 4 images of the other "
+            "2 classes, a prediction of one of them counts as wrong)") in card

@@ -138,6 +138,17 @@ def available_datasets() -> list[str]:
     return _datasets_under(str(data_root()))
 
 
+@st.cache_data(ttl=30, show_spinner=False)
+def _labelled_sets_under(root: str) -> list[str]:
+    return [path.name for path in find_datasets(root, require_train=False)]
+
+
+def labelled_sets() -> list[str]:
+    """Every labelled folder under the data root, also one with test/ only (a hold-out, your own
+    faces): what runs can be scored on, where `available_datasets` is what they can train on."""
+    return _labelled_sets_under(str(data_root()))
+
+
 def selected_dataset() -> str | None:
     """The data set the user picked (kept across pages), else the first one found."""
     names = available_datasets()

@@ -8,7 +8,7 @@ from emotion_core.inference import tta_mode
 from emotion_core.labels import class_set_name
 from emotion_core.serving import export
 from ui import charts
-from ui.common import (admin_ui, admin_unlocked, available_datasets, locked_hint, no_dataset_hint,
+from ui.common import (admin_ui, admin_unlocked, available_datasets, labelled_sets, locked_hint, no_dataset_hint,
                        wide_and_narrow)
 
 TABLE_COLUMNS = {
@@ -179,6 +179,18 @@ def overview_ui(runs, frame):
     right.dataframe(worst, hide_index=True, column_config=TABLE_COLUMNS)
 
 
+def test_sets_ui(runs):
+    """Every run with weights on its validation split and on each labelled set it was scored on."""
+    table = comparison.test_sets_frame(runs, labelled_sets())
+    st.markdown("**On your test sets**")
+    st.dataframe(table, hide_index=True, column_config={
+        column: st.column_config.NumberColumn(format="percent" if column.endswith("accuracy") else "%.3f")
+        for column in table.columns if column != "run"})
+    st.caption("Add a set: `python -m emotion_core evaluate --all --data NAME --split test` scores every run on a "
+               "labelled folder under the data root (your own photos: `python -m emotion_core data faces PHOTOS "
+               "--out data/NAME`); a blank is a run not scored on that set yet.")
+
+
 def exports_ui(runs, deployed):
     """A run's exported files (`python -m emotion_core export`) as downloads, with their check's figures."""
     names = [run.name for run in runs if run.has_weights and not run.problem]
@@ -279,7 +291,7 @@ def side_by_side_ui(chosen, deployed):
     narrow.caption(legend)
     st.markdown("**Recipes**")
     config_diff_ui(pair, "pair")
-    choices = comparison.evaluation_choices(pair, available_datasets())
+    choices = comparison.evaluation_choices(pair, labelled_sets())
     choice = st.selectbox("Evaluation", choices, format_func=lambda option: option.label,
                           help="Figures on a data set and split: the runs' own validation and test splits, and any "
                                "other data set a run was evaluated on (`python -m emotion_core evaluate RUN --data NAME`).")
@@ -304,6 +316,7 @@ by_name = {run.name: run for run in runs}
 shown = runs_table_ui(frame)
 with st.expander("Deployed model", expanded=deployed is None or JUST_DEPLOYED_KEY in st.session_state
                  or JUST_SET_LIVE_KEY in st.session_state, icon=":material/rocket_launch:"):
+    test_sets_ui(runs)  # the runs on the user's own labelled sets, in view while one is picked
     promote_ui(runs, deployed)
     st.divider()
     live_model_ui(runs, deployed)
