@@ -1,0 +1,281 @@
+"""The figures of an ad test: per second, key moments, one row per ad, and differences between ads.
+
+    timeline(unit)        # per second: viewers present, emotion and valence shares, mean probabilities, ...
+    moments(unit)         # highest and lowest net valence, each emotion's peak, opening, ending, peak-end score
+    compare(units)        # one row per ad: viewers, duration, metrics with their 95% intervals, a note
+    differences(units)    # every metric of every two ads (of a segment), the gap's interval, beyond chance or not
+
+Every figure is a mean over viewers (`viewers.Unit`), and every interval is a percentile bootstrap
+over viewers: BOOTSTRAP_RESAMPLES resamples of the ad's viewers, drawn with replacement, each
+viewer bringing all of their seconds; the curves and the ad's metrics are computed again on each.
+The draws are seeded by the ad's name, so a rerun gives the same intervals. With fewer than two
+viewers (present, for a second's figures) an interval is NaN: one viewer says nothing about spread.
+
+A viewer's reading in a second is that second's emotion (the argmax of their mean probabilities,
+video_seconds.csv's `emotion`) and its valence (`valence`, the run's mapping): net valence is +1
+for a positive reading, -1 for a negative one, 0 for neutral, so its mean over viewers is the share
+positive minus the share negative. Expressiveness is 1 minus the neutral probability.
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+import zlib
+
+import numpy as np
+import pandas as pd
+
+from ..analysis.verdict import Tally, compare_groups
+from ..valence import VALENCES
+from ..wording import plural
+from .viewers import Unit
+
+BOOTSTRAP_RESAMPLES = 2000  # each 2.5% tail of the interval then rests on 50 resamples
+BOOTSTRAP_SEED = 30  # with the ad's name: the same intervals on every run
+OPENING = ENDING = 5  # seconds: the first and last impression, as ad tests report them
+# A moment must stand this far above (below, for the lowest valence) the ad's median second: 20
+# points of share or of net valence, 2 viewers in 10, so one viewer's blink is not a moment.
+MIN_PROMINENCE = 0.2
+# Only seconds where at least half of the ad's viewers are present can be a moment or the peak:
+# a share of the one face found is no audience's reaction.
+MOMENT_PRESENCE = 0.5
+# Fewer viewers than this get a note in words: the bootstrap's percentile interval holds the
+# true mean less often than 95% with a handful of viewers, and ad tests recruit dozens.
+MIN_VIEWERS = 10
+INTERVAL = (2.5, 97.5)
+# The one-row-per-ad figures, in the order of the compare table (share_<class> follow).
+AD_METRICS = ("mean_net_valence", "opening", "ending", "peak", "peak_end", "expressiveness")
+
+
+def feature_names(classes) -> list[str]:
+    """The per-viewer, per-second values averaged over viewers: mean probabilities, emotion and valence
+    shares (a viewer's reading counts 1 or 0), net valence (+1, 0, -1) and expressiveness."""
+    return [*(f"p_{name}" for name in classes), *(f"share_{name}" for name in classes),
+            *(f"valence_{valence}" for valence in VALENCES), "net_valence", "expressiveness"]
+
+
+def features(unit: Unit) -> np.ndarray:
+    """(viewers, seconds, features) in `feature_names` order, NaN where the viewer is absent."""
+    absent = ~unit.present
+    readings = [(unit.emotions == index).astype(float) for index in range(len(unit.classes))]
+    valence = [(unit.valences == valence).astype(float) for valence in VALENCES]
+    net = valence[0] - valence[2]
+    neutral = (1 - unit.probabilities[..., unit.classes.index("neutral")] if "neutral" in unit.classes
+               else np.full(absent.shape, np.nan))
+    cube = np.concatenate([unit.probabilities, np.stack([*readings, *valence, net, neutral], axis=-1)], axis=-1)
+    cube[absent] = np.nan
+    return cube
+
+
+def curves(cube: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Means over viewers, each counted `weights` times: (draws, seconds, features) from weights
+    (draws, viewers); NaN where no counted viewer is present."""
+    present = ~np.isnan(cube)
+    sums = np.einsum("bv,vsf->bsf", weights, np.where(present, cube, 0.0))
+    counts = np.einsum("bv,vsf->bsf", weights, present.astype(float))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / np.where(counts > 0, counts, 1), np.nan)
+
+
+def resample_weights(unit: Unit, resamples: int = BOOTSTRAP_RESAMPLES) -> np.ndarray:
+    """(resamples, viewers): how often each viewer is drawn in each bootstrap resample (seeded by the ad)."""
+    viewers = len(unit.viewers)
+    seed = zlib.crc32(f"{unit.ad}\0{unit.segment}".encode())
+    draws = np.random.default_rng([BOOTSTRAP_SEED, seed]).integers(0, viewers, (resamples, viewers))
+    weights = np.zeros((resamples, viewers))
+    np.add.at(weights, (np.arange(resamples)[:, None], draws), 1)
+    return weights
+
+
+def timeline(unit: Unit, resamples: int = BOOTSTRAP_RESAMPLES) -> pd.DataFrame:
+    """One row per second of the ad: `viewers` present, share_<class>, valence_<valence>, net_valence,
+    p_<class> and expressiveness, the last three with _low and _high (their 95% interval)."""
+    names = feature_names(unit.classes)
+    cube = features(unit)
+    curve = curves(cube, np.ones((1, len(unit.viewers))))[0]
+    present = unit.present.sum(axis=0)
+    frame = pd.DataFrame(curve, columns=names)
+    frame.insert(0, "ad", unit.ad)
+    frame.insert(1, "segment", unit.segment)
+    frame.insert(2, "second", np.arange(unit.duration))
+    frame.insert(3, "viewers", present)
+    with_interval = [name for name in names if name.startswith("p_") or name in ("net_valence", "expressiveness")]
+    low, high = _percentiles(curves(cube, resample_weights(unit, resamples)) if len(unit.viewers) > 1 else None,
+                             curve.shape)
+    for name in with_interval:
+        index = names.index(name)
+        frame[f"{name}_low"] = np.where(present > 1, low[:, index], np.nan)
+        frame[f"{name}_high"] = np.where(present > 1, high[:, index], np.nan)
+    spans = [*(f"{name}{end}" for name in ("net_valence", "expressiveness") for end in ("", "_low", "_high")),
+             *(f"{name}{end}" for name in names if name.startswith("p_") for end in ("", "_low", "_high"))]
+    shares = [name for name in names if name.startswith(("share_", "valence_"))]
+    order = ["ad", "segment", "second", "viewers", *shares, *spans]
+    return frame[order]
+
+
+def eligible_seconds(unit: Unit) -> np.ndarray:
+    """(seconds,): where at least MOMENT_PRESENCE of the ad's viewers are present."""
+    return unit.present.sum(axis=0) >= max(1, MOMENT_PRESENCE * len(unit.viewers))
+
+
+def ad_metrics(curve: np.ndarray, names: list[str], eligible: np.ndarray) -> dict[str, np.ndarray]:
+    """The ad's figures from its curves (..., seconds, features), for the real curve or every
+    resample's at once: mean net valence over the seconds, the opening's and ending's mean, the peak
+    (the highest eligible second's net valence), the peak-end score (mean of peak and ending),
+    mean expressiveness and each emotion's mean share."""
+    net = curve[..., names.index("net_valence")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN stretch gives NaN, as it should
+        peak = np.nanmax(np.where(eligible, net, np.nan), axis=-1)
+        ending = np.nanmean(net[..., -ENDING:], axis=-1)
+        figures = {"mean_net_valence": np.nanmean(net, axis=-1), "opening": np.nanmean(net[..., :OPENING], axis=-1),
+                   "ending": ending, "peak": peak, "peak_end": (peak + ending) / 2,
+                   "expressiveness": np.nanmean(curve[..., names.index("expressiveness")], axis=-1)}
+        for name in names:
+            if name.startswith("share_"):
+                figures[name] = np.nanmean(curve[..., names.index(name)], axis=-1)
+    return figures
+
+
+def moments(unit: Unit) -> pd.DataFrame:
+    """The ad's moments: the highest and lowest second of net valence and each emotion's peak share,
+    each kept only when MIN_PROMINENCE from the median eligible second; then the opening, the ending
+    and the peak-end score, always. Columns: ad, segment, moment, second, until (the end of a span,
+    exclusive), value, prominence."""
+    names = feature_names(unit.classes)
+    curve = curves(features(unit), np.ones((1, len(unit.viewers))))[0]
+    eligible = eligible_seconds(unit)
+    rows = []
+
+    def extreme(moment: str, values: np.ndarray, sign: int) -> None:
+        if not eligible.any():
+            return
+        candidates = np.where(eligible, sign * values, -np.inf)
+        second = int(np.argmax(candidates))  # the first of equal seconds
+        prominence = sign * (values[second] - float(np.median(values[eligible])))
+        if prominence >= MIN_PROMINENCE - 1e-9:
+            rows.append({"moment": moment, "second": second, "until": second + 1, "value": float(values[second]),
+                         "prominence": prominence})
+
+    net = curve[:, names.index("net_valence")]
+    extreme("highest net valence", net, 1)
+    extreme("lowest net valence", net, -1)
+    for name in unit.classes:
+        extreme(f"peak {name}", curve[:, names.index(f"share_{name}")], 1)
+    figures = {name: float(value) for name, value in ad_metrics(curve, names, eligible).items()}
+    rows += [{"moment": "opening", "second": 0, "until": min(OPENING, unit.duration), "value": figures["opening"]},
+             {"moment": "ending", "second": max(0, unit.duration - ENDING), "until": unit.duration,
+              "value": figures["ending"]},
+             {"moment": "peak-end score", "second": None, "until": None, "value": figures["peak_end"]}]
+    frame = pd.DataFrame(rows, columns=["moment", "second", "until", "value", "prominence"])
+    frame.insert(0, "ad", unit.ad)
+    frame.insert(1, "segment", unit.segment)
+    return frame.astype({"second": "Int64", "until": "Int64"})
+
+
+def bootstrapped(units: list[Unit], resamples: int = BOOTSTRAP_RESAMPLES) -> dict:
+    """{(ad, segment): bootstrap_metrics}: the draws `compare` and `differences` share."""
+    return {(unit.ad, unit.segment): bootstrap_metrics(unit, resamples) for unit in units}
+
+
+def bootstrap_metrics(unit: Unit, resamples: int = BOOTSTRAP_RESAMPLES) -> tuple[dict, dict]:
+    """The ad's metrics ({name: value}) and their bootstrap draws ({name: (resamples,)}; all NaN
+    for fewer than two viewers)."""
+    names = feature_names(unit.classes)
+    cube = features(unit)
+    eligible = eligible_seconds(unit)
+    actual = {name: float(value) for name, value in
+              ad_metrics(curves(cube, np.ones((1, len(unit.viewers))))[0], names, eligible).items()}
+    if len(unit.viewers) < 2:
+        return actual, {name: np.full(resamples, np.nan) for name in actual}
+    return actual, ad_metrics(curves(cube, resample_weights(unit, resamples)), names, eligible)
+
+
+def compare(units: list[Unit], resamples: int = BOOTSTRAP_RESAMPLES, results: dict | None = None) -> pd.DataFrame:
+    """One row per ad (per segment): viewers, duration (s), positive_viewers (whose mean net valence
+    over their seconds is above 0), each of AD_METRICS and share_<class> with _low and _high,
+    `beyond_chance` (the figures where it leads another ad of its segment beyond chance) and `note`
+    (fewer than MIN_VIEWERS viewers, in words). `results` as for `differences`."""
+    results = results or bootstrapped(units, resamples)
+    leads = _leads(differences(units, resamples, results))
+    rows = []
+    for unit in units:
+        actual, draws = results[(unit.ad, unit.segment)]
+        row = {"ad": unit.ad, "segment": unit.segment, "viewers": len(unit.viewers), "duration": unit.duration,
+               "positive_viewers": positive_viewers(unit)}
+        for name, value in actual.items():
+            low, high = _interval(draws[name])
+            row.update({name: value, f"{name}_low": low, f"{name}_high": high})
+        row["beyond_chance"] = "; ".join(leads.get((unit.ad, unit.segment), []))
+        row["note"] = sample_note(len(unit.viewers))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def differences(units: list[Unit], resamples: int = BOOTSTRAP_RESAMPLES, results: dict | None = None) -> pd.DataFrame:
+    """For every two ads of a segment and every metric: ad minus other, the 95% interval of the gap
+    (the difference of independent bootstrap draws) and whether it leaves out 0 (`beyond_chance`).
+    `results`: `bootstrap_metrics` of each (ad, segment), when already drawn."""
+    rows = []
+    results = results or bootstrapped(units, resamples)
+    for first, second in itertools.combinations(units, 2):
+        if first.segment != second.segment:
+            continue
+        (values1, draws1), (values2, draws2) = results[(first.ad, first.segment)], results[(second.ad, second.segment)]
+        for name in values1:
+            low, high = _interval(draws1[name] - draws2[name])
+            rows.append({"ad": first.ad, "other": second.ad, "segment": first.segment, "metric": name,
+                         "difference": values1[name] - values2[name], "low": low, "high": high,
+                         "beyond_chance": bool(low > 0 or high < 0)})
+    return pd.DataFrame(rows, columns=["ad", "other", "segment", "metric", "difference", "low", "high",
+                                       "beyond_chance"])
+
+
+def positive_viewers(unit: Unit) -> int:
+    """Viewers whose net valence, averaged over the seconds they were present, is above 0."""
+    net = np.where(unit.present, (unit.valences == "positive").astype(float) - (unit.valences == "negative"), np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return int((np.nanmean(net, axis=1) > 0).sum())
+
+
+def verdict(units: list[Unit]) -> str:
+    """In words (`analysis.verdict`): which ad's viewers read most positive, and whether that is beyond chance."""
+    return compare_groups([Tally(unit.ad, positive_viewers(unit), len(unit.viewers)) for unit in units],
+                          "positive", unit="viewer")
+
+
+def sample_note(viewers: int) -> str:
+    """'' from MIN_VIEWERS viewers on, else why the figures are fragile."""
+    if viewers >= MIN_VIEWERS:
+        return ""
+    return f"only {plural(viewers, 'viewer')}: too few to tell ({MIN_VIEWERS} or more make the intervals trustworthy)"
+
+
+def _leads(gaps: pd.DataFrame) -> dict[tuple[str, str], list[str]]:
+    """{(ad, segment): ['mean_net_valence > ad_b', ...]} for every gap beyond chance."""
+    leads: dict[tuple[str, str], list[str]] = {}
+    for row in gaps[gaps["beyond_chance"]].itertuples():
+        higher, lower = (row.ad, row.other) if row.difference > 0 else (row.other, row.ad)
+        leads.setdefault((higher, row.segment), []).append(f"{row.metric} > {lower}")
+    return leads
+
+
+def _interval(draws: np.ndarray) -> tuple[float, float]:
+    draws = np.asarray(draws, dtype=float)
+    draws = draws[~np.isnan(draws)]
+    if len(draws) == 0:
+        return float("nan"), float("nan")
+    low, high = np.percentile(draws, INTERVAL)
+    return float(low), float(high)
+
+
+def _percentiles(draws: np.ndarray | None, shape) -> tuple[np.ndarray, np.ndarray]:
+    """Per-second (low, high) over the draws (resamples, seconds, features); NaN without draws."""
+    if draws is None:
+        return np.full(shape, np.nan), np.full(shape, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a second no resample saw anyone in
+        low, high = np.nanpercentile(draws, INTERVAL, axis=0)
+    return low, high

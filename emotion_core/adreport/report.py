@@ -1,0 +1,136 @@
+"""An analysis folder's ad test report: its tables, written beside the video tables, and a one-line summary.
+
+    report = build_report("results/", manifest=None, by=None)   # manifest.csv beside the videos, if any
+    write_report(report, "results/")   # ad_seconds.csv, ad_moments.csv, ad_compare.csv, ad_differences.csv, ad_report.json
+    print(report.headline)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ..analysis.outputs import MANIFEST
+from ..analysis.results import result_classes
+from ..storage import read_json, write_bytes_atomic
+from ..video.tables import SECONDS_CSV, read_table
+from ..wording import plural
+from . import metrics
+from .viewers import ALL, MANIFEST_CSV, aligned_seconds, read_manifest, viewer_units
+
+SECONDS_OUT, MOMENTS_OUT, COMPARE_OUT = "ad_seconds.csv", "ad_moments.csv", "ad_compare.csv"
+DIFFERENCES_OUT, REPORT_JSON = "ad_differences.csv", "ad_report.json"
+
+
+@dataclass
+class Report:
+    """The report's tables and what they were made from."""
+
+    seconds: pd.DataFrame
+    moments: pd.DataFrame
+    compare: pd.DataFrame
+    differences: pd.DataFrame
+    verdicts: dict[str, str]  # segment -> the verdict in words
+    facts: dict = field(default_factory=dict)  # model, manifest, split
+
+    @property
+    def headline(self) -> str:
+        """One line: ads, viewers, each ad's mean net valence and interval, and the verdict."""
+        rows = self.compare[self.compare["segment"] == ALL] if self.facts.get("by") is None else self.compare
+        ads = [f"{row.ad}{'' if row.segment == ALL else f' ({row.segment})'} {_signed(row.mean_net_valence)}"
+               f"{'' if math.isnan(row.mean_net_valence_low) else f' [{_signed(row.mean_net_valence_low)}, {_signed(row.mean_net_valence_high)}]'}"
+               for row in rows.itertuples()]
+        verdict = " ".join(self.verdicts.values())
+        return (f"{plural(self.compare['ad'].nunique(), 'ad')}, {plural(int(self.compare['viewers'].sum()), 'viewer')}; "
+                f"mean net valence {', '.join(ads)}. {verdict}")
+
+
+def build_report(folder: Path, manifest: Path | None = None, by: str | None = None,
+                 resamples: int = metrics.BOOTSTRAP_RESAMPLES) -> Report:
+    """The report of the analysis in `folder` (video_seconds.csv; analysis.json for the model and
+    where the videos were). `manifest`: a CSV of file, offset and attributes; by default the
+    MANIFEST_CSV beside the videos when there is one. `by`: a manifest column to split by.
+
+    Raises ValueError (or FileNotFoundError) in one line for a folder without video tables, a bad
+    manifest or an unknown column.
+    """
+    folder = Path(folder)
+    seconds_csv = folder / SECONDS_CSV
+    if not seconds_csv.is_file():
+        raise FileNotFoundError(f"{folder} holds no {SECONDS_CSV}: run `python -m emotion_core analyze VIDEOS "
+                                f"--out {folder}` first")
+    facts = read_json(folder / MANIFEST) if (folder / MANIFEST).is_file() else {}
+    seconds = read_table(seconds_csv)
+    if manifest is None:
+        source = Path(str(facts.get("source", "")))
+        beside = source / MANIFEST_CSV if source.is_dir() else source.parent / MANIFEST_CSV
+        manifest = beside if facts.get("source") and beside.is_file() else None
+    elif not Path(manifest).is_file():
+        raise FileNotFoundError(f"manifest {manifest} does not exist")
+    listed = read_manifest(Path(manifest), sorted(set(seconds["file"]) | set(facts.get("videos", {})))) \
+        if manifest else None
+    if by is not None and listed is None:
+        raise ValueError(f"cannot split by '{by}' without a manifest ({MANIFEST_CSV} beside the videos or --manifest)")
+    units = viewer_units(aligned_seconds(seconds, listed), result_classes(seconds), by=by)
+    if not any(unit.viewers for unit in units):
+        raise ValueError(f"{seconds_csv} has no viewer: no face was found in any video")
+    drawn = metrics.bootstrapped(units, resamples)
+    compare, gaps = metrics.compare(units, resamples, drawn), metrics.differences(units, resamples, drawn)
+    segments = sorted({unit.segment for unit in units})
+    return Report(
+        seconds=pd.concat([metrics.timeline(unit, resamples) for unit in units], ignore_index=True),
+        moments=pd.concat([metrics.moments(unit) for unit in units], ignore_index=True),
+        compare=compare, differences=gaps,
+        verdicts={segment: metrics.verdict([unit for unit in units if unit.segment == segment]) for segment in segments},
+        facts={"model": facts.get("model", _model(seconds)), "manifest": str(manifest) if manifest else None, "by": by,
+               "resamples": resamples, "min_viewers": metrics.MIN_VIEWERS, "min_prominence": metrics.MIN_PROMINENCE})
+
+
+def write_report(report: Report, out: Path) -> list[Path]:
+    """The report's tables in `out` (made if needed): CSVs, and ad_report.json holding per ad its
+    metrics, moments and gaps, with the verdicts and how the report was made. Returns the paths."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    tables = {SECONDS_OUT: report.seconds, MOMENTS_OUT: report.moments, COMPARE_OUT: report.compare,
+              DIFFERENCES_OUT: report.differences}
+    written = []
+    for name, table in tables.items():
+        write_bytes_atomic(out / name, table.to_csv(index=False, float_format="%.4f").encode())
+        written.append(out / name)
+    ads = []
+    for row in report.compare.to_dict("records"):
+        mine = (report.moments["ad"] == row["ad"]) & (report.moments["segment"] == row["segment"])
+        gaps = (report.differences["segment"] == row["segment"]) & (
+            (report.differences["ad"] == row["ad"]) | (report.differences["other"] == row["ad"]))
+        ads.append({**row, "moments": report.moments[mine].drop(columns=["ad", "segment"]).to_dict("records"),
+                    "differences": report.differences[gaps].to_dict("records")})
+    document = {**report.facts, "verdicts": report.verdicts, "ads": ads}
+    text = json.dumps(_plain(document), indent=2, allow_nan=False)
+    write_bytes_atomic(out / REPORT_JSON, (text + "\n").encode())
+    return [*written, out / REPORT_JSON]
+
+
+def _model(seconds: pd.DataFrame) -> str | None:
+    models = sorted(set(seconds["model"]) - {""})
+    return models[0] if models else None
+
+
+def _signed(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:+.2f}"
+
+
+def _plain(value):
+    """JSON-ready: NaN and pandas' NA as null, numpy numbers as Python's."""
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if hasattr(value, "item"):
+        return _plain(value.item())
+    return value

@@ -1,0 +1,60 @@
+"""Viewers on each ad's clock: the manifest's offsets and attributes, one unit per ad or segment."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from emotion_core.adreport import aligned_seconds, read_manifest, viewer_units
+from emotion_core.labels import EMOTIONS
+from tests.adreport.hand import seconds_table
+
+VIEWERS = {("ad_a/a1.mp4", 1): ["happy", "neutral", "happy"],
+           ("ad_a/a2.mp4", 1): ["sad", "happy", "happy", "sad"],
+           ("ad_a/a2.mp4", 2): [None, "angry", None, None],
+           ("ad_b/b1.mp4", 1): ["neutral", "neutral"]}
+
+
+def test_without_a_manifest_each_video_starts_with_the_ad(tmp_path):
+    units = viewer_units(aligned_seconds(seconds_table(VIEWERS, tmp_path)), EMOTIONS)
+    assert [(unit.ad, unit.segment, unit.viewers, unit.duration) for unit in units] == [
+        ("ad_a", "all", ("ad_a/a1.mp4#1", "ad_a/a2.mp4#1", "ad_a/a2.mp4#2"), 4),
+        ("ad_b", "all", ("ad_b/b1.mp4#1",), 2)]
+    ad_a = units[0]
+    assert ad_a.present.sum(axis=0).tolist() == [2, 3, 2, 1]  # viewer 2 of a2 only in second 1
+    assert ad_a.emotions[1].tolist() == [EMOTIONS.index(name) for name in ("sad", "happy", "happy", "sad")]
+    assert ad_a.valences[2].tolist() == ["", "negative", "", ""]
+    assert np.isnan(ad_a.probabilities[2, 0]).all() and ad_a.probabilities[2, 1, EMOTIONS.index("angry")] == 0.6
+
+
+def test_a_manifest_offset_moves_second_0_to_the_ads_first_frame(tmp_path):
+    seconds = seconds_table(VIEWERS, tmp_path)
+    (tmp_path / "manifest.csv").write_text("file,offset,market\na2.mp4,1,UK\nad_a/a1.mp4,0.4,FR\n")
+    manifest = read_manifest(tmp_path / "manifest.csv", sorted(set(seconds["file"])))
+    assert manifest.loc["ad_a/a2.mp4", "offset"] == 1.0  # named by its file name alone
+    aligned = aligned_seconds(seconds, manifest)
+    units = {unit.ad: unit for unit in viewer_units(aligned, EMOTIONS)}
+    ad_a = units["ad_a"]
+    assert ad_a.duration == 3  # a1's 3 seconds (0.4 s rounds to 0); a2's 4 less the 1 skipped
+    assert ad_a.emotions[1].tolist() == [EMOTIONS.index(name) for name in ("happy", "happy", "sad")]
+    assert ad_a.present.sum(axis=0).tolist() == [3, 2, 2]
+    assert set(aligned.loc[aligned["file"] == "ad_b/b1.mp4", "market"]) == {"(not in manifest)"}
+    split = viewer_units(aligned, EMOTIONS, by="market")
+    assert [(unit.ad, unit.segment, len(unit.viewers)) for unit in split] == [
+        ("ad_a", "FR", 1), ("ad_a", "UK", 2), ("ad_b", "(not in manifest)", 1)]
+    with pytest.raises(ValueError, match="cannot split by 'age'"):
+        viewer_units(aligned, EMOTIONS, by="age")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("video,offset\na1.mp4,1\n", "needs a 'file' column"),
+    ("file,offset\nzz.mp4,1\n", "line 2: 'zz.mp4' is not among the analysed videos"),
+    ("file,offset\na1.mp4,1\nad_a/a1.mp4,2\n", "ad_a/a1.mp4 is listed twice"),
+    ("file,offset\na1.mp4,-2\n", "line 2: offset '-2' is not a number of seconds from 0 up"),
+    ("file,offset\na1.mp4,soon\n", "offset 'soon'"),
+])
+def test_a_bad_manifest_is_one_line(tmp_path, text, message):
+    (tmp_path / "manifest.csv").write_text(text)
+    with pytest.raises(ValueError, match=message) as error:
+        read_manifest(tmp_path / "manifest.csv", ["ad_a/a1.mp4", "ad_a/a2.mp4"])
+    assert "\n" not in str(error.value)
