@@ -11,7 +11,7 @@ from ui import charts
 from ui.common import dataset_summary, deployed_run, no_dataset_hint, selected_dataset
 
 THUMBNAIL = 96  # pixels: 48x48 faces doubled, sharp enough to read an expression
-PER_ROW = 6  # thumbnails per row, and samples per class
+PER_ROW = 6  # samples per class, and copies shown per duplicate group: one row on a wide screen
 SEED_KEY = "gallery_seed"
 
 
@@ -53,13 +53,15 @@ def balance_ui(summary: dict) -> None:
 
 
 def thumbnails_ui(path: str, version: float, names: list[str], captions: list[str]) -> None:
+    """The thumbnails side by side at their own width, wrapping as the screen needs (three a row on a
+    phone, where columns would stack them one a row), each over its caption; unreadable ones named."""
     images = cached_thumbnails(path, version, tuple(names))
-    columns = st.columns(PER_ROW)  # a fixed grid, so short rows do not spread their images apart
-    for column, image, caption in zip(columns, images, captions):
-        if image is None:
-            column.caption(f"unreadable: {caption}")
-        else:
-            column.image(image, caption=caption, width=THUMBNAIL)
+    shown = [(image, caption) for image, caption in zip(images, captions) if image is not None]
+    if shown:
+        st.image([image for image, _ in shown], caption=[caption for _, caption in shown], width=THUMBNAIL)
+    unreadable = [caption for image, caption in zip(images, captions) if image is None]
+    if unreadable:
+        st.caption("unreadable: " + ", ".join(unreadable))
 
 
 def gallery_ui(path: str, version: float, summary: dict) -> None:
