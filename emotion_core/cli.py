@@ -13,6 +13,7 @@
     python -m emotion_core analyze photos/ --csv results.csv [--model RUN]    (a folder or a .zip)
     python -m emotion_core analyze photos/ --engine ray [--address auto] --out results/   (Ray Data)
     python -m emotion_core analyze videos/ --out results/ [--fps 5]   (video_frames.csv, video_seconds.csv)
+    python -m emotion_core report results/ [--manifest CSV] [--by COLUMN]   (the ad test report of those videos)
     python -m emotion_core jobs start --arch vgg_gap --data fer2013 | list | cancel ID | log ID
     python -m emotion_core serve [--host 127.0.0.1] [--port 8000] [--model deployed]   (the REST API)
     python -m emotion_core export RUN --format litert|onnx|savedmodel [--quantize int8] [--out PATH]
@@ -460,6 +461,15 @@ def _progress_bar(stream):
 # --- serve and export ------------------------------------------------------------------------------
 
 
+def cmd_report(args) -> int:
+    from . import adreport
+
+    report = adreport.build_report(args.folder, manifest=args.manifest, by=args.by)
+    written = adreport.write_report(report, args.out or args.folder)
+    print(f"{report.headline} Tables in {written[0].parent}/ ({', '.join(path.name for path in written)}).")
+    return 0
+
+
 def cmd_serve(args) -> int:
     import uvicorn
 
@@ -680,6 +690,20 @@ def build_parser() -> argparse.ArgumentParser:
         f"; default: any for photos, {VIDEO_FACES} for videos (a webcam or phone filming its viewer frames the face "
         "at 15% or more of the picture, and looking for large faces only is several times faster)"))
     analyze.set_defaults(func=cmd_analyze, needs_keras=True)
+
+    report = commands.add_parser(
+        "report", help="the ad test report of an analysis of reaction videos (one sub-folder per ad)",
+        description="Per ad and second: viewers present, emotion and valence shares, net valence, mean "
+                    "probabilities and expressiveness with bootstrap 95%% intervals over viewers (ad_seconds.csv); "
+                    "key moments (ad_moments.csv); one row per ad (ad_compare.csv) and the gaps between ads "
+                    "(ad_differences.csv); all of it in ad_report.json.")
+    report.add_argument("folder", type=Path, help="an `analyze VIDEOS --out DIR` folder (its video_seconds.csv)")
+    report.add_argument("--manifest", type=Path,
+                        help="CSV with `file`, `offset` (seconds of the reaction video before the ad starts) and any "
+                             "viewer attributes (default: manifest.csv beside the videos, if there is one)")
+    report.add_argument("--by", metavar="COLUMN", help="split every table by this manifest column (a segment)")
+    report.add_argument("--out", type=Path, help="folder for the tables (default: the analysis folder)")
+    report.set_defaults(func=cmd_report)
 
     serve = commands.add_parser("serve", help="the REST API (FastAPI): /health, /models, /predict, docs at /docs")
     serve.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to answer other machines too")

@@ -1,0 +1,122 @@
+"""The ad report's figures on hand-made viewers, each worked out on paper in the comments."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from emotion_core.adreport import Unit, aligned_seconds, compare, differences, moments, timeline, viewer_units
+from emotion_core.adreport.metrics import MIN_VIEWERS, verdict
+from emotion_core.labels import EMOTIONS
+from emotion_core.valence import VALENCE
+from tests.adreport.hand import seconds_table
+
+
+def units_of(viewers, tmp_path, by=None):
+    return viewer_units(aligned_seconds(seconds_table(viewers, tmp_path)), EMOTIONS, by=by)
+
+
+def test_each_second_averages_the_viewers_present(tmp_path):
+    (unit,) = units_of({("ad/a1.mp4", 1): ["happy", "neutral"],
+                        ("ad/a2.mp4", 1): ["happy", "happy"],
+                        ("ad/a2.mp4", 2): ["sad", None]}, tmp_path)
+    rows = timeline(unit).set_index("second")
+    assert rows["viewers"].tolist() == [3, 2]
+    first, second = rows.loc[0], rows.loc[1]
+    # second 0: happy, happy, sad
+    assert first["share_happy"] == pytest.approx(2 / 3) and first["share_sad"] == pytest.approx(1 / 3)
+    assert first["valence_positive"] == pytest.approx(2 / 3) and first["valence_negative"] == pytest.approx(1 / 3)
+    assert first["net_valence"] == pytest.approx(1 / 3)
+    assert first["p_happy"] == pytest.approx((0.6 + 0.6 + 0) / 3) and first["p_neutral"] == pytest.approx(0.4)
+    assert first["expressiveness"] == pytest.approx(0.6)
+    # second 1: neutral, happy (a2's second face gone)
+    assert second["share_neutral"] == 0.5 and second["net_valence"] == 0.5
+    assert second["p_neutral"] == pytest.approx((1.0 + 0.4) / 2) and second["expressiveness"] == pytest.approx(0.3)
+    shares = rows[[f"share_{name}" for name in EMOTIONS]].sum(axis=1)
+    assert np.allclose(shares, 1) and np.allclose(rows["net_valence"], rows["valence_positive"] - rows["valence_negative"])
+    # intervals hold the mean, and a second with fewer than two viewers has none
+    assert first["net_valence_low"] <= first["net_valence"] <= first["net_valence_high"]
+    assert first["p_happy_low"] <= first["p_happy"] <= first["p_happy_high"]
+    assert timeline(unit).equals(timeline(unit))  # seeded: a rerun gives the same intervals
+    (lone,) = units_of({("ad/a1.mp4", 1): ["happy", "sad"]}, tmp_path / "lone")
+    assert timeline(lone)[["net_valence_low", "p_happy_high", "expressiveness_low"]].isna().all().all()
+
+
+def random_viewers(rng, viewers: int, seconds: int) -> Unit:
+    """Viewers whose probabilities are Dirichlet(1, ..., 1) draws: every class's true mean is 1/7."""
+    probabilities = rng.dirichlet(np.ones(len(EMOTIONS)), size=(viewers, seconds))
+    emotions = probabilities.argmax(axis=-1)
+    valences = np.vectorize(lambda index: VALENCE[EMOTIONS[index]], otypes=[object])(emotions)
+    return Unit("synthetic", "all", tuple(f"v{index}" for index in range(viewers)), seconds, EMOTIONS,
+                probabilities, emotions, valences)
+
+
+def test_the_bootstrap_interval_holds_the_true_mean_about_95_percent_of_the_time():
+    # each second is an independent study of 40 viewers; the true mean of every probability is 1/7,
+    # of net valence (2 positive classes of 7 read as the argmax, 4 negative) 2/7 - 4/7
+    rows = timeline(random_viewers(np.random.default_rng(7), viewers=40, seconds=300))
+    for name, truth in (("p_happy", 1 / 7), ("p_neutral", 1 / 7), ("net_valence", -2 / 7)):
+        held = ((rows[f"{name}_low"] <= truth) & (truth <= rows[f"{name}_high"])).mean()
+        assert 0.89 <= held <= 0.99, (name, held)
+
+
+def test_moments_need_prominence_and_half_the_viewers(tmp_path):
+    # 10 viewers, 12 seconds, all neutral but: second 3, 8 of them happy; second 8, 1 sad (10%:
+    # not a moment); second 10, 3 angry; second 11, only 2 viewers left, both happy (too few).
+    viewers = {}
+    for index in range(10):
+        readings = ["neutral"] * 12
+        readings[3] = "happy" if index < 8 else "neutral"
+        readings[8] = "sad" if index == 0 else "neutral"
+        readings[10] = "angry" if index < 3 else "neutral"
+        readings[11] = "happy" if index < 2 else None
+        viewers[(f"ad/v{index}.mp4", 1)] = readings
+    (unit,) = units_of(viewers, tmp_path)
+    found = moments(unit).set_index("moment")
+    assert sorted(found.index) == ["ending", "highest net valence", "lowest net valence", "opening", "peak angry",
+                                   "peak happy", "peak-end score"]
+    assert (found.loc["highest net valence", "second"], found.loc["highest net valence", "value"]) == (3, 0.8)
+    assert (found.loc["lowest net valence", "second"], found.loc["lowest net valence", "value"]) == (10, -0.3)
+    assert found.loc["lowest net valence", "prominence"] == pytest.approx(0.3)  # below the median second, 0
+    assert found.loc["peak happy", "second"] == 3 and found.loc["peak angry", "second"] == 10
+    # opening: seconds 0-4, (0.8) / 5; ending: seconds 7-11, (-0.1 - 0.3 + 1.0) / 5; peak-end: (0.8 + 0.12) / 2
+    assert found.loc["opening", "value"] == pytest.approx(0.16)
+    assert (found.loc["ending", "second"], found.loc["ending", "until"]) == (7, 12)
+    assert found.loc["ending", "value"] == pytest.approx(0.12)
+    assert found.loc["peak-end score", "value"] == pytest.approx(0.46)
+    row = compare([unit]).iloc[0]
+    assert row["peak"] == 0.8 and row["mean_net_valence"] == pytest.approx(1.4 / 12)
+    assert row["note"] == ""  # 10 viewers: enough
+
+
+def test_ads_compared_mark_gaps_beyond_chance_and_flag_small_samples(tmp_path):
+    # ad_a: 12 viewers, 9 happy and 3 neutral all through (net +0.75); ad_b: 4 viewers, 3 sad, 1 neutral (net -0.75)
+    viewers = {(f"ad_a/v{index}.mp4", 1): ["happy" if index < 9 else "neutral"] * 6 for index in range(12)}
+    viewers |= {(f"ad_b/w{index}.mp4", 1): ["sad" if index < 3 else "neutral"] * 8 for index in range(4)}
+    units = units_of(viewers, tmp_path)
+    table = compare(units).set_index("ad")
+    assert table["viewers"].tolist() == [12, 4] and table["duration"].tolist() == [6, 8]
+    assert table.loc["ad_a", "mean_net_valence"] == 0.75 and table.loc["ad_b", "mean_net_valence"] == -0.75
+    assert table.loc["ad_a", "share_happy"] == 0.75 and table.loc["ad_b", "share_sad"] == 0.75
+    assert table.loc["ad_a", "expressiveness"] == pytest.approx(0.75 * 0.6)
+    assert table.loc["ad_a", "share_happy_low"] < 0.75 < table.loc["ad_a", "share_happy_high"]
+    assert table.loc["ad_a", "positive_viewers"] == 9 and table.loc["ad_b", "positive_viewers"] == 0
+    assert table.loc["ad_a", "beyond_chance"] == ("mean_net_valence > ad_b; opening > ad_b; ending > ad_b; peak > ad_b; "
+                                                  "peak_end > ad_b; share_happy > ad_b")
+    assert table.loc["ad_b", "beyond_chance"] == "share_sad > ad_a"  # expressiveness (0.45) and neutral (25%) tie
+    assert table.loc["ad_a", "note"] == ""
+    assert table.loc["ad_b", "note"].startswith("only 4 viewers: too few to tell") and str(MIN_VIEWERS) in table.loc["ad_b", "note"]
+    gaps = differences(units).set_index("metric")
+    assert gaps.loc["mean_net_valence", "difference"] == 1.5 and gaps.loc["mean_net_valence", "low"] > 0
+    assert gaps.loc["mean_net_valence", "beyond_chance"]
+    assert verdict(units) == ("ad_a read more positive than ad_b (75% vs 0% of viewers), but with 12 and 4 viewers "
+                              "that is too few to tell.")
+
+
+def test_two_ads_read_alike_differ_within_chance(tmp_path):
+    pattern = ["happy", "neutral", "sad", "happy", "neutral", "happy"]
+    viewers = {(f"{ad}/v{index}.mp4", 1): [pattern[(index + second) % 6] for second in range(5)]
+               for ad in ("ad_a", "ad_b") for index in range(12)}
+    gaps = differences(units_of(viewers, tmp_path))
+    assert (gaps["difference"].abs() < 1e-9).all() and not gaps["beyond_chance"].any()
+    assert ((gaps["low"] <= 0) & (gaps["high"] >= 0)).all() and (gaps.set_index("metric").loc["peak", "low"] < 0)
