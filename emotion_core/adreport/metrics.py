@@ -92,8 +92,7 @@ def timeline(unit: Unit, resamples: int = BOOTSTRAP_RESAMPLES) -> pd.DataFrame:
     """One row per second of the ad: `viewers` present, share_<class>, valence_<valence>, net_valence,
     p_<class> and expressiveness, the last three with _low and _high (their 95% interval)."""
     names = feature_names(unit.classes)
-    cube = features(unit)
-    curve = curves(cube, np.ones((1, len(unit.viewers))))[0]
+    curve, low, high = second_figures(unit, resamples)
     present = unit.present.sum(axis=0)
     frame = pd.DataFrame(curve, columns=names)
     frame.insert(0, "ad", unit.ad)
@@ -101,17 +100,26 @@ def timeline(unit: Unit, resamples: int = BOOTSTRAP_RESAMPLES) -> pd.DataFrame:
     frame.insert(2, "second", np.arange(unit.duration))
     frame.insert(3, "viewers", present)
     with_interval = [name for name in names if name.startswith("p_") or name in ("net_valence", "expressiveness")]
-    low, high = _percentiles(curves(cube, resample_weights(unit, resamples)) if len(unit.viewers) > 1 else None,
-                             curve.shape)
     for name in with_interval:
         index = names.index(name)
-        frame[f"{name}_low"] = np.where(present > 1, low[:, index], np.nan)
-        frame[f"{name}_high"] = np.where(present > 1, high[:, index], np.nan)
+        frame[f"{name}_low"], frame[f"{name}_high"] = low[:, index], high[:, index]
     spans = [*(f"{name}{end}" for name in ("net_valence", "expressiveness") for end in ("", "_low", "_high")),
              *(f"{name}{end}" for name in names if name.startswith("p_") for end in ("", "_low", "_high"))]
     shares = [name for name in names if name.startswith(("share_", "valence_"))]
     order = ["ad", "segment", "second", "viewers", *shares, *spans]
     return frame[order]
+
+
+def second_figures(unit: Unit, resamples: int = BOOTSTRAP_RESAMPLES) -> tuple[np.ndarray, ...]:
+    """(means, low, high), each (seconds, features): every feature's mean over the viewers present
+    and its 95% bootstrap interval, NaN in seconds with fewer than two viewers present."""
+    cube = features(unit)
+    curve = curves(cube, np.ones((1, len(unit.viewers))))[0]
+    low, high = _percentiles(curves(cube, resample_weights(unit, resamples)) if len(unit.viewers) > 1 else None,
+                             curve.shape)
+    few = unit.present.sum(axis=0) < 2
+    low[few], high[few] = np.nan, np.nan
+    return curve, low, high
 
 
 def eligible_seconds(unit: Unit) -> np.ndarray:
@@ -138,31 +146,33 @@ def ad_metrics(curve: np.ndarray, names: list[str], eligible: np.ndarray) -> dic
     return figures
 
 
-def moments(unit: Unit) -> pd.DataFrame:
+def moments(unit: Unit, resamples: int = BOOTSTRAP_RESAMPLES) -> pd.DataFrame:
     """The ad's moments: the highest and lowest second of net valence and each emotion's peak share,
-    each kept only when MIN_PROMINENCE from the median eligible second; then the opening, the ending
-    and the peak-end score, always. Columns: ad, segment, moment, second, until (the end of a span,
-    exclusive), value, prominence."""
+    each kept only when it stands MIN_PROMINENCE from the median eligible second and that second's
+    95% interval leaves the median out; then the opening, the ending and the peak-end score,
+    always. Columns: ad, segment, moment, second, until (the end of a span, exclusive), value,
+    prominence (the distance from the median)."""
     names = feature_names(unit.classes)
-    curve = curves(features(unit), np.ones((1, len(unit.viewers))))[0]
+    curve, low, high = second_figures(unit, resamples)
     eligible = eligible_seconds(unit)
     rows = []
 
-    def extreme(moment: str, values: np.ndarray, sign: int) -> None:
+    def extreme(moment: str, name: str, sign: int) -> None:
+        values = curve[:, names.index(name)]
         if not eligible.any():
             return
-        candidates = np.where(eligible, sign * values, -np.inf)
-        second = int(np.argmax(candidates))  # the first of equal seconds
-        prominence = sign * (values[second] - float(np.median(values[eligible])))
-        if prominence >= MIN_PROMINENCE - 1e-9:
+        second = int(np.argmax(np.where(eligible, sign * values, -np.inf)))  # the first of equal seconds
+        median = float(np.median(values[eligible]))
+        prominence = sign * (values[second] - median)
+        bound = (low if sign > 0 else high)[second, names.index(name)]
+        if prominence >= MIN_PROMINENCE - 1e-9 and sign * (bound - median) > 0:
             rows.append({"moment": moment, "second": second, "until": second + 1, "value": float(values[second]),
                          "prominence": prominence})
 
-    net = curve[:, names.index("net_valence")]
-    extreme("highest net valence", net, 1)
-    extreme("lowest net valence", net, -1)
+    extreme("highest net valence", "net_valence", 1)
+    extreme("lowest net valence", "net_valence", -1)
     for name in unit.classes:
-        extreme(f"peak {name}", curve[:, names.index(f"share_{name}")], 1)
+        extreme(f"peak {name}", f"share_{name}", 1)
     figures = {name: float(value) for name, value in ad_metrics(curve, names, eligible).items()}
     rows += [{"moment": "opening", "second": 0, "until": min(OPENING, unit.duration), "value": figures["opening"]},
              {"moment": "ending", "second": max(0, unit.duration - ENDING), "until": unit.duration,

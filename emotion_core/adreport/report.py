@@ -83,7 +83,7 @@ def build_report(folder: Path, manifest: Path | None = None, by: str | None = No
     segments = sorted({unit.segment for unit in units})
     return Report(
         seconds=pd.concat([metrics.timeline(unit, resamples) for unit in units], ignore_index=True),
-        moments=pd.concat([metrics.moments(unit) for unit in units], ignore_index=True),
+        moments=pd.concat([metrics.moments(unit, resamples) for unit in units], ignore_index=True),
         compare=compare, differences=gaps,
         verdicts={segment: metrics.verdict([unit for unit in units if unit.segment == segment]) for segment in segments},
         facts={"model": facts.get("model", _model(seconds)), "manifest": str(manifest) if manifest else None, "by": by,

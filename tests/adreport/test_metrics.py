@@ -61,14 +61,15 @@ def test_the_bootstrap_interval_holds_the_true_mean_about_95_percent_of_the_time
 
 
 def test_moments_need_prominence_and_half_the_viewers(tmp_path):
-    # 10 viewers, 12 seconds, all neutral but: second 3, 8 of them happy; second 8, 1 sad (10%:
-    # not a moment); second 10, 3 angry; second 11, only 2 viewers left, both happy (too few).
+    # 10 viewers, 12 seconds, all neutral but: second 3, 8 of them happy; second 8, 2 sad (20%, but
+    # a resample without either is common: not a moment); second 10, 4 angry; second 11, only 2
+    # viewers left, both happy (too few).
     viewers = {}
     for index in range(10):
         readings = ["neutral"] * 12
         readings[3] = "happy" if index < 8 else "neutral"
-        readings[8] = "sad" if index == 0 else "neutral"
-        readings[10] = "angry" if index < 3 else "neutral"
+        readings[8] = "sad" if index < 2 else "neutral"
+        readings[10] = "angry" if index < 4 else "neutral"
         readings[11] = "happy" if index < 2 else None
         viewers[(f"ad/v{index}.mp4", 1)] = readings
     (unit,) = units_of(viewers, tmp_path)
@@ -76,16 +77,16 @@ def test_moments_need_prominence_and_half_the_viewers(tmp_path):
     assert sorted(found.index) == ["ending", "highest net valence", "lowest net valence", "opening", "peak angry",
                                    "peak happy", "peak-end score"]
     assert (found.loc["highest net valence", "second"], found.loc["highest net valence", "value"]) == (3, 0.8)
-    assert (found.loc["lowest net valence", "second"], found.loc["lowest net valence", "value"]) == (10, -0.3)
-    assert found.loc["lowest net valence", "prominence"] == pytest.approx(0.3)  # below the median second, 0
+    assert (found.loc["lowest net valence", "second"], found.loc["lowest net valence", "value"]) == (10, -0.4)
+    assert found.loc["lowest net valence", "prominence"] == pytest.approx(0.4)  # below the median second, 0
     assert found.loc["peak happy", "second"] == 3 and found.loc["peak angry", "second"] == 10
-    # opening: seconds 0-4, (0.8) / 5; ending: seconds 7-11, (-0.1 - 0.3 + 1.0) / 5; peak-end: (0.8 + 0.12) / 2
+    # opening: seconds 0-4, (0.8) / 5; ending: seconds 7-11, (-0.2 - 0.4 + 1.0) / 5; peak-end: (0.8 + 0.08) / 2
     assert found.loc["opening", "value"] == pytest.approx(0.16)
     assert (found.loc["ending", "second"], found.loc["ending", "until"]) == (7, 12)
-    assert found.loc["ending", "value"] == pytest.approx(0.12)
-    assert found.loc["peak-end score", "value"] == pytest.approx(0.46)
+    assert found.loc["ending", "value"] == pytest.approx(0.08)
+    assert found.loc["peak-end score", "value"] == pytest.approx(0.44)
     row = compare([unit]).iloc[0]
-    assert row["peak"] == 0.8 and row["mean_net_valence"] == pytest.approx(1.4 / 12)
+    assert row["peak"] == 0.8 and row["mean_net_valence"] == pytest.approx(1.2 / 12)
     assert row["note"] == ""  # 10 viewers: enough
 
 
