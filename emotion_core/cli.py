@@ -40,6 +40,8 @@ from .inference import TTA_MODES
 from .quiet import TF_LOG_LEVEL, native_stderr_silenced
 from .registry import ALIASES, DEPLOYED
 from .video.defaults import VIDEO_FACES, VIDEO_FPS
+from .wording import plural
+
 RUNS_DIR_HELP = "registry folder (default models/ or EMOTION_RUNS_DIR)"
 
 
@@ -264,7 +266,7 @@ def _describe_prediction(image_path: str, faces) -> str:
         return f"{image_path}: error: {faces['error']}"
     if not faces:
         return f"{image_path}: no face found"
-    lines = [f"{image_path}: {len(faces)} face(s)"]
+    lines = [f"{image_path}: {plural(len(faces), 'face')}"]
     for number, face in enumerate(faces, start=1):  # numbered as on the annotated photo and in the CSV
         box = face["box"]
         top = sorted(face["probabilities"].items(), key=lambda item: -item[1])[:3]

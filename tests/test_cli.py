@@ -108,7 +108,7 @@ def test_predict_with_large_faces_only_finds_a_portraits_face(trained_runs, caps
 
     code, out, _ = run_cli(capsys, "predict", photo, "--model", "alpha", "--faces", "large")
 
-    assert code == 0 and f"{photo}: 1 face(s)" in out
+    assert code == 0 and f"{photo}: 1 face" in out
 
 
 @needs_photos
@@ -224,6 +224,6 @@ def test_predict_prints_no_tensorflow_start_up_notices(trained_runs):
                           cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300)
 
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith(f"{photo}: 1 face(s)")
+    assert done.stdout.startswith(f"{photo}: 1 face")
     for notice in ("absl::InitializeLog", "oneDNN", "cuda drivers", "cuInit"):
         assert notice not in done.stderr

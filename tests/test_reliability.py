@@ -152,10 +152,10 @@ def test_cli_predict_answers_each_bad_file_in_one_line_and_the_rest_normally(
         assert line.startswith(f"{tmp_path / name}: error: ") and message in line
         assert message in results[name]["error"] and one_line(results[name]["error"])
     for name in odd_but_valid_files():
-        assert f"{tmp_path / name}: 1 face(s)" in lines
+        assert f"{tmp_path / name}: 1 face" in lines
         assert len(results[name]) == 1 and results[name][0]["label"] in EMOTIONS
     assert results["tiny.png"] == []  # no face, and --json was run without --whole-image
-    assert f"{tmp_path / 'tiny.png'}: 1 face(s)" in lines  # the whole image, with --whole-image
+    assert f"{tmp_path / 'tiny.png'}: 1 face" in lines  # the whole image, with --whole-image
 
 
 @pytest.fixture
@@ -189,7 +189,8 @@ def test_predict_page_offers_the_whole_image_of_a_ten_pixel_upload(predict_page)
     at.file_uploader[0].set_value([("tiny.png", tiny_image(), "image/png")]).run()
     assert "No face found in tiny.png" in at.info[0].value
     at.checkbox[0].check().run()
-    assert not at.exception and at.expander[0].label.startswith("Whole image: Face 1")
+    assert not at.exception
+    assert any(expander.label.startswith("Whole image: Face 1") for expander in at.expander)
 
 
 def test_the_upload_limit_is_25_mb_and_the_page_says_so(predict_page):
@@ -451,7 +452,7 @@ def test_cli_predict_warns_when_it_serves_a_fallback(trained_runs, capsys):
     assert main(["predict", str(PHOTOS / "grace_hopper.jpg")]) == 0
     captured = capsys.readouterr()
     assert captured.err.startswith("warning: The deployed run beta is broken")
-    assert "1 face(s)" in captured.out
+    assert "1 face" in captured.out
 
 
 def sidebar_warnings(at) -> str:

@@ -168,7 +168,7 @@ class FaceAnalyzer:
         return ImageSource(name, Path(self.root), group_of(name, self.depth))
 
 
-def _load_shared(run_files_ref):
+def load_shared(run_files_ref):
     """The Predictor of RunFiles put in Ray's object store once, not copied into every actor's arguments."""
     import ray
 
@@ -222,7 +222,7 @@ def analyze_on_ray(source: str | Path, out_dir: Path, run_files: RunFiles, addre
     out_dir = Path(out_dir)
     check_new_output(out_dir)
     listing = list_source(source)
-    _connect(ray, address)
+    connect(ray, address)
     actors = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
     if listing.kind == "uri":
         images = ray.data.read_binary_files(listing.paths(), include_paths=True, num_cpus=READ_CPUS)
@@ -231,7 +231,7 @@ def analyze_on_ray(source: str | Path, out_dir: Path, run_files: RunFiles, addre
         # read (no permission, gone since the listing) is a row saying so, as in the local engine;
         # in Ray's reader it would fail the whole job.
         images = ray.data.from_items([{"path": name} for name in listing.names])
-    load = load_predictor or functools.partial(_load_shared, ray.put(run_files))
+    load = load_predictor or functools.partial(load_shared, ray.put(run_files))
     rows = images.map_batches(
         FaceAnalyzer, fn_constructor_args=(load, listing.kind, listing.root, listing.depth, min_face_fraction),
         batch_size=FACES_PER_BATCH, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=actors),
@@ -249,7 +249,7 @@ def analyze_on_ray(source: str | Path, out_dir: Path, run_files: RunFiles, addre
     return counts
 
 
-def _connect(ray, address: str | None) -> None:
+def connect(ray, address: str | None) -> None:
     if ray.is_initialized():
         return
     # On a cluster the workers get this package with the job (py_modules); its dependencies

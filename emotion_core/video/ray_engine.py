@@ -21,7 +21,7 @@ from collections import deque
 from pathlib import Path
 
 from ..analysis.outputs import MANIFEST, write_manifest
-from ..analysis.ray_engine import _connect, _load_shared, import_ray
+from ..analysis.ray_engine import connect, load_shared, import_ray
 from ..analysis.sources import ImageSource
 from ..storage import read_json
 from .defaults import VIDEO_FPS
@@ -72,9 +72,9 @@ def analyze_videos_on_ray(source: str | Path, out_dir: Path, run_files, fps: flo
     taken = [path.name for path in (tables.frames_csv, tables.seconds_csv, tables.finished_jsonl) if path.exists()]
     if taken:
         raise ValueError(f"{out_dir} already holds video tables ({taken[0]}); choose a new --out folder.")
-    _connect(ray, address)
+    connect(ray, address)
     workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-    load = load_predictor or functools.partial(_load_shared, ray.put(run_files))
+    load = load_predictor or functools.partial(load_shared, ray.put(run_files))
     task = ray.remote(analyze_one_video).options(num_cpus=1, max_retries=VIDEO_RETRIES)
     submit = functools.partial(task.remote, uuid.uuid4().hex, load, fps=fps, min_face_fraction=min_face_fraction)
     pending, remaining = deque(), iter(sources)
