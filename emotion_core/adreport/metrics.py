@@ -14,7 +14,9 @@ viewers (present, for a second's figures) an interval is NaN: one viewer says no
 A viewer's reading in a second is that second's emotion (the argmax of their mean probabilities,
 video_seconds.csv's `emotion`) and its valence (`valence`, the run's mapping): net valence is +1
 for a positive reading, -1 for a negative one, 0 for neutral, so its mean over viewers is the share
-positive minus the share negative. Expressiveness is 1 minus the neutral probability.
+positive minus the share negative. Expressiveness is 1 minus the neutral probability. Attention
+is the share of the ad's viewers (those whose video covers the second, face found or not) facing
+the camera (`viewers.with_attention`), when the faces have landmarks.
 """
 
 from __future__ import annotations
@@ -45,26 +47,29 @@ MOMENT_PRESENCE = 0.5
 MIN_VIEWERS = 10
 INTERVAL = (2.5, 97.5)
 # The one-row-per-ad figures, in the order of the compare table (share_<class> follow).
-AD_METRICS = ("mean_net_valence", "opening", "ending", "peak", "peak_end", "expressiveness")
+AD_METRICS = ("mean_net_valence", "opening", "ending", "peak", "peak_end", "expressiveness", "attention")
 
 
 def feature_names(classes) -> list[str]:
     """The per-viewer, per-second values averaged over viewers: mean probabilities, emotion and valence
     shares (a viewer's reading counts 1 or 0), net valence (+1, 0, -1) and expressiveness."""
     return [*(f"p_{name}" for name in classes), *(f"share_{name}" for name in classes),
-            *(f"valence_{valence}" for valence in VALENCES), "net_valence", "expressiveness"]
+            *(f"valence_{valence}" for valence in VALENCES), "net_valence", "expressiveness", "attention"]
 
 
 def features(unit: Unit) -> np.ndarray:
-    """(viewers, seconds, features) in `feature_names` order, NaN where the viewer is absent."""
+    """(viewers, seconds, features) in `feature_names` order, NaN where the viewer is absent (for
+    attention: where their video does not cover the second, or attention is unknown)."""
     absent = ~unit.present
     readings = [(unit.emotions == index).astype(float) for index in range(len(unit.classes))]
     valence = [(unit.valences == valence).astype(float) for valence in VALENCES]
     net = valence[0] - valence[2]
     neutral = (1 - unit.probabilities[..., unit.classes.index("neutral")] if "neutral" in unit.classes
                else np.full(absent.shape, np.nan))
-    cube = np.concatenate([unit.probabilities, np.stack([*readings, *valence, net, neutral], axis=-1)], axis=-1)
+    cube = np.concatenate([unit.probabilities, np.stack([*readings, *valence, net, neutral, neutral], axis=-1)],
+                          axis=-1)  # the last: attention's place
     cube[absent] = np.nan
+    cube[..., -1] = np.nan if unit.attention is None else unit.attention
     return cube
 
 
@@ -90,7 +95,7 @@ def resample_weights(unit: Unit, resamples: int = BOOTSTRAP_RESAMPLES) -> np.nda
 
 def timeline(unit: Unit, resamples: int = BOOTSTRAP_RESAMPLES) -> pd.DataFrame:
     """One row per second of the ad: `viewers` present, share_<class>, valence_<valence>, net_valence,
-    p_<class> and expressiveness, the last three with _low and _high (their 95% interval)."""
+    p_<class>, expressiveness and attention, the last four with _low and _high (their 95% interval)."""
     names = feature_names(unit.classes)
     curve, low, high = second_figures(unit, resamples)
     present = unit.present.sum(axis=0)
@@ -99,11 +104,13 @@ def timeline(unit: Unit, resamples: int = BOOTSTRAP_RESAMPLES) -> pd.DataFrame:
     frame.insert(1, "segment", unit.segment)
     frame.insert(2, "second", np.arange(unit.duration))
     frame.insert(3, "viewers", present)
-    with_interval = [name for name in names if name.startswith("p_") or name in ("net_valence", "expressiveness")]
+    with_interval = [name for name in names if name.startswith("p_") or name in ("net_valence", "expressiveness",
+                                                                                  "attention")]
     for name in with_interval:
         index = names.index(name)
         frame[f"{name}_low"], frame[f"{name}_high"] = low[:, index], high[:, index]
-    spans = [*(f"{name}{end}" for name in ("net_valence", "expressiveness") for end in ("", "_low", "_high")),
+    spans = [*(f"{name}{end}" for name in ("net_valence", "expressiveness", "attention")
+               for end in ("", "_low", "_high")),
              *(f"{name}{end}" for name in names if name.startswith("p_") for end in ("", "_low", "_high"))]
     shares = [name for name in names if name.startswith(("share_", "valence_"))]
     order = ["ad", "segment", "second", "viewers", *shares, *spans]
@@ -131,7 +138,7 @@ def ad_metrics(curve: np.ndarray, names: list[str], eligible: np.ndarray) -> dic
     """The ad's figures from its curves (..., seconds, features), for the real curve or every
     resample's at once: mean net valence over the seconds, the opening's and ending's mean, the peak
     (the highest eligible second's net valence), the peak-end score (mean of peak and ending),
-    mean expressiveness and each emotion's mean share."""
+    mean expressiveness and attention, and each emotion's mean share."""
     net = curve[..., names.index("net_valence")]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN stretch gives NaN, as it should
@@ -139,7 +146,8 @@ def ad_metrics(curve: np.ndarray, names: list[str], eligible: np.ndarray) -> dic
         ending = np.nanmean(net[..., -ENDING:], axis=-1)
         figures = {"mean_net_valence": np.nanmean(net, axis=-1), "opening": np.nanmean(net[..., :OPENING], axis=-1),
                    "ending": ending, "peak": peak, "peak_end": (peak + ending) / 2,
-                   "expressiveness": np.nanmean(curve[..., names.index("expressiveness")], axis=-1)}
+                   "expressiveness": np.nanmean(curve[..., names.index("expressiveness")], axis=-1),
+                   "attention": np.nanmean(curve[..., names.index("attention")], axis=-1)}
         for name in names:
             if name.startswith("share_"):
                 figures[name] = np.nanmean(curve[..., names.index(name)], axis=-1)
@@ -234,6 +242,8 @@ def differences(units: list[Unit], resamples: int = BOOTSTRAP_RESAMPLES, results
             continue
         (values1, draws1), (values2, draws2) = results[(first.ad, first.segment)], results[(second.ad, second.segment)]
         for name in values1:
+            if np.isnan(values1[name] - values2[name]):
+                continue  # a figure one of them lacks (attention without landmarks)
             low, high = _interval(draws1[name] - draws2[name])
             rows.append({"ad": first.ad, "other": second.ad, "segment": first.segment, "metric": name,
                          "difference": values1[name] - values2[name], "low": low, "high": high,

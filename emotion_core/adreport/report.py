@@ -17,10 +17,10 @@ import pandas as pd
 from ..analysis.outputs import MANIFEST
 from ..analysis.results import result_classes
 from ..storage import read_json, write_bytes_atomic
-from ..video.tables import SECONDS_CSV, read_table
+from ..video.tables import FRAMES_CSV, SECONDS_CSV, read_table
 from ..wording import plural
 from . import metrics
-from .viewers import ALL, MANIFEST_CSV, aligned_seconds, read_manifest, viewer_units
+from .viewers import ALL, MANIFEST_CSV, aligned_seconds, read_manifest, viewer_units, with_attention
 
 SECONDS_OUT, MOMENTS_OUT, COMPARE_OUT = "ad_seconds.csv", "ad_moments.csv", "ad_compare.csv"
 DIFFERENCES_OUT, REPORT_JSON = "ad_differences.csv", "ad_report.json"
@@ -51,8 +51,8 @@ class Report:
 
 def build_report(folder: Path, manifest: Path | None = None, by: str | None = None,
                  resamples: int = metrics.BOOTSTRAP_RESAMPLES) -> Report:
-    """The report of the analysis in `folder` (video_seconds.csv; analysis.json for the model and
-    where the videos were). `manifest`: a CSV of file, offset and attributes; by default the
+    """The report of the analysis in `folder` (video_seconds.csv; video_frames.csv for attention;
+    analysis.json for the model and where the videos were). `manifest`: a CSV of file, offset and attributes; by default the
     MANIFEST_CSV beside the videos when there is one. `by`: a manifest column to split by.
 
     Raises ValueError (or FileNotFoundError) in one line for a folder without video tables, a bad
@@ -65,6 +65,8 @@ def build_report(folder: Path, manifest: Path | None = None, by: str | None = No
                                 f"--out {folder}` first")
     facts = read_json(folder / MANIFEST) if (folder / MANIFEST).is_file() else {}
     seconds = read_table(seconds_csv)
+    if (folder / FRAMES_CSV).is_file():  # attention needs each frame's landmarks
+        seconds = with_attention(seconds, read_table(folder / FRAMES_CSV))
     if manifest is None:
         source = Path(str(facts.get("source", "")))
         beside = source / MANIFEST_CSV if source.is_dir() else source.parent / MANIFEST_CSV

@@ -19,6 +19,11 @@ import pandas as pd
 
 from ..analysis.summary import TOP_LEVEL
 
+# A face counts as facing the camera when its nose sits within a quarter of the eye distance of the
+# eyes' midpoint, along the eye line: a nose tip about 0.45 eye distances in front of the eyes (an
+# average adult's) moves 0.45 * tan(30°) = 0.26 of it at 30 degrees of head yaw. A geometric
+# estimate, not measured on faces of known pose.
+MAX_YAW_RATIO = 0.25
 MANIFEST_CSV = "manifest.csv"  # looked for beside the videos when --manifest is not given
 NOT_LISTED = "(not in manifest)"  # the segment of a video the manifest does not list
 ALL = "all"  # the segment of a report not split by a manifest column
@@ -67,6 +72,41 @@ def read_manifest(path: Path, files) -> pd.DataFrame:
     return table.set_index("file")
 
 
+def yaw_ratios(landmarks: pd.Series) -> np.ndarray:
+    """Per face (video_frames.csv's `landmarks`: left eye, right eye, nose, mouth as 'x y ...'): the
+    nose's offset from the eyes' midpoint along the eye line, in eye distances; 0 facing the
+    camera, growing as the head turns; NaN without landmarks."""
+    points = np.full((len(landmarks), 6), np.nan)
+    for row, text in enumerate(landmarks):
+        numbers = str(text).split()
+        if len(numbers) >= 6:
+            points[row] = [float(number) for number in numbers[:6]]
+    first, second, nose = points[:, 0:2], points[:, 2:4], points[:, 4:6]
+    axis = second - first
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return ((nose - (first + second) / 2) * axis).sum(axis=1) / (axis * axis).sum(axis=1)
+
+
+def with_attention(seconds: pd.DataFrame, frames: pd.DataFrame) -> pd.DataFrame:
+    """video_seconds.csv's rows with `attention`: the share of the second's analysed frames in which
+    the viewer's face was found and facing the camera (|yaw ratio| <= MAX_YAW_RATIO). NaN on rows
+    without a viewer, and on every row when no face has landmarks (the Haar detector gives none)."""
+    seconds = seconds.copy()
+    faces = frames[frames["status"] == "ok"]
+    if not faces["landmarks"].str.strip().astype(bool).any():
+        seconds["attention"] = np.nan
+        return seconds
+    analysed = frames.dropna(subset=["time"]).assign(second=lambda rows: rows["time"].astype(float).astype(int))
+    per_second = analysed.groupby(["file", "second"])["frame"].nunique()
+    facing = faces.assign(second=faces["time"].astype(float).astype(int), face=faces["face"].astype(int))[
+        np.abs(yaw_ratios(faces["landmarks"])) <= MAX_YAW_RATIO]
+    counts = facing.groupby(["file", "face", "second"])["frame"].nunique()
+    keys = list(zip(seconds["file"], seconds["face"].fillna(-1).astype(int), seconds["second"].astype(int)))
+    shares = [counts.get(key, 0) / per_second.get((key[0], key[2]), np.nan) for key in keys]
+    seconds["attention"] = np.where(seconds["face"].isna(), np.nan, shares)
+    return seconds
+
+
 def aligned_seconds(seconds: pd.DataFrame, manifest: pd.DataFrame | None = None) -> pd.DataFrame:
     """video_seconds.csv's rows on each ad's clock, with the manifest's attributes.
 
@@ -104,6 +144,7 @@ class Unit:
     probabilities: np.ndarray
     emotions: np.ndarray
     valences: np.ndarray
+    attention: np.ndarray | None = None  # (viewers, seconds): with_attention's share, NaN where the video ends
 
     @property
     def present(self) -> np.ndarray:
@@ -135,5 +176,10 @@ def viewer_units(aligned: pd.DataFrame, classes, by: str | None = None) -> list[
         probabilities[v, s] = found[list(classes)].to_numpy(dtype=float)
         emotions[v, s] = found["emotion"].map({name: index for index, name in enumerate(classes)}).to_numpy()
         valences[v, s] = found["valence"].to_numpy()
-        units.append(Unit(str(ad), str(segment), viewers, duration, classes, probabilities, emotions, valences))
+        attention = None
+        if "attention" in faces and faces["attention"].notna().any():
+            attention = np.full((len(viewers), duration), np.nan)
+            attention[faces["viewer"].map(row_of).to_numpy(), faces["second"].to_numpy()] = faces["attention"].to_numpy()
+        units.append(Unit(str(ad), str(segment), viewers, duration, classes, probabilities, emotions, valences,
+                          attention))
     return units

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from emotion_core.adreport import aligned_seconds, read_manifest, viewer_units
+from emotion_core.adreport import aligned_seconds, compare, read_manifest, timeline, viewer_units
+from emotion_core.adreport.viewers import with_attention, yaw_ratios
 from emotion_core.labels import EMOTIONS
 from tests.adreport.hand import seconds_table
 
@@ -58,3 +60,33 @@ def test_a_bad_manifest_is_one_line(tmp_path, text, message):
     with pytest.raises(ValueError, match=message) as error:
         read_manifest(tmp_path / "manifest.csv", ["ad_a/a1.mp4", "ad_a/a2.mp4"])
     assert "\n" not in str(error.value)
+
+
+def frame_row(time: float, frame: int, face: int | None, nose_x: float = 50.0) -> dict:
+    """A video_frames.csv row of ad/a.mp4: eyes at (40, 50) and (60, 50), the nose at (nose_x, 60);
+    face None: a frame without a face."""
+    row = {"file": "ad/a.mp4", "group": "ad", "time": time, "frame": frame}
+    if face is None:
+        return {**row, "face": np.nan, "landmarks": "", "status": "no face found"}
+    return {**row, "face": face, "landmarks": f"40 50 60 50 {nose_x} 60 50 70", "status": "ok"}
+
+
+def test_attention_is_the_share_of_frames_facing_the_camera(tmp_path):
+    # nose at the eyes' midpoint: yaw ratio 0 (facing); 8 px off on a 20 px eye line: 0.4 (turned)
+    assert yaw_ratios(pd.Series(["40 50 60 50 50 60 50 70", "40 50 60 50 58 60 50 70", ""])) == pytest.approx(
+        [0.0, 0.4, np.nan], nan_ok=True)
+    rows = []
+    for index in range(5):  # second 0: viewer 1 facing in all 5 frames, viewer 2 turned in all
+        rows += [frame_row(index / 5, index, 1), frame_row(index / 5, index, 2, nose_x=58)]
+    # second 1: viewer 1 facing in 2 frames, turned in 2, gone in 1; viewer 2 gone
+    for index, nose_x in enumerate([50, 50, 58, 58, None]):
+        time = 1 + index / 5
+        rows.append(frame_row(time, 5 + index, None) if nose_x is None else frame_row(time, 5 + index, 1, nose_x))
+    seconds = seconds_table({("ad/a.mp4", 1): ["happy", "happy"], ("ad/a.mp4", 2): ["sad", None]}, tmp_path)
+    attended = with_attention(seconds, pd.DataFrame(rows))
+    assert attended["attention"].tolist() == [1.0, 0.4, 0.0, 0.0]
+    (unit,) = viewer_units(aligned_seconds(attended), EMOTIONS)
+    seconds_out = timeline(unit)
+    # viewer 2 counts in second 1 though their face is gone: the share of the ad's viewers attending
+    assert seconds_out["attention"].tolist() == pytest.approx([0.5, 0.2])
+    assert compare([unit]).loc[0, "attention"] == pytest.approx(0.35)

@@ -30,6 +30,9 @@ def test_report_of_analysed_videos_aligns_and_counts_viewers(scene_analysis, tmp
     ad_a = seconds[seconds["ad"] == "ad_a"].set_index("second")
     # leaving.mp4's face is there in its seconds 0-1 and 3, gone in 2: on the ad's clock, 0 and 2
     assert ad_a["viewers"].tolist() == [2, 1, 2]
+    # attention counts every viewer whose video covers the second; both face the camera whenever found:
+    # leaving.mp4's face is in 3 of the 5 frames of its second 1 (gone from 1.5 s), moving's in all
+    assert ad_a["attention"].tolist() == pytest.approx([(1 + 3 / 5) / 2, 1 / 2, 1.0])
     table = read_table(analysis / SECONDS_CSV).set_index(["file", "second"])
     expected = np.mean([table.loc[("ad_a/moving.mp4", 0), list(EMOTIONS)].to_numpy(dtype=float),
                         table.loc[("ad_a/leaving.mp4", 1), list(EMOTIONS)].to_numpy(dtype=float)], axis=0)
