@@ -275,20 +275,21 @@ def test_sets_frame(runs, datasets) -> pd.DataFrame:
     """Runs x labelled sets: each run's accuracy and macro-F1 on its own validation split and on every
     other set it was scored on (`evaluation_choices`' saved ones, e.g. `evaluate --all --data NAME
     --split test`), one row per run with weights, best on the first other set first. A blank: not
-    scored on that set yet."""
+    scored on that set yet. `classes` names each run's class set: accuracy over three classes is
+    not comparable with accuracy over seven."""
     others = evaluation_choices(runs, datasets)[2:]
     rows = []
     for run in runs:
         if not run.has_weights or run.problem:
             continue
-        row = {"run": run.name, "validation accuracy": run.validation.get("accuracy"),
+        row = {"run": run.name, "classes": class_set_name(run.classes), "validation accuracy": run.validation.get("accuracy"),
                "validation macro-F1": run.validation.get("macro_f1")}
         for choice in others:
             report = run.evaluations.get(choice.key, {})
             row[f"{choice.label} accuracy"] = report.get("accuracy")
             row[f"{choice.label} macro-F1"] = report.get("macro_f1")
         rows.append(row)
-    frame = pd.DataFrame(rows, columns=["run", "validation accuracy", "validation macro-F1",
+    frame = pd.DataFrame(rows, columns=["run", "classes", "validation accuracy", "validation macro-F1",
                                         *(f"{c.label} {m}" for c in others for m in ("accuracy", "macro-F1"))])
     first = f"{others[0].label} accuracy" if others else "validation accuracy"
     return frame.sort_values(first, ascending=False, na_position="last").reset_index(drop=True)

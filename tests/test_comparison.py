@@ -519,4 +519,4 @@ def test_test_sets_frame_puts_each_runs_figures_on_every_scored_set_beside_valid
     assert list(frame.index) == ["sgd64", "adam32"]  # scored on posed first
     assert frame.loc["sgd64", "posed · test accuracy"] == pytest.approx(0.6)
     assert math.isnan(frame.loc["adam32", "posed · test accuracy"])  # not scored on it yet
-    assert list(frame.columns[:2]) == ["validation accuracy", "validation macro-F1"]
+    assert list(frame.columns[:3]) == ["classes", "validation accuracy", "validation macro-F1"]

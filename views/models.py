@@ -185,7 +185,7 @@ def test_sets_ui(runs):
     st.markdown("**On your test sets**")
     st.dataframe(table, hide_index=True, column_config={
         column: st.column_config.NumberColumn(format="percent" if column.endswith("accuracy") else "%.3f")
-        for column in table.columns if column != "run"})
+        for column in table.columns if column not in ("run", "classes")})
     st.caption("Add a set: `python -m emotion_core evaluate --all --data NAME --split test` scores every run on a "
                "labelled folder under the data root (your own photos: `python -m emotion_core data faces PHOTOS "
                "--out data/NAME`); a blank is a run not scored on that set yet.")
