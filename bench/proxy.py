@@ -5,6 +5,7 @@ Build the proxy once (`python -m emotion_core data proxy fer2013 --out data/fer2
     python bench/proxy.py                       # every shipped run with weights
     python bench/proxy.py deployed live RUN ... # some runs
     python bench/proxy.py --json proxy.json     # also keep the reports
+    python bench/proxy.py deployed RUN --modes off,flip,zoom,shifts --per-class 120   # TTA on the proxy
 
 Per run: validation accuracy with its recorded TTA (the run's own evaluation), the proxy's
 accuracy through the whole pipeline (detect, align, crop, classify; photos without a face found
@@ -38,6 +39,46 @@ def to_neutral(report: dict, classes) -> float | None:
     return sum(row[column] for row in others) / total if total else None
 
 
+def tta_table(runs, data: str, modes, per_class: int) -> None:
+    """Accuracy (no face counts as wrong) and neutral drift per TTA mode, on the first `per_class`
+    proxy photos of each class, faces found once; nothing saved."""
+    import numpy as np
+
+    from emotion_core.datasets import open_dataset
+    from emotion_core.faces import FACE_SIZES, crop_face
+    from emotion_core.images import load_rgb
+    from emotion_core.labels import EMOTIONS
+    from emotion_core.predictor import Predictor
+
+    predictors = [Predictor.load(run) for run in runs]
+    dataset = open_dataset(data, require_train=False)
+    taken, items = {}, []
+    for name, label in dataset.items["validation"]:
+        if taken.get(label, 0) < per_class:
+            taken[label] = taken.get(label, 0) + 1
+            items.append((name, label))
+    crops, labels = [], []
+    for name, label in items:
+        rgb = load_rgb(dataset.path / name)
+        boxes = predictors[0].detector.detect(rgb, FACE_SIZES["any"])
+        if boxes:
+            crops.append(crop_face(rgb, max(boxes, key=lambda box: box.score)))
+            labels.append(EMOTIONS[label])
+    print(f"{len(items)} proxy photos, a face found in {len(crops)}\n")
+    print("| run | TTA | accuracy (all photos) | read as neutral |\n|---|---|--:|--:|")
+    for predictor in predictors:
+        classes = list(predictor.classes)
+        truth = np.array([classes.index(label) if label in classes else -1 for label in labels])
+        faces = np.stack([predictor.prepare(crop) for crop in crops])
+        for mode in modes:
+            predictor.tta = mode  # the views this call averages; classify is what the app calls
+            predicted = np.asarray(predictor.classify(faces)).argmax(axis=1)
+            others = (truth >= 0) & (truth != classes.index("neutral")) if "neutral" in classes else truth < -1
+            neutral = (predicted[others] == classes.index("neutral")).mean() if others.any() else None
+            print(f"| {predictor.run_name} | {mode} | {(predicted == truth).sum() / len(items):.1%} "
+                  f"| {percent(neutral)} |")
+
+
 def percent(value) -> str:
     return "-" if value is None else f"{value:.1%}"
 
@@ -49,12 +90,18 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the reports here")
     parser.add_argument("--no-save", action="store_true",
                         help="do not keep each report in its run folder (the runs table's proxy column reads it)")
+    parser.add_argument("--modes", help="compare these TTA modes (comma-separated) on a subset instead")
+    parser.add_argument("--per-class", type=int, default=120, help="with --modes: photos a class")
     args = parser.parse_args()
 
     runs = args.runs or scoring.evaluable_runs()
+    if args.modes:
+        tta_table(runs, args.data, args.modes.split(","), args.per_class)
+        return 0
     started = time.monotonic()
     reports = scoring.evaluate_photos_runs(runs, args.data, "validation", save=not args.no_save)
-    print(f"{len(runs)} runs, {reports[0]['photos']:,} proxy photos, {time.monotonic() - started:.0f} s\n")
+    photos = max(report["photos"] for report in reports)
+    print(f"{len(runs)} runs, {photos:,} proxy photos, {time.monotonic() - started:.0f} s\n")
     print("| run | classes | TTA | validation | proxy (whole pipeline) | gap | no face | proxy macro-F1 "
           "| read as neutral: validation | proxy |")
     print("|---|---|---|--:|--:|--:|--:|--:|--:|--:|")
