@@ -222,6 +222,7 @@ def source_tree(variant: str, shipped: str | None):
             yield folder
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(folder)], cwd=PROJECT, check=False)
+            shutil.rmtree(folder.parent, ignore_errors=True)
 
 
 def main() -> None:
