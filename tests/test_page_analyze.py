@@ -135,7 +135,9 @@ def test_an_upload_is_analysed_summarised_and_a_face_explained_with_nothing_left
     app.pills[0].set_value(1).run()
     assert not app.exception, [e.message for e in app.exception]
     captions = [caption for image in app.get("image") for caption in image.captions]
-    assert "As the model saw it" in captions and f"Grad-CAM: {emotion}" in captions
+    # the tiny model's map may have no warm spot: the caption then says so after the emotion
+    assert "As the model saw it" in captions
+    assert any(caption.startswith(f"Grad-CAM: {emotion}") for caption in captions)
     assert len(app.get("vega_lite_chart")) == 5  # and the face's probabilities
     assert left_of(files, private_tmp) == [] and files_under(cache_dir()) == []  # all from memory
 

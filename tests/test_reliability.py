@@ -219,8 +219,8 @@ def test_dataset_page_reports_a_messy_data_set_instead_of_failing(isolated_dirs)
 
     assert not at.exception, [error.message for error in at.exception]
     warnings = "\n".join(warning.value for warning in at.warning)
-    assert "Missing splits: validation, test" in warnings
-    assert "Skipped unknown class folders: selfies" in warnings
+    assert "No validation split and no test split: training sets aside part of train" in warnings
+    assert "Skipped class folders that are not one of the seven emotions: selfies" in warnings
     assert "Empty class folders: train/disgust" in warnings
     assert {metric.label: metric.value for metric in at.metric}["Unreadable files"] == "2"
 
@@ -229,7 +229,7 @@ def test_train_page_refuses_an_out_of_range_option_with_its_reason(tiny_dataset,
     monkeypatch.setenv(jobs.MAX_JOBS_ENV, "0")
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     at.switch_page("views/train.py").run()
-    next(box for box in at.number_input if box.label == "epochs").set_value(0)
+    next(box for box in at.number_input if box.label == "Epochs").set_value(0)
     next(button for button in at.button if button.label == "Start training").click().run()
 
     assert not at.exception
