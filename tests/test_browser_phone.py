@@ -18,7 +18,8 @@ from emotion_core import registry
 from emotion_core.labels import EMOTIONS
 from emotion_core.valence import VALENCES
 from tests.conftest import PHOTOS, needs_photos
-from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, WAIT_MS, serve_app, sync_api
+from tests.test_browser import ARTIFACTS, CHROMIUM, WAIT_MS, serve_app, sync_api
+from tests.test_browser import browser  # noqa: F401  (a fixture: one Chromium for the module)
 
 PHONE = {"width": 390, "height": 844}  # an iPhone 14, upright
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium (apt-get install chromium)")
@@ -36,14 +37,6 @@ def server(trained_run_template, tmp_path_factory):
     registry.deploy("alpha", root / "models")
     with serve_app(root, log_name="streamlit-phone.log") as app:
         yield app
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
