@@ -18,7 +18,6 @@ same on every machine and a rerun rebuilds it byte for byte.
 from __future__ import annotations
 
 import io
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -141,8 +140,3 @@ def build_proxy(source: str | Path, out: str | Path, split: str = "validation", 
     write_json_atomic(out / MANIFEST, manifest)
     return manifest
 
-
-def read_manifest(folder: str | Path) -> dict | None:
-    """The proxy.json of a proxy data set, or None for any other folder."""
-    path = Path(folder) / MANIFEST
-    return json.loads(path.read_text()) if path.is_file() else None
