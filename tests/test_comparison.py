@@ -520,3 +520,9 @@ def test_test_sets_frame_puts_each_runs_figures_on_every_scored_set_beside_valid
     assert frame.loc["sgd64", "posed · test accuracy"] == pytest.approx(0.6)
     assert math.isnan(frame.loc["adam32", "posed · test accuracy"])  # not scored on it yet
     assert list(frame.columns[:3]) == ["classes", "validation accuracy", "validation macro-F1"]
+
+    # A set of photos scored through the whole pipeline: photos without a face found count as wrong.
+    photos = {**seven_class_report(42, data="posed", split="test"), "accuracy_all_photos": 0.55}
+    registry.save_evaluation(isolated_dirs["models"] / "sgd64", "posed-test", photos)
+    frame = comparison.test_sets_frame(registry.list_runs(), ["posed"]).set_index("run")
+    assert frame.loc["sgd64", "posed · test accuracy"] == pytest.approx(0.55)
