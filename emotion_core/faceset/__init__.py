@@ -8,10 +8,13 @@ A face set is a data set folder (`<split>/<class>/<file>.png`, aligned face crop
 FER2013 frames its faces) plus `manifest.csv`: for every crop its source file, box, landmarks,
 time in the video (empty for photos), the model's guess (empty when no model guessed) and when it
 was labelled; `faceset.json` holds the counts. `writer.FaceSetWriter` writes one, `photos` fills
-one from folders of labelled photos.
+one from folders of labelled photos, `labelling.Labelling` from a finished analysis's faces, one
+answer at a time (the Label page).
 """
 
+from .labelling import NOT_A_FACE, SKIP, Labelling, LabellingError, faceset_summary, labelling_outputs
 from .photos import faces_from_photos
 from .writer import MANIFEST_CSV, MANIFEST_COLUMNS, SUMMARY_JSON, FaceSetWriter, read_manifest
 
-__all__ = ["MANIFEST_COLUMNS", "MANIFEST_CSV", "SUMMARY_JSON", "FaceSetWriter", "faces_from_photos", "read_manifest"]
+__all__ = ["MANIFEST_COLUMNS", "MANIFEST_CSV", "NOT_A_FACE", "SKIP", "SUMMARY_JSON", "FaceSetWriter", "Labelling",
+           "LabellingError", "faces_from_photos", "faceset_summary", "labelling_outputs", "read_manifest"]

@@ -27,21 +27,33 @@ class FaceSetWriter:
     """Adds labelled face crops to a new face set folder; `close()` writes the counts.
 
     `out` must not hold files yet: one face set per folder, never mixed into an existing data set.
+    With `append`, an existing face set (its manifest) is added to instead, its counts carried on:
+    the labelling view opens one per label, so every label is on disk as soon as it is given.
     """
 
-    def __init__(self, out: str | Path):
+    def __init__(self, out: str | Path, append: bool = False):
         self.out = Path(out)
+        manifest = self.out / MANIFEST_CSV
+        self.counts: dict[str, dict[str, int]] = {}  # split -> emotion -> faces
+        if append and manifest.is_file():
+            for row in read_manifest(self.out).itertuples():
+                split_counts = self.counts.setdefault(row.split, {})
+                split_counts[row.emotion] = split_counts.get(row.emotion, 0) + 1
+            self._handle = open(manifest, "a", newline="")
+            self._rows = csv.DictWriter(self._handle, fieldnames=MANIFEST_COLUMNS)
+            return
         if self.out.exists() and (not self.out.is_dir() or any(self.out.iterdir())):
             raise ValueError(f"{self.out} already exists and is not an empty folder; choose a new --out folder")
         self.out.mkdir(parents=True, exist_ok=True)
-        self._handle = open(self.out / MANIFEST_CSV, "w", newline="")
+        self._handle = open(manifest, "w", newline="")
         self._rows = csv.DictWriter(self._handle, fieldnames=MANIFEST_COLUMNS)
         self._rows.writeheader()
-        self.counts: dict[str, dict[str, int]] = {}  # split -> emotion -> faces
 
     def add(self, crop_rgb: np.ndarray, emotion: str, split: str, source: str, box: FaceBox, face: int = 1,
             time_s: float | None = None, guess: str = "") -> Path:
-        """Save one aligned crop (HxWx3 uint8 RGB) as `<split>/<emotion>/<name>.png`; returns its path."""
+        """Save one aligned crop (HxWx3 uint8 RGB) as `<split>/<emotion>/<name>.png`; returns its path.
+
+        `time_s`: where in the video `source` the face was (None for a photo)."""
         if emotion not in EMOTIONS:
             raise ValueError(f"'{emotion}' is not one of {', '.join(EMOTIONS)}")
         folder = self.out / split / emotion
