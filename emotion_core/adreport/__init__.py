@@ -5,7 +5,7 @@
 
     from emotion_core.adreport import build_report, write_report
     report = build_report("results/")
-    write_report(report, "results/")      # ad_seconds.csv, ad_moments.csv, ad_compare.csv, ...
+    write_report(report, "results/")      # ad_timeline.csv, ad_moments.csv, ad_compare.csv, ...
 
 The modules, lowest layer first: `viewers` (the manifest, each ad's clock, viewers as units),
 `metrics` (per second, moments, one row per ad, differences; bootstrap over viewers) and `report`
@@ -13,12 +13,12 @@ The modules, lowest layer first: `viewers` (the manifest, each ad's clock, viewe
 """
 
 from .metrics import BOOTSTRAP_RESAMPLES, MIN_PROMINENCE, MIN_VIEWERS, compare, differences, moments, timeline
-from .report import (COMPARE_OUT, DIFFERENCES_OUT, MOMENTS_OUT, REPORT_JSON, SECONDS_OUT, Report, build_report,
-                     write_report)
+from .report import (COMPARE_OUT, DIFFERENCES_OUT, MOMENTS_OUT, REPORT_JSON, SECONDS_OUT, VIEWERS_OUT, Report,
+                     build_report, write_report)
 from .viewers import MANIFEST_CSV, Unit, aligned_seconds, read_manifest, viewer_units
 
 __all__ = [
     "BOOTSTRAP_RESAMPLES", "COMPARE_OUT", "DIFFERENCES_OUT", "MANIFEST_CSV", "MIN_PROMINENCE", "MIN_VIEWERS",
-    "MOMENTS_OUT", "REPORT_JSON", "SECONDS_OUT", "Report", "Unit", "aligned_seconds", "build_report", "compare",
+    "MOMENTS_OUT", "REPORT_JSON", "SECONDS_OUT", "VIEWERS_OUT", "Report", "Unit", "aligned_seconds", "build_report", "compare",
     "differences", "moments", "read_manifest", "timeline", "viewer_units", "write_report",
 ]

@@ -117,6 +117,20 @@ def timeline(unit: Unit, resamples: int = BOOTSTRAP_RESAMPLES) -> pd.DataFrame:
     return frame[order]
 
 
+def viewer_seconds(unit: Unit) -> pd.DataFrame:
+    """One row per viewer and second of the ad: `emotion` and `valence` ('' where the face was not
+    found), `net_valence` (+1, 0, -1; NaN where absent), `expressiveness` and `attention`: the
+    readings every curve averages, for the per-viewer charts and the thumbnails of a moment."""
+    names = feature_names(unit.classes)
+    cube = features(unit)
+    viewers, seconds = unit.emotions.shape
+    emotions = np.where(unit.present, np.asarray(unit.classes + ("",), dtype=object)[unit.emotions], "")
+    return pd.DataFrame({
+        "ad": unit.ad, "segment": unit.segment, "viewer": np.repeat(np.asarray(unit.viewers, dtype=object), seconds),
+        "second": np.tile(np.arange(seconds), viewers), "emotion": emotions.ravel(), "valence": unit.valences.ravel(),
+        **{name: cube[..., names.index(name)].ravel() for name in ("net_valence", "expressiveness", "attention")}})
+
+
 def second_figures(unit: Unit, resamples: int = BOOTSTRAP_RESAMPLES) -> tuple[np.ndarray, ...]:
     """(means, low, high), each (seconds, features): every feature's mean over the viewers present
     and its 95% bootstrap interval, NaN in seconds with fewer than two viewers present."""

@@ -1,7 +1,8 @@
 """An analysis folder's ad test report: its tables, written beside the video tables, and a one-line summary.
 
     report = build_report("results/", manifest=None, by=None)   # manifest.csv beside the videos, if any
-    write_report(report, "results/")   # ad_seconds.csv, ad_moments.csv, ad_compare.csv, ad_differences.csv, ad_report.json
+    write_report(report, "results/")   # ad_timeline.csv, ad_moments.csv, ad_compare.csv, ad_differences.csv,
+                                       # ad_viewers.csv, ad_summary.json
     print(report.headline)
 """
 
@@ -22,8 +23,8 @@ from ..wording import plural
 from . import metrics
 from .viewers import ALL, MANIFEST_CSV, aligned_seconds, read_manifest, viewer_units, with_attention
 
-SECONDS_OUT, MOMENTS_OUT, COMPARE_OUT = "ad_seconds.csv", "ad_moments.csv", "ad_compare.csv"
-DIFFERENCES_OUT, REPORT_JSON = "ad_differences.csv", "ad_report.json"
+SECONDS_OUT, MOMENTS_OUT, COMPARE_OUT = "ad_timeline.csv", "ad_moments.csv", "ad_compare.csv"
+DIFFERENCES_OUT, VIEWERS_OUT, REPORT_JSON = "ad_differences.csv", "ad_viewers.csv", "ad_summary.json"
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Report:
     differences: pd.DataFrame
     verdicts: dict[str, str]  # segment -> the verdict in words
     facts: dict = field(default_factory=dict)  # model, manifest, split
+    viewers: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per viewer and second (viewer_seconds)
 
     @property
     def headline(self) -> str:
@@ -89,16 +91,17 @@ def build_report(folder: Path, manifest: Path | None = None, by: str | None = No
         compare=compare, differences=gaps,
         verdicts={segment: metrics.verdict([unit for unit in units if unit.segment == segment]) for segment in segments},
         facts={"model": facts.get("model", _model(seconds)), "manifest": str(manifest) if manifest else None, "by": by,
-               "resamples": resamples, "min_viewers": metrics.MIN_VIEWERS, "min_prominence": metrics.MIN_PROMINENCE})
+               "resamples": resamples, "min_viewers": metrics.MIN_VIEWERS, "min_prominence": metrics.MIN_PROMINENCE},
+        viewers=pd.concat([metrics.viewer_seconds(unit) for unit in units], ignore_index=True))
 
 
 def write_report(report: Report, out: Path) -> list[Path]:
-    """The report's tables in `out` (made if needed): CSVs, and ad_report.json holding per ad its
+    """The report's tables in `out` (made if needed): CSVs, and ad_summary.json holding per ad its
     metrics, moments and gaps, with the verdicts and how the report was made. Returns the paths."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     tables = {SECONDS_OUT: report.seconds, MOMENTS_OUT: report.moments, COMPARE_OUT: report.compare,
-              DIFFERENCES_OUT: report.differences}
+              DIFFERENCES_OUT: report.differences, VIEWERS_OUT: report.viewers}
     written = []
     for name, table in tables.items():
         write_bytes_atomic(out / name, table.to_csv(index=False, float_format="%.4f").encode())
