@@ -12,9 +12,10 @@ one from folders of labelled photos, `labelling.Labelling` from a finished analy
 answer at a time (the Label page).
 """
 
-from .labelling import NOT_A_FACE, SKIP, Labelling, LabellingError, faceset_summary, labelling_outputs
+from .labelling import (ANSWERS, NOT_A_FACE, SKIP, Labelling, LabellingError, face_sets, faceset_summary,
+                        labelling_outputs)
 from .photos import faces_from_photos
 from .writer import MANIFEST_CSV, MANIFEST_COLUMNS, SUMMARY_JSON, FaceSetWriter, read_manifest
 
-__all__ = ["MANIFEST_COLUMNS", "MANIFEST_CSV", "NOT_A_FACE", "SKIP", "SUMMARY_JSON", "FaceSetWriter", "Labelling",
-           "LabellingError", "faces_from_photos", "faceset_summary", "labelling_outputs", "read_manifest"]
+__all__ = ["ANSWERS", "MANIFEST_COLUMNS", "MANIFEST_CSV", "NOT_A_FACE", "SKIP", "SUMMARY_JSON", "FaceSetWriter", "Labelling",
+           "LabellingError", "face_sets", "faces_from_photos", "faceset_summary", "labelling_outputs", "read_manifest"]

@@ -246,5 +246,21 @@ def faceset_summary(folder: Path) -> dict | None:
     return summary if isinstance(summary, dict) else None
 
 
+def face_sets(root: Path) -> list[dict]:
+    """The face sets directly under `root` (the data root), newest first: name, faces, each
+    emotion's count over all splits, and what they came from (an analysis, or labelled photos)."""
+    found = []
+    for folder in Path(root).iterdir() if Path(root).is_dir() else []:
+        summary = faceset_summary(folder)
+        if summary is None or not isinstance(summary.get("counts"), dict):
+            continue
+        totals = {name: sum(split.get(name, 0) for split in summary["counts"].values()) for name in EMOTIONS}
+        found.append({"name": folder.name, "faces": int(summary.get("faces", 0)),
+                      **{name: count for name, count in totals.items()},
+                      "from": Path(str(summary.get("analysis") or summary.get("source") or "")).name,
+                      "updated": str(summary.get("finished", ""))})
+    return sorted(found, key=lambda entry: entry["updated"], reverse=True)
+
+
 __all__ = ["ANSWERS", "NOT_A_FACE", "SKIP", "STATE_JSON", "FaceToLabel", "Labelling", "LabellingError",
-           "faces_of_analysis", "faceset_summary", "labelling_outputs"]
+           "face_sets", "faces_of_analysis", "faceset_summary", "labelling_outputs"]
