@@ -42,10 +42,15 @@ MIN_PROMINENCE = 0.2
 # Only seconds where at least half of the ad's viewers are present can be a moment or the peak:
 # a share of the one face found is no audience's reaction.
 MOMENT_PRESENCE = 0.5
-# Fewer viewers than this get a note in words: the bootstrap's percentile interval holds the
-# true mean less often than 95% with a handful of viewers, and ad tests recruit dozens.
+# Fewer viewers than this get a note in words, and the verdict sentence says "too few to tell":
+# the bootstrap's percentile interval holds the true mean less often than 95% with a handful of
+# viewers, and ad tests recruit dozens. The issue's threshold; the one place it is set.
 MIN_VIEWERS = 10
 INTERVAL = (2.5, 97.5)
+# A moment's bound holds at every second at once and for all the ad's candidate curves (net
+# valence up and down, each emotion's share) together, 95 times in 100: each curve's bound gets
+# 5% / candidates (Bonferroni), so pure noise gives a moment in about one ad in twenty.
+FAMILY_ERROR = 5.0
 # The one-row-per-ad figures, in the order of the compare table (share_<class> follow).
 AD_METRICS = ("mean_net_valence", "opening", "ending", "peak", "peak_end", "expressiveness", "attention")
 
@@ -134,13 +139,39 @@ def viewer_seconds(unit: Unit) -> pd.DataFrame:
 def second_figures(unit: Unit, resamples: int = BOOTSTRAP_RESAMPLES) -> tuple[np.ndarray, ...]:
     """(means, low, high), each (seconds, features): every feature's mean over the viewers present
     and its 95% bootstrap interval, NaN in seconds with fewer than two viewers present."""
-    cube = features(unit)
-    curve = curves(cube, np.ones((1, len(unit.viewers))))[0]
-    low, high = _percentiles(curves(cube, resample_weights(unit, resamples)) if len(unit.viewers) > 1 else None,
-                             curve.shape)
+    curve, draws = second_draws(unit, resamples)
+    low, high = _percentiles(draws, curve.shape)
     few = unit.present.sum(axis=0) < 2
     low[few], high[few] = np.nan, np.nan
     return curve, low, high
+
+
+def second_draws(unit: Unit, resamples: int = BOOTSTRAP_RESAMPLES) -> tuple[np.ndarray, np.ndarray | None]:
+    """(curve, draws): every feature's mean over the viewers present, (seconds, features), and the
+    same over each bootstrap resample of the viewers, (resamples, seconds, features); None for
+    fewer than two viewers."""
+    cube = features(unit)
+    curve = curves(cube, np.ones((1, len(unit.viewers))))[0]
+    return curve, curves(cube, resample_weights(unit, resamples)) if len(unit.viewers) > 1 else None
+
+
+def simultaneous_margins(curve: np.ndarray, draws: np.ndarray | None, eligible: np.ndarray,
+                         percentile: float = 95.0) -> tuple[np.ndarray, ...]:
+    """(above, below), each (features,): how far a curve may stray above (below) its true value at
+    its farthest eligible second, `percentile` times in 100: that percentile, over the resamples,
+    of the largest gap between the resampled and the actual curve over all eligible seconds (the
+    bootstrap of the maximum). The curve's value minus `above` is then a lower bound that holds at
+    every second at once, so the highest of 60 noisy seconds does not clear it by luck. (Gaps in
+    each second's own standard deviations did worse: a share near 0 has a skewed, narrow spread
+    that inflates the maximum.) NaN without draws."""
+    if draws is None or not eligible.any():
+        return np.full(curve.shape[-1], np.nan), np.full(curve.shape[-1], np.nan)
+    gaps = draws[:, eligible] - curve[eligible]  # (resamples, eligible seconds, features)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a feature that is NaN throughout (attention)
+        above = np.nanpercentile(np.nanmax(gaps, axis=1), percentile, axis=0)
+        below = np.nanpercentile(np.nanmax(-gaps, axis=1), percentile, axis=0)
+    return above, below
 
 
 def eligible_seconds(unit: Unit) -> np.ndarray:
@@ -170,13 +201,16 @@ def ad_metrics(curve: np.ndarray, names: list[str], eligible: np.ndarray) -> dic
 
 def moments(unit: Unit, resamples: int = BOOTSTRAP_RESAMPLES) -> pd.DataFrame:
     """The ad's moments: the highest and lowest second of net valence and each emotion's peak share,
-    each kept only when it stands MIN_PROMINENCE from the median eligible second and that second's
-    95% interval leaves the median out; then the opening, the ending and the peak-end score,
-    always. Columns: ad, segment, moment, second, until (the end of a span, exclusive), value,
-    prominence (the distance from the median)."""
+    each kept only when it stands MIN_PROMINENCE from the median eligible second and its
+    simultaneous bound (`simultaneous_margins`: over all the ad's seconds and candidates at once,
+    FAMILY_ERROR in 100) leaves the median out; then the opening, the ending and the peak-end score, always. Columns: ad, segment,
+    moment, second, until (the end of a span, exclusive), value, prominence (the distance from the
+    median)."""
     names = feature_names(unit.classes)
-    curve, low, high = second_figures(unit, resamples)
+    curve, draws = second_draws(unit, resamples)
     eligible = eligible_seconds(unit)
+    candidates = 2 + len(unit.classes)  # highest and lowest net valence, each emotion's peak
+    above, below = simultaneous_margins(curve, draws, eligible, 100 - FAMILY_ERROR / candidates)
     rows = []
 
     def extreme(moment: str, name: str, sign: int) -> None:
@@ -186,8 +220,8 @@ def moments(unit: Unit, resamples: int = BOOTSTRAP_RESAMPLES) -> pd.DataFrame:
         second = int(np.argmax(np.where(eligible, sign * values, -np.inf)))  # the first of equal seconds
         median = float(np.median(values[eligible]))
         prominence = sign * (values[second] - median)
-        bound = (low if sign > 0 else high)[second, names.index(name)]
-        if prominence >= MIN_PROMINENCE - 1e-9 and sign * (bound - median) > 0:
+        margin = (above if sign > 0 else below)[names.index(name)]
+        if prominence >= MIN_PROMINENCE - 1e-9 and prominence - margin > 0:
             rows.append({"moment": moment, "second": second, "until": second + 1, "value": float(values[second]),
                          "prominence": prominence})
 
@@ -275,9 +309,10 @@ def positive_viewers(unit: Unit) -> int:
 
 
 def verdict(units: list[Unit]) -> str:
-    """In words (`analysis.verdict`): which ad's viewers read most positive, and whether that is beyond chance."""
+    """In words (`analysis.verdict`): which ad's viewers read most positive, and whether that is beyond
+    chance; with fewer than MIN_VIEWERS viewers in either ad, too few to tell (as `sample_note` says)."""
     return compare_groups([Tally(unit.ad, positive_viewers(unit), len(unit.viewers)) for unit in units],
-                          "positive", unit="viewer")
+                          "positive", unit="viewer", min_sample=MIN_VIEWERS)
 
 
 def sample_note(viewers: int) -> str:

@@ -60,11 +60,13 @@ def difference_interval(first: Tally, second: Tally) -> tuple[float, float]:
             difference + math.hypot(high1 - first.share, second.share - low2))
 
 
-def compare_groups(tallies: Sequence[Tally], reading: str, unit: str = "face") -> str:
+def compare_groups(tallies: Sequence[Tally], reading: str, unit: str = "face", min_sample: int = MIN_SAMPLE) -> str:
     """One sentence: which group read most `reading`, against the next, and whether the gap is beyond chance.
 
     Groups without any unit are left out; with fewer than two left, `describe_one`'s kind of answer
-    for the one left. `unit` is singular ("face", "viewer").
+    for the one left. `unit` is singular ("face", "viewer"). Below `min_sample` units in either of
+    the two groups compared, the sentence says that is too few to tell (the ad report passes its
+    own MIN_VIEWERS, so its sentence and its note agree).
     """
     groups = [tally for tally in tallies if tally.total > 0]
     if len(groups) < 2:
@@ -84,7 +86,7 @@ def compare_groups(tallies: Sequence[Tally], reading: str, unit: str = "face") -
     figures = f"({percent(top.share)} vs {percent(next_.share)} of {unit}s)"
     sizes = (f"{plural(top.total, unit)} each" if top.total == next_.total else
              f"{top.total:,} and {next_.total:,} {unit}s")
-    if min(top.total, next_.total) < MIN_SAMPLE:
+    if min(top.total, next_.total) < min_sample:
         return f"{lead} {figures}, but with {sizes} that is too few to tell."
     if difference_interval(top, next_)[0] > 0:
         return f"{lead} {figures}, a difference beyond chance with {sizes}."

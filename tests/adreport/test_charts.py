@@ -10,13 +10,13 @@ from tests.adreport.hand import write_analysis
 
 
 def planted_study(tmp_path):
-    """ad_a: 10 viewers, neutral but at second 3 (8 happy) and 10 (4 angry); ad_b: 10 viewers, sad
+    """ad_a: 10 viewers, neutral but at second 3 (8 happy) and 10 (6 angry); ad_b: 10 viewers, sad
     at second 5 (7 of them), neutral otherwise; 12 seconds each."""
     viewers = {}
     for index in range(10):
         readings = ["neutral"] * 12
         readings[3] = "happy" if index < 8 else "neutral"
-        readings[10] = "angry" if index < 4 else "neutral"
+        readings[10] = "angry" if index < 6 else "neutral"
         viewers[(f"ad_a/v{index}.mp4", 1)] = readings
         viewers[(f"ad_b/w{index}.mp4", 1)] = ["sad" if second == 5 and index < 7 else "neutral" for second in range(12)]
     return build_report(write_analysis(tmp_path / "study", viewers))
