@@ -525,7 +525,7 @@ def cmd_jobs_start(args) -> int:
 def cmd_jobs_list(args) -> int:
     from . import jobs
 
-    found = jobs.list_jobs(args.runs_dir)
+    found = jobs.list_jobs(args.runs_dir, kind=None)  # every kind: training, analyses
     if args.json:
         print(json.dumps(found, indent=2, default=str))
     elif not found:
@@ -728,7 +728,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--runs-dir", type=Path, help=RUNS_DIR_HELP)
-    jobs = commands.add_parser("jobs", help="background training jobs").add_subparsers(dest="jobs_command",
+    jobs = commands.add_parser("jobs", help="background jobs: training, analyses").add_subparsers(dest="jobs_command",
                                                                                        required=True)
     start = jobs.add_parser("start", parents=[common], help="queue a training job; prints its id")
     start.add_argument("--from-run", metavar="RUN", help="retrain: a run's config, as a new run (flags override it)")
@@ -736,7 +736,7 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--request-id", help="idempotency key: starting twice with it gives the first job")
     add_train_options(start)
     start.set_defaults(func=cmd_jobs_start)
-    listing = jobs.add_parser("list", parents=[common], help="every job with its progress")
+    listing = jobs.add_parser("list", parents=[common], help="every job (training, analysis) with its progress")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(func=cmd_jobs_list)
     cancel = jobs.add_parser("cancel", parents=[common], help="cancel a queued or running job")

@@ -1,8 +1,9 @@
-"""The queue: start, list and cancel jobs, one running at a time unless EMOTION_MAX_JOBS says more.
+"""The queue: start, list and cancel jobs, each kind with its own slots (`kinds.KINDS`).
 
 Every public function holds the lock and reconciles first: a running job whose worker is gone
 (killed, out of memory, machine restart) becomes failed and its partial run is marked so it can be
-resumed; then queued jobs start, oldest first, while fewer than EMOTION_MAX_JOBS run.
+resumed; then queued jobs start, oldest first, while fewer jobs of their kind run than its slots
+(EMOTION_MAX_JOBS for training, EMOTION_MAX_ANALYSES for analyses).
 """
 
 from __future__ import annotations
@@ -10,44 +11,41 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+from collections import Counter
 from pathlib import Path
 
 from .. import registry
 from ..config import TrainConfig
 from ..storage import now_iso, read_json
+from .kinds import KINDS, kind, slots
 from .process import process_start, reap_finished, spawn_worker, worker_alive
-from .store import ACTIVE, JobError, locked, log_path, read_job, read_records, write_job
+from .store import ACTIVE, TRAIN, JobError, kind_of, locked, log_path, read_job, read_records, write_job
 from .view import describe
 
-MAX_JOBS_ENV = "EMOTION_MAX_JOBS"
-# Two trainings on a 2-core CPU only halve each other's speed; 0 pauses the queue.
-DEFAULT_MAX_JOBS = 1
+MAX_JOBS_ENV = KINDS[TRAIN].slots_env
 
 
-def max_jobs() -> int:
-    value = os.environ.get(MAX_JOBS_ENV, str(DEFAULT_MAX_JOBS))
-    if not value.isdigit():
-        raise JobError(f"{MAX_JOBS_ENV} must be a whole number of jobs (0 pauses the queue), not '{value}'")
-    return int(value)
+def max_jobs(name: str = TRAIN) -> int:
+    """How many jobs of kind `name` may run at once."""
+    return slots(name)
 
 
 # --- Reconcile and schedule (always under the lock) -------------------------------------------------
 
 
 def reconcile(root: Path | None) -> None:
-    """Fail running jobs whose worker is gone, then start queued jobs while there is a free slot."""
+    """Fail running jobs whose worker is gone, then start queued jobs while their kind has a free slot."""
     reap_finished()
     records = read_records(root)
     for job in records:
         if job["status"] == "running" and not worker_alive(job):
             _mark_dead(job, root)
-    running, slots = sum(job["status"] == "running" for job in records), max_jobs()
+    running = Counter(kind_of(job) for job in records if job["status"] == "running")
+    free = {name: slots(name) - running[name] for name in KINDS}
     for job in records:
-        if running >= slots:
-            break
-        if job["status"] == "queued":
+        if job["status"] == "queued" and free.get(kind_of(job), 0) > 0:
             _launch(job, root)
-            running += 1
+            free[kind_of(job)] -= 1
 
 
 def _mark_dead(job: dict, root: Path | None) -> None:
@@ -109,17 +107,43 @@ def start_job(config: TrainConfig | None = None, *, resume: str | None = None, e
         values = _checked_new_run(config, root)
     else:
         raise JobError("start_job needs a config or a run to resume")
+    return submit(TRAIN, {"config": values, "resume": resume, "resume_epochs": epochs if resume else None,
+                          "run": resume}, request_id=request_id, root=root,
+                  check=lambda records: _check_run_not_taken(values["name"] if not resume else resume, records))
+
+
+def start_analysis(source: Path, out: Path, model: str = registry.DEPLOYED, *, fps: float | None = None,
+                   faces: str | None = None, detector: str | None = None, request_id: str | None = None,
+                   root: Path | None = None) -> dict:
+    """Queue `analyze SOURCE --out OUT` with `model` (see `analysis_job.task`) and start it if a slot is free."""
+    from .analysis_job import task
+
+    options = {"detector": detector} if detector else {}
+    values = task(source, out, model, fps=fps, faces=faces, **options)
+    return submit("analyze", {"analysis": values}, request_id=request_id, root=root,
+                  check=lambda records: _check_out_not_taken(values["out"], records))
+
+
+def submit(name: str, fields: dict, *, request_id: str | None = None, root: Path | None = None,
+           check=None) -> dict:
+    """Queue a job of kind `name` whose record holds `fields` and start it if a slot is free.
+
+    `check(records)` may refuse it (JobError) under the lock. A second call with the same
+    `request_id` returns the first call's job instead of a new one.
+    """
+    kind(name)
+    root = registry.runs_root(root)
     with locked(root):
         records = read_records(root)
         if request_id:
             for job in records:
                 if job.get("request_id") == request_id:
                     return _describe_one(job["id"], root)
-        _check_run_not_taken(values["name"] if not resume else resume, records)
+        if check:
+            check(records)
         job = {
-            "id": str(max((int(job["id"]) for job in records), default=0) + 1),
-            "status": "queued", "request_id": request_id, "config": values, "resume": resume,
-            "resume_epochs": epochs if resume else None, "run": resume, "created": now_iso(), "started": None,
+            "id": str(max((int(job["id"]) for job in records), default=0) + 1), "kind": name,
+            "status": "queued", "request_id": request_id, **fields, "created": now_iso(), "started": None,
             "ended": None, "pid": None, "pid_start": None, "reason": "", "cancel_requested": False,
         }
         write_job(job, root)
@@ -142,18 +166,28 @@ def _checked_new_run(config: TrainConfig, root: Path) -> dict:
 
 def _check_run_not_taken(name: str, records: list[dict]) -> None:
     for job in records:
+        if kind_of(job) != TRAIN:
+            continue
         taken = job.get("run") or job["config"].get("name")
         if name and job["status"] in ACTIVE and taken == name:
             raise JobError(f"job {job['id']} is already {job['status']} for run '{name}'")
 
 
-def list_jobs(root: Path | None = None) -> list[dict]:
-    """Every job, newest first, with progress; reconciles and starts queued jobs first."""
+def _check_out_not_taken(out: str, records: list[dict]) -> None:
+    for job in records:
+        if kind_of(job) == "analyze" and job["status"] in ACTIVE and job["analysis"]["out"] == out:
+            raise JobError(f"job {job['id']} is already {job['status']} writing to {out}")
+
+
+def list_jobs(root: Path | None = None, kind: str | None = TRAIN) -> list[dict]:
+    """The jobs of `kind` (every kind when None), newest first, with progress; reconciles and starts
+    queued jobs first. Training by default: what callers from before kinds existed expect."""
     with locked(root):
         reconcile(root)
         records = read_records(root)
     positions = _queue_positions(records)
-    return [describe(job, root, positions.get(job["id"])) for job in reversed(records)]
+    return [describe(job, root, positions.get(job["id"])) for job in reversed(records)
+            if kind is None or kind_of(job) == kind]
 
 
 def get_job(job_id: str, root: Path | None = None) -> dict:
@@ -167,12 +201,18 @@ def _describe_one(job_id: str, root: Path | None) -> dict:
 
 
 def _queue_positions(records: list[dict]) -> dict[str, int]:
-    queued = [job["id"] for job in records if job["status"] == "queued"]
-    return {job_id: position for position, job_id in enumerate(queued, start=1)}
+    """Each queued job's place among the queued jobs of its kind (other kinds do not hold it up)."""
+    positions, counted = {}, Counter()
+    for job in records:
+        if job["status"] == "queued":
+            counted[kind_of(job)] += 1
+            positions[job["id"]] = counted[kind_of(job)]
+    return positions
 
 
 def cancel_job(job_id: str, root: Path | None = None) -> dict:
-    """Cancel a queued job at once, or ask a running worker to stop after its current batch (SIGTERM)."""
+    """Cancel a queued job at once, or ask a running worker to stop (SIGTERM): training after its
+    current batch, an analysis at once (its finished files stay)."""
     with locked(root):
         reconcile(root)
         job = read_job(str(job_id), root)

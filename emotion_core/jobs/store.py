@@ -15,6 +15,7 @@ from ..storage import read_json, write_json_atomic
 
 JOBS_DIR = "_jobs"
 ACTIVE = ("queued", "running")  # then one of succeeded, failed, cancelled
+TRAIN = "train"  # the kind of a record written before jobs had kinds: they were all training
 
 
 class JobError(ValueError):
@@ -27,6 +28,12 @@ def jobs_dir(root: Path | None = None) -> Path:
 
 def log_path(job_id: str, root: Path | None = None) -> Path:
     return jobs_dir(root) / f"{job_id}.log"
+
+
+def progress_path(job_id: str, root: Path | None = None) -> Path:
+    """Where a worker writes how far it got, as JSON, when its kind has no folder of its own to
+    follow (an analysis). Not `.json`: every `<id>.json` here is a job record."""
+    return jobs_dir(root) / f"{job_id}.progress"
 
 
 def _job_file(job_id: str, root: Path | None) -> Path:
@@ -50,6 +57,11 @@ def read_records(root: Path | None) -> list[dict]:
         return []
     records = [read_json(path) for path in folder.glob("*.json")]
     return sorted(records, key=lambda job: int(job["id"]))
+
+
+def kind_of(job: dict) -> str:
+    """A job's kind (a key of `kinds.KINDS`)."""
+    return job.get("kind", TRAIN)
 
 
 def read_job(job_id: str, root: Path | None = None) -> dict:

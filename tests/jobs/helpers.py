@@ -49,3 +49,29 @@ def write_finished_run(models: Path, name: str) -> Path:
 
 def snapshot(folder: Path) -> dict:
     return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def write_ad_videos(folder: Path, seconds: float = 3.0) -> Path:
+    """Two ads' reaction videos, written with PyAV from ../shared/photos' faces (tests.video.videos):
+    ad_a: the astronaut crossing the frame, and Grace Hopper beside the astronaut (2 viewers);
+    ad_b: the astronaut leaving and coming back. Small (320x240) and short, a few dozen frames each."""
+    from tests.analysis.photos import face_tiles
+    from tests.video.videos import leaving, moving, two_faces, write_video
+
+    tiles = face_tiles()
+    for name, frames in {"ad_a/anna.mp4": moving(tiles, seconds), "ad_a/ben.mp4": two_faces(tiles),
+                         "ad_b/carl.mp4": leaving(tiles)}.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        write_video(folder / name, frames)
+    return folder
+
+
+def zipped(folder: Path, target: Path) -> Path:
+    """`folder`'s files in a .zip, by their paths under it."""
+    import zipfile
+
+    with zipfile.ZipFile(target, "w") as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder).as_posix())
+    return target
