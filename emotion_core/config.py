@@ -43,6 +43,9 @@ def choice_label(key: str, value) -> str:
 
 # Options naming a run, and what their empty value means.
 _RUN_OPTIONS = {"init_from": "none", "distill_from": "none"}
+# What a run trained with own_faces records beside its config: the held-out faces and both figures
+# (own faces held out, validation) for the run it started from and for itself (training.adapt_report).
+ADAPTATION_FILE = "adaptation.json"
 
 
 def value_text(key: str, value) -> str:
@@ -50,8 +53,8 @@ def value_text(key: str, value) -> str:
     set by its name (a path or a name under the data root are the same), a recorded bool TTA as its mode."""
     if key == "tta":
         return choice_label(key, tta_mode(value))
-    if key == "data":
-        return Path(str(value)).name
+    if key in ("data", "own_faces"):
+        return Path(str(value)).name or "none"
     if key in _RUN_OPTIONS:
         return value or _RUN_OPTIONS[key]
     if isinstance(value, bool):
@@ -109,6 +112,19 @@ class TrainConfig:
                                 "Learn from (teacher)")
     distill_weight: float = _option(0.5, "with distill_from: the teacher's share of each training target, the "
                                          "label's the rest (label smoothing applies on top)", "Teacher's share")
+    own_faces: str = _option("", "a face set of your own labelled faces (a name under the data root, or a folder: "
+                                 "the Label page or `data faces` makes one), mixed into training; a part of it is "
+                                 "held out, and the run is scored on it and on validation before and after, so "
+                                 "adapting shows what it gains and what it costs. Starts from the deployed run "
+                                 "unless init_from says otherwise", "Your own faces")
+    own_share: float = _option(0.2, "with own_faces: the share of the training images that are your faces, "
+                                    "reached by repeating them (oversampling; every epoch still sees all of the "
+                                    "data set): a few dozen faces among FER2013's 28,709 would otherwise be 0.1% "
+                                    "of a batch and teach nothing, and the data set's faces keep the model from "
+                                    "forgetting what it knew", "Your faces' share of training")
+    own_holdout: float = _option(0.3, "with own_faces: the share of each emotion's faces held out (drawn with the "
+                                      "seed, recorded in the run) to score the run on, never trained on",
+                                 "Your faces held out")
     class_weights: str = _option("sqrt", "lifts disgust's recall without giving up much accuracy", "Class weights")
     label_smoothing: float = _option(0.1, "calibrates probabilities; FER2013 labels are noisy", "Label smoothing")
     early_stopping: int = _option(0, "patience in epochs on val_accuracy; 0 = off (cosine needs all epochs)",
@@ -154,6 +170,8 @@ class TrainConfig:
             (self.early_stopping >= 0, "early_stopping must be 0 (off) or a patience in epochs"),
             (self.plateau_patience >= 1, "plateau_patience must be at least 1"),
             (0 < self.val_fraction < 0.5, "val_fraction must be in (0, 0.5)"),
+            (0 <= self.own_share < 1, "own_share must be in [0, 1)"),
+            (0 < self.own_holdout < 1, "own_holdout must be in (0, 1)"),
             (self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}"),
             (self.tta in TTA_MODES, f"tta must be one of {', '.join(TTA_MODES)}"),
             # numpy refuses seeds outside [0, 2**32), and a resumed run adds its epoch count

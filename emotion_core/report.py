@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .config import ADAPTATION_FILE
 from .inference import tta_mode
 from .labels import EMOTIONS
 from .proxy import PROXY_EVALUATION
 from .registry import MODEL_CARD_FILE, Run, load_run
+from .storage import read_json
 
 # The recipe choices a card states; the rest of the config is in the run's config.json.
 RECIPE_KEYS = ("epochs", "optimizer", "learning_rate", "schedule", "batch_size", "augment", "class_weights",
@@ -95,6 +97,46 @@ def other_sets_lines(run: Run) -> list[str]:
              for key, report in sorted(run.evaluations.items())
              if key not in ("validation", "test") and key == f"{report.get('data')}-{report.get('split')}"]
     return ["", "On other labelled sets (`python -m emotion_core evaluate RUN --data NAME --split test`):", *lines] if lines else []
+
+
+def adaptation(run: Run) -> dict:
+    """What a fine-tune on the user's own faces recorded (training.adaptation_report); {} for other runs."""
+    path = run.path / ADAPTATION_FILE
+    return read_json(path) if path.is_file() else {}
+
+
+def adaptation_rows(record: dict) -> list[dict]:
+    """A fine-tune's figures side by side: the run it started from, itself, and the change (points),
+    each on the user's held-out faces and on validation (accuracy, macro-F1)."""
+    rows = []
+    for when, name in (("before", record["start_run"]), ("after", record.get("run", "this run"))):
+        figures = record[when]
+        rows.append({"": f"{when}: {name}",
+                     **{f"{label} {metric_label}": figures[key][metric]
+                        for key, label in (("own_faces", "your faces"), ("validation", "validation"))
+                        for metric, metric_label in (("accuracy", "accuracy"), ("macro_f1", "macro-F1"))}})
+    change = {key: rows[1][key] - rows[0][key] for key in rows[0] if key}
+    return rows + [{"": "change", **change}]
+
+
+def adaptation_lines(run: Run) -> list[str]:
+    """The card's section on a fine-tune on the user's own faces: what adapting gained and cost."""
+    record = adaptation(run)
+    if not record:
+        return []
+    rows = adaptation_rows({**record, "run": run.name})
+
+    def cells(row):
+        change = row[""] == "change"
+        return " | ".join((f"{row[key] * 100:+.1f} points" if change else f"{row[key]:.1%}") if "accuracy" in key
+                          else f"{row[key]:+.3f}" if change else f"{row[key]:.3f}" for key in row if key)
+
+    return ["", f"Adapted to your own faces `{record['own_faces']}`: {record['trained_on']} of them trained on, "
+                f"{record['share']:.0%} of the training images (repeated), {record['held_out']} held out (seed "
+                f"{record['seed']}), never trained on. Scored on those and on {record['before']['validation']['n']:,} "
+                f"validation images, before and after:",
+            "", "| | your faces accuracy | your faces macro-F1 | validation accuracy | validation macro-F1 |",
+            "|---|---:|---:|---:|---:|", *(f"| {row['']} | {cells(row)} |" for row in rows)]
 
 
 def write_model_card(run_dir: Path) -> Path:
@@ -193,7 +235,7 @@ def model_card_text(run: Run) -> str:
             lines.append(f"| {name} | no images | | | 0 |" if scores["f1"] is None else
                          f"| {name} | {scores['precision']:.3f} | {scores['recall']:.3f} | "
                          f"{scores['f1']:.3f} | {scores['support']} |")
-        lines += ["", calibration_text(validation, run.calibration), *other_sets_lines(run)]
+        lines += ["", calibration_text(validation, run.calibration), *other_sets_lines(run), *adaptation_lines(run)]
     else:
         lines.append("Not evaluated yet.")
     lines += [

@@ -3,11 +3,15 @@
     python -m emotion_core train --arch vgg_gap --data data/fer2013 --epochs 60
     python -m emotion_core train --config recipes/deployed.json
     python -m emotion_core train --resume vgg_gap-20261121-140000
+    python -m emotion_core train --own-faces my-faces --epochs 3 --learning-rate 0.001 --name mine-e3
 
 Every epoch appends to `history.json` and rewrites `checkpoint.keras` (model + optimizer), so
 another process can follow progress and an interrupted run continues with `--resume`. The best
 epoch on validation is kept as `model.keras`; at the end it is evaluated on the validation split
-and the metrics, the model card and the run's facts are written beside it.
+and the metrics, the model card and the run's facts are written beside it. With `own_faces` (a
+fine-tune on your own faces, from the deployed run unless `init_from` names another), a seeded part
+of those faces is held out, the rest is repeated into training, and `adaptation.json` holds both
+figures, your held-out faces and validation, before (the start run) and after.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import os
 import signal
 import sys
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -25,12 +30,12 @@ import numpy as np
 
 from . import registry
 from .architectures import ARCHITECTURES, build_model, count_multiply_adds, same_family
-from .config import TrainConfig, config_from_dict
+from .config import ADAPTATION_FILE, TrainConfig, config_from_dict
 from .datasets import (Dataset, DatasetError, class_counts, is_grayscale, keep_classes, load_split, open_dataset,
                        stratified_split)
 from .evaluation import classification_report
 from .inference import predict_probabilities
-from .labels import class_set_name
+from .labels import EMOTIONS, class_set_name
 from .pruning import narrows_into, prunable_into, prune_into
 from .report import write_model_card
 from .storage import now_iso, read_json, write_json_atomic
@@ -53,6 +58,58 @@ def load_training_data(dataset: Dataset, config: TrainConfig):
     kept, held_out = stratified_split(y_train, config.val_fraction, config.seed)
     source = f"{config.val_fraction:.0%} of train, stratified (seed {config.seed})"
     return x_train[kept], y_train[kept], x_train[held_out], y_train[held_out], source
+
+
+@dataclass(frozen=True)
+class OwnFaces:
+    """A face set of the user's own faces, split for a fine-tune: labels are positions in the run's classes."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_held: np.ndarray  # held out: never trained on, scored before and after
+    y_held: np.ndarray
+    facts: dict  # what dataset.json records: the set, its fingerprint, the split and its seed, held-out files
+
+
+def load_own_faces(config: TrainConfig) -> OwnFaces:
+    """The face set `config.own_faces` (all its splits together), of the run's classes, split into
+    train and held out by `config.own_holdout` of each emotion, drawn with `config.seed`."""
+    faces = open_dataset(config.own_faces, require_train=False)
+    color_mode = config.resolved_color_mode()
+    xs, ys, names = [], [], []
+    for split in faces.splits:
+        x, y = load_split(faces, split, config.image_size, color_mode)
+        xs.append(x)
+        ys.append(y)
+        names += [relative for relative, _label in faces.items[split]]
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    names = names if len(names) == len(y) else []  # an unreadable file shifts them: not recorded then
+    wanted = np.isin(y, [EMOTIONS.index(name) for name in config.classes])
+    x, y = keep_classes(x, y, config.classes)
+    names = [name for name, keep in zip(names, wanted) if keep]
+    if len(y) < 2:
+        raise DatasetError(f"{faces.name} has {len(y)} face{'' if len(y) == 1 else 's'} of the run's classes: "
+                           "label a few more to train on some and hold out the others")
+    kept, held = stratified_split(y, config.own_holdout, config.seed)
+    if not len(kept):
+        raise DatasetError(f"{faces.name} has one face of each emotion at most: all are held out, none is left "
+                           "to train on; label more, or lower own_holdout")
+    facts = {"name": faces.name, "path": str(faces.path), "fingerprint": faces.fingerprint(),
+             "holdout": config.own_holdout, "seed": config.seed,
+             "trained": class_counts(y[kept], config.classes), "held_out": class_counts(y[held], config.classes),
+             "held_out_files": [names[index] for index in held] if names else None}
+    return OwnFaces(x[kept], y[kept], x[held], y[held], facts)
+
+
+def mix_own_faces(x: np.ndarray, y: np.ndarray, own: OwnFaces, share: float, seed: int):
+    """(x, y, repeats): the data set's training images and the user's faces repeated until they are
+    `share` of the whole (each face as often as the others, give or take one; at least once each)."""
+    count = len(own.y_train)
+    target = max(count, round(share / (1 - share) * len(y)))
+    rng = np.random.default_rng(seed)
+    order = np.concatenate([rng.permutation(count) for _ in range(math.ceil(target / count))])[:target]
+    return (np.concatenate([x, own.x_train[order].astype(x.dtype)]), np.concatenate([y, own.y_train[order]]),
+            round(target / count, 2))
 
 
 def check_classes(dataset: Dataset, config: TrainConfig) -> None:
@@ -188,14 +245,20 @@ def scale_dropout(model: keras.Model, scale: float) -> None:
 
 
 def warm_start_source(config: TrainConfig, runs_dir: Path) -> Path | None:
-    """The model file of the run named by `init_from`, or a one-line error saying why it cannot serve."""
+    """The model file of the run named by `init_from`, or a one-line error saying why it cannot serve.
+
+    An ensemble (the deployed run may be one) starts the run from its first member's weights: one
+    net is trained, whose outputs the ensemble averaged with the others'."""
     if not config.init_from:
         return None
     source = registry.resolve_run(config.init_from, runs_dir)
+    source_run = registry.load_run(source)
+    if source_run.members:
+        source = registry.resolve_run(source_run.members[0], source.parent)
+        source_run = registry.load_run(source)
     model_file = source / registry.MODEL_FILE
     if not model_file.exists():
         raise ValueError(f"init_from run {source.name} has no {registry.MODEL_FILE} to start from")
-    source_run = registry.load_run(source)
     source_arch = source_run.config.get("arch")
     if source_arch != config.arch and not same_family(source_arch, config.arch):
         raise ValueError(f"init_from run {source.name} is a {source_arch}, not a {config.arch}")
@@ -265,6 +328,28 @@ def load_warm_start(model: keras.Model, model_file: Path, outputs: list[int] | N
     else:
         raise ValueError(f"{model_file.parent.name}'s weights do not fit this model (another input colour or size, "
                          f"or a narrower net than this one?)")
+
+
+def adaptation_report(run_dir: Path, config: TrainConfig, model: keras.Model, own: OwnFaces, x_val: np.ndarray,
+                      y_val: np.ndarray) -> dict:
+    """Accuracy and macro-F1 on the user's held-out faces and on validation, of the run it started
+    from (`before`) and of this run (`after`), the same views (the run's TTA) and the same faces."""
+    start_file = warm_start_source(config, run_dir.parent)
+    start = keras.models.load_model(start_file, compile=False, safe_mode=True)
+    outputs = class_positions(start_file, config.classes)
+    figures = {}
+    for when, net, kept in (("before", start, outputs), ("after", model, None)):
+        figures[when] = {}
+        for name, x, y in (("own_faces", own.x_held, own.y_held), ("validation", x_val, y_val)):
+            probabilities = predict_probabilities(net, x.astype(np.float32), tta=config.tta)
+            if kept is not None:  # a start run of more classes: its outputs of this run's, renormalised
+                probabilities = probabilities[:, kept]
+                probabilities /= probabilities.sum(axis=1, keepdims=True)
+            report = classification_report(y, probabilities, class_names=config.classes)
+            figures[when][name] = {"accuracy": report["accuracy"], "macro_f1": report["macro_f1"], "n": report["n"]}
+    return {"own_faces": own.facts["name"], "start_run": start_file.parent.name, "held_out": len(own.y_held),
+            "trained_on": len(own.y_train), "share": config.own_share, "seed": config.seed, "tta": config.tta,
+            **figures, "evaluated": now_iso()}
 
 
 # --- Callbacks that make a run folder followable and resumable ----------------------------------
@@ -342,6 +427,8 @@ def train(config: TrainConfig, runs_dir: Path | None = None, verbose: int | None
     run_dir = runs_dir / new_run_name(config)
     if run_dir.exists():
         raise FileExistsError(f"run folder {run_dir} already exists; pick another --name")
+    if config.own_faces and not config.init_from:
+        config.init_from = registry.DEPLOYED  # adapting the model in use to your faces
     source = warm_start_source(config, runs_dir)  # refuse a bad init_from before a run folder exists
     if source is not None and source.parent.parent.resolve() == runs_dir.resolve():
         config.init_from = source.parent.name  # record which run `deployed` (or a path) meant at the time
@@ -351,6 +438,8 @@ def train(config: TrainConfig, runs_dir: Path | None = None, verbose: int | None
     dataset = open_dataset(config.data)
     check_classes(dataset, config)
     dataset.valence()  # a bad valence.json is refused before a run folder exists too
+    if config.own_faces:
+        load_own_faces(config)  # and a face set that cannot be split
     run_dir.mkdir(parents=True)
     write_json_atomic(run_dir / registry.CONFIG_FILE, config.to_dict())
     registry.update_status(run_dir, state="starting", epoch=0, epochs=config.epochs, started=now_iso())
@@ -383,7 +472,7 @@ def _finish_trained_run(run_dir: Path, config: TrainConfig) -> Path:
         raise ValueError(f"{run_dir.name} already trained all {config.epochs} epochs; "
                          "retrain it with more epochs instead (a finished run keeps no checkpoint)")
     _, _, x_val, y_val, _source = load_training_data(open_dataset(config.data), config)
-    finish_run(run_dir, config, x_val, y_val)
+    finish_run(run_dir, config, x_val, y_val, load_own_faces(config) if config.own_faces else None)
     return run_dir
 
 
@@ -392,6 +481,10 @@ def _fit(run_dir: Path, config: TrainConfig, dataset: Dataset, history: list, ch
     started = time.monotonic()
     try:
         x_train, y_train, x_val, y_val, val_source = load_training_data(dataset, config)
+        own = load_own_faces(config) if config.own_faces else None
+        if own is not None:
+            x_train, y_train, repeats = mix_own_faces(x_train, y_train, own, config.own_share, config.seed)
+            own.facts.update(share=config.own_share, repeats=repeats)
         valence = dataset.valence()  # a data set's own reading of its emotions, kept with the run
         write_json_atomic(run_dir / registry.DATASET_FILE, {
             "name": dataset.name, "path": str(dataset.path), "fingerprint": dataset.fingerprint(),
@@ -404,6 +497,7 @@ def _fit(run_dir: Path, config: TrainConfig, dataset: Dataset, history: list, ch
             **({"valence": valence} if valence else {}),
             # A sample of ~500 images says whether colour photos must be shown to the model in gray.
             "grayscale_source": is_grayscale(x_train[:: max(1, len(x_train) // 500)]),
+            **({"own_faces": own.facts} if own is not None else {}),
         })
         input_shape = x_train.shape[1:]
         model, trainer = build_training_model(config, input_shape)
@@ -445,7 +539,7 @@ def _fit(run_dir: Path, config: TrainConfig, dataset: Dataset, history: list, ch
     if stopper.requested:
         registry.update_status(run_dir, state="interrupted", reason="cancelled", ended=now_iso())
         return run_dir
-    finish_run(run_dir, config, x_val, y_val)
+    finish_run(run_dir, config, x_val, y_val, own)
     return run_dir
 
 
@@ -465,13 +559,17 @@ def export_float32(model_path: Path, config: TrainConfig) -> keras.Model:
     return model
 
 
-def finish_run(run_dir: Path, config: TrainConfig, x_val: np.ndarray, y_val: np.ndarray) -> None:
-    """Evaluate the best epoch on validation and write metrics, facts and the model card."""
+def finish_run(run_dir: Path, config: TrainConfig, x_val: np.ndarray, y_val: np.ndarray,
+               own: OwnFaces | None = None) -> None:
+    """Evaluate the best epoch on validation and write metrics, facts and the model card (with
+    `own`, the figures before and after on the user's held-out faces too: `adaptation.json`)."""
     model = export_float32(run_dir / registry.MODEL_FILE, config)
     probabilities = predict_probabilities(model, x_val, tta=config.tta)
     report = classification_report(y_val, probabilities, class_names=config.classes)
     report.update(split="validation", tta=config.tta, evaluated=now_iso())
     registry.save_evaluation(run_dir, "validation", report)
+    if own is not None:
+        write_json_atomic(run_dir / ADAPTATION_FILE, adaptation_report(run_dir, config, model, own, x_val, y_val))
     history = read_json(run_dir / registry.HISTORY_FILE)
     best = max(history, key=lambda row: row["val_accuracy"])
     write_json_atomic(run_dir / registry.INFO_FILE, {

@@ -393,3 +393,53 @@ def test_photo_augmentation_changes_training_images_only_and_survives_a_checkpoi
     trainer.save(tmp_path / "checkpoint.keras")  # resuming loads the trainer with its layers, safely
     reloaded = keras.models.load_model(tmp_path / "checkpoint.keras", safe_mode=True)
     assert [type(layer).__name__ for layer in reloaded.layers] == [type(layer).__name__ for layer in layers]
+
+
+# --- A fine-tune on your own faces -----------------------------------------------------------------
+
+
+def test_a_fine_tune_on_your_own_faces_holds_some_out_and_reports_both_figures_before_and_after(trained_runs,
+                                                                                                 isolated_dirs):
+    from emotion_core.ensemble import make_ensemble
+    from emotion_core.evaluation import classification_report
+    from emotion_core.inference import predict_probabilities
+
+    faces = make_image_dataset(isolated_dirs["data"] / "mine", {"test": 4}, seed=5)  # as the Label page leaves one
+    make_ensemble("pair", ["alpha", "beta"])
+    registry.deploy("pair")  # the default start: an ensemble starts from its first member
+
+    run = train_tiny_run(isolated_dirs["models"], trained_runs["data"], "mine", own_faces="mine", own_share=0.5,
+                         own_holdout=0.25)
+
+    assert _read(run / "status.json")["state"] == "complete"
+    assert _read(run / "config.json")["init_from"] == "alpha"
+    own = _read(run / "dataset.json")["own_faces"]
+    assert own["held_out"] == dict.fromkeys(EMOTIONS, 1) and own["trained"] == dict.fromkeys(EMOTIONS, 3)
+    assert (own["seed"], own["share"], own["repeats"]) == (7, 0.5, 2.0)  # 21 faces twice beside 42 images: half
+    assert _read(run / "dataset.json")["train_images"] == 42 + 42
+    assert len(own["held_out_files"]) == 7 and all((faces / name).is_file() for name in own["held_out_files"])
+
+    record = _read(run / "adaptation.json")
+    assert (record["start_run"], record["held_out"], record["trained_on"]) == ("alpha", 7, 21)
+    alpha_validation = _read(trained_runs["alpha"] / "evaluation" / "validation.json")
+    assert record["before"]["validation"]["accuracy"] == pytest.approx(alpha_validation["accuracy"])
+    assert record["after"]["validation"]["accuracy"] == pytest.approx(
+        _read(run / "evaluation" / "validation.json")["accuracy"])
+    # Before, on the held-out faces, checked by hand: alpha's own predictions on those seven files.
+    alpha = keras.models.load_model(trained_runs["alpha"] / "model.keras")
+    held = np.stack([np.asarray(keras.utils.load_img(faces / name, color_mode="grayscale"), np.float32)[..., None]
+                     for name in own["held_out_files"]])
+    labels = [EMOTIONS.index(name.split("/")[1]) for name in own["held_out_files"]]
+    expected = classification_report(np.array(labels), predict_probabilities(alpha, held, tta="off"))
+    assert record["before"]["own_faces"] == {"accuracy": pytest.approx(expected["accuracy"]),
+                                             "macro_f1": pytest.approx(expected["macro_f1"]), "n": 7}
+    card = (run / "MODEL_CARD.md").read_text()
+    assert "Adapted to your own faces `mine`" in card and "| before: alpha |" in card and "| after: mine |" in card
+
+
+def test_a_face_set_too_small_to_split_is_refused_before_a_folder_exists(trained_runs, isolated_dirs):
+    make_image_dataset(isolated_dirs["data"] / "one-each", {"test": 1})
+    registry.deploy("alpha")
+    with pytest.raises(ValueError, match="one face of each emotion at most: all are held out"):
+        train_tiny_run(isolated_dirs["models"], trained_runs["data"], "refused", own_faces="one-each")
+    assert not (isolated_dirs["models"] / "refused").exists()
