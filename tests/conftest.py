@@ -100,3 +100,4 @@ def tiny_dataset(isolated_dirs) -> Path:
 
 from tests.factories import (class_set_runs, three_class_run_template, trained_run_template,  # noqa: E402,F401
                              trained_runs)  # (shared fixtures)
+from tests.studies.fixtures import ad_study_template  # noqa: E402,F401  (a finished ad study, shared)

@@ -18,6 +18,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from ..faces import DEFAULT_DETECTOR, FACE_SIZES
+from ..images import IMAGE_SUFFIXES
 from .display import Analysis, load_analysis
 from .pipeline import analyze
 from .results import csv_columns, finished_files, result_classes
@@ -34,15 +35,16 @@ def upload_digest(files: list[tuple[str, bytes]]) -> str:
     return digest.hexdigest()[:20]
 
 
-def count_images(files: list[tuple[str, bytes]]) -> int:
-    """How many images `analyze` will find in an upload, read in memory, nothing written.
+def count_images(files: list[tuple[str, bytes]], suffixes=IMAGE_SUFFIXES) -> int:
+    """How many images (or files ending in one of `suffixes`: video.VIDEO_SUFFIXES) `analyze` will
+    find in an upload, read in memory, nothing written.
 
     Raises ValueError for a .zip uploaded with other files, or one that is not a zip.
     """
     if _is_zip_upload(files):
         with zipfile.ZipFile(io.BytesIO(files[0][1])) as archive:
-            return len(image_names(info.filename for info in archive.infolist() if not info.is_dir()))
-    return len(image_names(_safe_name(name) for name, _ in files))
+            return len(image_names((info.filename for info in archive.infolist() if not info.is_dir()), suffixes))
+    return len(image_names((_safe_name(name) for name, _ in files), suffixes))
 
 
 def kept_files_done(kept: Path | None, run_name: str, face_size: str = "any",
@@ -86,7 +88,7 @@ def analyze_in_memory(files: list[tuple[str, bytes]], predictor, progress=None, 
     """
     _is_zip_upload(files)  # refuse a bad upload before writing any of it
     with tempfile.TemporaryDirectory(prefix="emotion-upload-") as folder:
-        source = _write_uploads(files, Path(folder) / "upload")
+        source = write_upload(files, Path(folder) / "upload")
         csv_path = Path(folder) / "results.csv"
         analyze(source, csv_path, predictor, progress, min_face_fraction)
         return load_analysis(source, csv_path, predictor, per_emotion)
@@ -106,7 +108,7 @@ def store_uploads(files: list[tuple[str, bytes]], root: Path) -> Path:
         root.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=root, prefix=".upload-"))
         try:
-            _write_uploads(files, staging)
+            write_upload(files, staging)
             os.replace(staging, folder)  # whole or not at all: a half-written upload is never reused
         except OSError:
             shutil.rmtree(staging, ignore_errors=True)
@@ -155,8 +157,9 @@ def _is_zip_upload(files: list[tuple[str, bytes]]) -> bool:
     return bool(zips)
 
 
-def _write_uploads(files: list[tuple[str, bytes]], folder: Path) -> Path:
-    """Write the upload into `folder` (created): upload.zip, or images/ of safely named files."""
+def write_upload(files: list[tuple[str, bytes]], folder: Path) -> Path:
+    """Write the upload into `folder` (created): upload.zip, or images/ of safely named files
+    (whatever they are: an upload of videos too). Returns what to analyse."""
     folder.mkdir(exist_ok=True)
     if _is_zip_upload(files):
         target = folder / "upload.zip"

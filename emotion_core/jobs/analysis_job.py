@@ -46,7 +46,7 @@ def task(source: Path, out: Path, model: str = registry.DEPLOYED, *, fps: float 
     if not fps > 0:
         raise JobError(f"fps must be above 0, not {fps}")
     registry.resolve_run(model)  # a RunError (a ValueError) for a run that is not there
-    return {"source": str(source), "out": str(out), "model": model, "fps": fps, "faces": faces,
+    return {"source": str(source), "out": str(out), "model": str(model), "fps": fps, "faces": faces,
             "detector": detector}
 
 
