@@ -106,17 +106,23 @@ def adaptation(run: Run) -> dict:
 
 
 def adaptation_rows(record: dict) -> list[dict]:
-    """A fine-tune's figures side by side: the run it started from, itself, and the change (points),
-    each on the user's held-out faces and on validation (accuracy, macro-F1)."""
-    rows = []
+    """A fine-tune's figures side by side, as people read them: the run it started from, itself, and
+    the change, each on the user's held-out faces and on validation (accuracy in %, macro-F1)."""
+    figures = {}
     for when, name in (("before", record["start_run"]), ("after", record.get("run", "this run"))):
-        figures = record[when]
-        rows.append({"": f"{when}: {name}",
-                     **{f"{label} {metric_label}": figures[key][metric]
-                        for key, label in (("own_faces", "your faces"), ("validation", "validation"))
-                        for metric, metric_label in (("accuracy", "accuracy"), ("macro_f1", "macro-F1"))}})
-    change = {key: rows[1][key] - rows[0][key] for key in rows[0] if key}
-    return rows + [{"": "change", **change}]
+        figures[f"{when}: {name}"] = {f"{label} {metric_label}": record[when][key][metric]
+                                      for key, label in (("own_faces", "your faces"), ("validation", "validation"))
+                                      for metric, metric_label in (("accuracy", "accuracy"), ("macro_f1", "macro-F1"))}
+    before, after = figures.values()
+    figures["change"] = {key: after[key] - before[key] for key in after}
+    return [{"": row, **{key: _adaptation_cell(key, value, row == "change") for key, value in values.items()}}
+            for row, values in figures.items()]
+
+
+def _adaptation_cell(key: str, value: float, change: bool) -> str:
+    if "accuracy" in key:
+        return f"{value * 100:+.1f} points" if change else f"{value:.1%}"
+    return f"{value:+.3f}" if change else f"{value:.3f}"
 
 
 def adaptation_lines(run: Run) -> list[str]:
@@ -125,18 +131,12 @@ def adaptation_lines(run: Run) -> list[str]:
     if not record:
         return []
     rows = adaptation_rows({**record, "run": run.name})
-
-    def cells(row):
-        change = row[""] == "change"
-        return " | ".join((f"{row[key] * 100:+.1f} points" if change else f"{row[key]:.1%}") if "accuracy" in key
-                          else f"{row[key]:+.3f}" if change else f"{row[key]:.3f}" for key in row if key)
-
     return ["", f"Adapted to your own faces `{record['own_faces']}`: {record['trained_on']} of them trained on, "
                 f"{record['share']:.0%} of the training images (repeated), {record['held_out']} held out (seed "
                 f"{record['seed']}), never trained on. Scored on those and on {record['before']['validation']['n']:,} "
                 f"validation images, before and after:",
-            "", "| | your faces accuracy | your faces macro-F1 | validation accuracy | validation macro-F1 |",
-            "|---|---:|---:|---:|---:|", *(f"| {row['']} | {cells(row)} |" for row in rows)]
+            "", "| " + " | ".join(rows[0]) + " |", "|---|---:|---:|---:|---:|",
+            *("| " + " | ".join(row.values()) + " |" for row in rows)]
 
 
 def write_model_card(run_dir: Path) -> Path:

@@ -193,3 +193,35 @@ def test_a_single_class_is_refused_with_its_reason(tiny_dataset):
     assert not at.exception
     (error,) = at.error
     assert error.value.startswith("a class set needs at least two") and jobs.list_jobs() == []
+
+
+def test_a_fine_tune_on_your_own_faces_is_queued_and_a_finished_one_shows_both_figures(tiny_dataset, isolated_dirs):
+    from tests.conftest import make_image_dataset
+
+    make_image_dataset(isolated_dirs["data"] / "mine", {"test": 2})
+    write_json_atomic(isolated_dirs["data"] / "mine" / "faceset.json", {"faces": 14, "counts": {"test": {}}})
+    at = open_train_page()
+    own = widget(at, "selectbox", "Your own faces")
+    assert own.options == ["none (the data set only)", "mine"]
+    widget(at, "selectbox", "Data set").set_value("tiny")
+    own.set_value("mine")
+    widget(at, "number_input", "Your faces' share of training").set_value(0.3)
+    widget(at, "button", "Start training").click().run()
+    [job] = jobs.list_jobs()
+    assert (job["config"]["own_faces"], job["config"]["own_share"], job["config"]["own_holdout"]) == ("mine", 0.3, 0.3)
+
+    write_run("adapted", 2, 2, own_faces="mine", init_from="alpha")
+    write_json_atomic(registry.runs_root() / "adapted" / "adaptation.json", {
+        "own_faces": "mine", "start_run": "alpha", "held_out": 5, "trained_on": 9, "share": 0.3, "seed": 7,
+        "before": {"own_faces": {"accuracy": 0.4, "macro_f1": 0.35, "n": 5},
+                   "validation": {"accuracy": 0.6, "macro_f1": 0.55, "n": 21}},
+        "after": {"own_faces": {"accuracy": 0.8, "macro_f1": 0.75, "n": 5},
+                  "validation": {"accuracy": 0.55, "macro_f1": 0.5, "n": 21}}})
+    write_job("9", "succeeded", "adapted", ended="2026-01-01T10:05:00+00:00")
+    at = open_train_page()
+    assert "On 5 of your faces (`mine`) held out, and on validation:" in texts(at)
+    table = at.table[0].value
+    assert list(table.index) == ["before: alpha", "after: adapted", "change"]
+    assert table.loc["change", "your faces accuracy"] == "+40.0 points"
+    assert table.loc["change", "validation accuracy"] == "-5.0 points"
+    assert table.loc["after: adapted", "validation macro-F1"] == "0.500"

@@ -10,16 +10,20 @@ import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
+import pandas as pd
 import streamlit as st
 
-from emotion_core import comparison, config, jobs, registry
+from emotion_core import comparison, config, jobs, registry, report
 from emotion_core.architectures import ARCHITECTURES
+from emotion_core.datasets import data_root
+from emotion_core.faceset import face_sets
 from ui import charts
 from ui.common import admin_ui, admin_unlocked, available_datasets, locked_hint, no_dataset_hint, selected_dataset
 
 REFRESH_SECONDS = 3  # a tiny epoch takes seconds; reading a few small JSON files is cheap
 MAIN_OPTIONS = ("epochs", "batch_size", "optimizer", "learning_rate", "schedule", "augment", "class_weights",
                 "name")
+OWN_OPTIONS = ("own_faces", "own_share", "own_holdout")  # a fine-tune on your own faces, in a row of their own
 SHOWN_FINISHED = 10  # older jobs stay in `python -m emotion_core jobs list`
 SOURCE_KEY = "train.source"
 REQUEST_KEY = "train.request_id"
@@ -100,6 +104,7 @@ def estimate_ui(runs, arch: str) -> None:
 # The options that name a finished run (a warm start's weights, a distillation's teacher), and
 # what their empty choice means.
 RUN_OPTIONS = {"init_from": "fresh weights", "distill_from": "no teacher"}
+UNSET_LABELS = {**RUN_OPTIONS, "own_faces": "none (the data set only)"}
 
 
 def run_choices(runs, name: str) -> tuple:
@@ -123,7 +128,7 @@ def option_ui(option: dict) -> None:
     if isinstance(default, tuple):  # a set of the choices: the classes
         st.multiselect(label, option["choices"], key=key, help=help_text)
     elif option["choices"]:
-        unset = RUN_OPTIONS.get(option["name"])
+        unset = UNSET_LABELS.get(option["name"])
         st.selectbox(label, option["choices"], key=key, help=help_text,
                      format_func=lambda value: unset if unset and not value else config.choice_label(option["name"], value))
     elif isinstance(default, bool):
@@ -153,8 +158,9 @@ def options_form_ui(options: dict, datasets: list[str], allowed: bool = True) ->
         for index, name in enumerate(MAIN_OPTIONS):
             with columns[index % 4]:
                 option_ui(options[name])
+        own_faces_ui(options)
         with st.expander("More options"):
-            rest = [name for name in options if name not in MAIN_OPTIONS + ("arch", "data", "classes")]
+            rest = [name for name in options if name not in MAIN_OPTIONS + OWN_OPTIONS + ("arch", "data", "classes")]
             columns = st.columns(4)
             for index, name in enumerate(rest):
                 with columns[index % 4]:
@@ -166,6 +172,17 @@ def options_form_ui(options: dict, datasets: list[str], allowed: bool = True) ->
     if not pressed or not allowed:  # a disabled button's click must not be trusted from the browser
         return None
     return {name: st.session_state[option_key(name)] for name in options}
+
+
+def own_faces_ui(options: dict) -> None:
+    """Fine-tune on your own faces (the Label page's face sets): the set, its share, its held-out part."""
+    st.markdown("**Your own faces** · adapt a run to faces you labelled: it starts from the deployed run unless "
+                "*Begin with the weights of* names another, and is scored on the held-out faces and on "
+                "validation, before and after.")
+    columns = st.columns(4)
+    for column, name in zip(columns, OWN_OPTIONS):
+        with column:
+            option_ui(options[name])
 
 
 def start_ui(values: dict) -> None:
@@ -216,6 +233,8 @@ def job_ui(job: dict) -> None:
             st.error(job["reason"])
         if status != "running" and job["elapsed_seconds"] is not None:
             st.caption(f"{status.capitalize()} after {jobs.format_duration(job['elapsed_seconds'])}.")
+        if status == "succeeded" and job.get("run"):
+            adaptation_ui(job["run"])
         if job["latest"]:
             latest = job["latest"]
             st.caption(f"Epoch {latest['epoch']}: accuracy {latest['accuracy']:.1%}, val accuracy "
@@ -225,6 +244,16 @@ def job_ui(job: dict) -> None:
         actions_ui(job)
         with st.expander("Log", expanded=status == "failed"):
             st.code(jobs.log_tail(job["id"], 30) or "(nothing yet)", language=None)
+
+
+def adaptation_ui(run_name: str) -> None:
+    """A fine-tune on your own faces: both figures before and after, side by side."""
+    run_dir = registry.runs_root() / run_name
+    record = report.adaptation(registry.load_run(run_dir)) if run_dir.is_dir() else {}
+    if not record:
+        return
+    st.caption(f"On {record['held_out']} of your faces (`{record['own_faces']}`) held out, and on validation:")
+    st.table(pd.DataFrame(report.adaptation_rows({**record, "run": run_name})).set_index(""))
 
 
 def curves_ui(job: dict) -> None:
@@ -276,6 +305,7 @@ st.session_state.setdefault(REQUEST_KEY, uuid.uuid4().hex)
 runs = registry.list_runs()
 for name in RUN_OPTIONS:
     options[name] = {**options[name], "choices": run_choices(runs, name)}
+options["own_faces"] = {**options["own_faces"], "choices": ("", *(entry["name"] for entry in face_sets(data_root())))}
 retrain_ui(runs)
 architecture_ui(options, runs)
 if datasets or st.session_state.get(option_key("data")):
