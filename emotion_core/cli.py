@@ -111,6 +111,10 @@ def cmd_train(args) -> int:
     else:
         run_dir = training.train(resolve_config(args.config, vars(args)), runs_dir=args.runs_dir)
     print(f"run folder: {run_dir}")
+    from . import registry, report
+
+    if lines := report.adaptation_lines(registry.load_run(run_dir)):  # a fine-tune on your own faces
+        print("\n".join(lines))
     return 0
 
 

@@ -17,7 +17,7 @@ from emotion_core.config import TrainConfig, config_from_dict
 from emotion_core.labels import EMOTIONS
 from emotion_core.training import class_weights, learning_rate_at, resume
 from tests.conftest import make_image_dataset, read_split_images
-from tests.factories import train_tiny_run
+from tests.factories import TINY_CONFIG, train_tiny_run
 
 RUN_FILES = ("config.json", "status.json", "history.json", "dataset.json", "info.json", "model.keras",
              "evaluation/validation.json", "MODEL_CARD.md")
@@ -399,7 +399,9 @@ def test_photo_augmentation_changes_training_images_only_and_survives_a_checkpoi
 
 
 def test_a_fine_tune_on_your_own_faces_holds_some_out_and_reports_both_figures_before_and_after(trained_runs,
-                                                                                                 isolated_dirs):
+                                                                                                 isolated_dirs,
+                                                                                                 tmp_path, capsys):
+    from emotion_core.cli import main
     from emotion_core.ensemble import make_ensemble
     from emotion_core.evaluation import classification_report
     from emotion_core.inference import predict_probabilities
@@ -408,9 +410,15 @@ def test_a_fine_tune_on_your_own_faces_holds_some_out_and_reports_both_figures_b
     make_ensemble("pair", ["alpha", "beta"])
     registry.deploy("pair")  # the default start: an ensemble starts from its first member
 
-    run = train_tiny_run(isolated_dirs["models"], trained_runs["data"], "mine", own_faces="mine", own_share=0.5,
-                         own_holdout=0.25)
+    recipe = tmp_path / "tiny.json"
+    recipe.write_text(json.dumps({**TINY_CONFIG, "data": str(trained_runs["data"]), "name": "mine"}))
+    assert main(["train", "--config", str(recipe), "--own-faces", "mine", "--own-share", "0.5",
+                 "--own-holdout", "0.25"]) == 0
 
+    run = isolated_dirs["models"] / "mine"
+    printed = capsys.readouterr().out
+    assert "Adapted to your own faces `mine`: 21 of them trained on, 50% of the training images" in printed
+    assert "| before: alpha |" in printed and "| change |" in printed
     assert _read(run / "status.json")["state"] == "complete"
     assert _read(run / "config.json")["init_from"] == "alpha"
     own = _read(run / "dataset.json")["own_faces"]
