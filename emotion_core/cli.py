@@ -349,7 +349,24 @@ def cmd_analyze(args) -> int:
         analysis.write_manifest(args.out, source=str(Path(args.path).resolve()), model=predictor.run_name,
                                 engine="local", **{key: counts[key] for key in ("images", "faces", "no_face", "unreadable")},
                                 **({"videos": facts} if videos else {}))
+    if videos:
+        _write_ad_report(args.out or csv_path.parent)
     return 0
+
+
+def _write_ad_report(folder: Path) -> None:
+    """After videos: the ad report (tables, ad_summary.json, report.html) beside the video tables, and
+    one line on where; an analysis in which no face was found gets a line saying why instead."""
+    from . import adreport
+
+    try:
+        report = adreport.build_report(folder)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"no ad report: {error}", file=sys.stderr)
+        return
+    written = [*adreport.write_report(report, folder), adreport.write_html(report, folder)]
+    print(f"ad report in {folder}/: {', '.join(path.name for path in written)} (with a manifest or segments: "
+          f"python -m emotion_core report {folder} --manifest CSV --by COLUMN)", file=sys.stderr)
 
 
 def _analyze_videos(args, predictor, folder: Path, engine=None) -> dict:
@@ -432,6 +449,7 @@ def _analyze_on_ray(args) -> int:
     if videos:
         video_engine.add_videos_to_manifest(args.out, facts, source=str(Path(args.path).resolve()),
                                             model=run_files.name, address=args.address or "local")
+        _write_ad_report(args.out)
     return 0
 
 
@@ -471,8 +489,8 @@ def cmd_report(args) -> int:
     from . import adreport
 
     report = adreport.build_report(args.folder, manifest=args.manifest, by=args.by)
-    written = adreport.write_report(report, args.out or args.folder)
-    print(f"{report.headline} Tables in {written[0].parent}/ ({', '.join(path.name for path in written)}).")
+    written = [*adreport.write_report(report, args.out or args.folder), adreport.write_html(report, args.out or args.folder)]
+    print(f"{report.headline} Written in {written[0].parent}/: {', '.join(path.name for path in written)}.")
     return 0
 
 
@@ -700,9 +718,11 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser(
         "report", help="the ad test report of an analysis of reaction videos (one sub-folder per ad)",
         description="Per ad and second: viewers present, emotion and valence shares, net valence, mean "
-                    "probabilities and expressiveness with bootstrap 95%% intervals over viewers (ad_seconds.csv); "
-                    "key moments (ad_moments.csv); one row per ad (ad_compare.csv) and the gaps between ads "
-                    "(ad_differences.csv); all of it in ad_report.json.")
+                    "probabilities and expressiveness with bootstrap 95%% intervals over viewers (ad_timeline.csv); "
+                    "key moments (ad_moments.csv); one row per ad (ad_compare.csv), the gaps between ads "
+                    "(ad_differences.csv), each viewer's seconds (ad_viewers.csv); all of it in ad_summary.json; "
+                    "and report.html, one self-contained page to share (charts inline, faces at the key moments). "
+                    "`analyze` writes the same after videos; run this to add a manifest or a split.")
     report.add_argument("folder", type=Path, help="an `analyze VIDEOS --out DIR` folder (its video_seconds.csv)")
     report.add_argument("--manifest", type=Path,
                         help="CSV with `file`, `offset` (seconds of the reaction video before the ad starts) and any "

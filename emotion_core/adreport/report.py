@@ -17,6 +17,7 @@ import pandas as pd
 
 from ..analysis.outputs import MANIFEST
 from ..analysis.results import result_classes
+from ..registry import RunError, load_run, resolve_run
 from ..storage import read_json, write_bytes_atomic
 from ..video.tables import FRAMES_CSV, SECONDS_CSV, read_table
 from ..wording import plural
@@ -85,13 +86,17 @@ def build_report(folder: Path, manifest: Path | None = None, by: str | None = No
     drawn = metrics.bootstrapped(units, resamples)
     compare, gaps = metrics.compare(units, resamples, drawn), metrics.differences(units, resamples, drawn)
     segments = sorted({unit.segment for unit in units})
+    model = facts.get("model", _model(seconds))
     return Report(
         seconds=pd.concat([metrics.timeline(unit, resamples) for unit in units], ignore_index=True),
         moments=pd.concat([metrics.moments(unit, resamples) for unit in units], ignore_index=True),
         compare=compare, differences=gaps,
         verdicts={segment: metrics.verdict([unit for unit in units if unit.segment == segment]) for segment in segments},
-        facts={"model": facts.get("model", _model(seconds)), "manifest": str(manifest) if manifest else None, "by": by,
-               "resamples": resamples, "min_viewers": metrics.MIN_VIEWERS, "min_prominence": metrics.MIN_PROMINENCE},
+        facts={"model": model, **model_accuracy(model), "manifest": str(manifest) if manifest else None, "by": by,
+               "resamples": resamples, "min_viewers": metrics.MIN_VIEWERS, "min_prominence": metrics.MIN_PROMINENCE,
+               "analysis": str(folder.resolve()), "source": facts.get("source"),
+               # whole seconds of each listed reaction video before its ad (the thumbnails' clock)
+               "offsets": {} if listed is None else {file: round(offset) for file, offset in listed["offset"].items()}},
         viewers=pd.concat([metrics.viewer_seconds(unit) for unit in units], ignore_index=True))
 
 
@@ -117,6 +122,20 @@ def write_report(report: Report, out: Path) -> list[Path]:
     text = json.dumps(_plain(document), indent=2, allow_nan=False)
     write_bytes_atomic(out / REPORT_JSON, (text + "\n").encode())
     return [*written, out / REPORT_JSON]
+
+
+def model_accuracy(model: str | None) -> dict:
+    """The model's measured accuracy as the registry has it (`registry.Run.accuracy`: its saved
+    evaluation's, else its best epoch's), where that figure comes from, and its classes; None
+    for each when the run is not in this registry (another machine's model, a test's)."""
+    try:
+        run = load_run(resolve_run(model)) if model else None
+    except RunError:
+        run = None
+    if run is None or run.problem:
+        return {"model_accuracy": None, "model_accuracy_source": None, "model_classes": None}
+    return {"model_accuracy": run.accuracy, "model_accuracy_source": run.accuracy_source,
+            "model_classes": list(run.classes)}
 
 
 def _model(seconds: pd.DataFrame) -> str | None:
