@@ -39,8 +39,7 @@ def test_each_click_labels_the_face_shown_and_a_new_session_continues_after_it(t
     assert list(read_manifest(out)["emotion"]) == ["happy", "angry"]
     assert json.loads((out / SUMMARY_JSON).read_text())["counts"] == {"test": {"happy": 1, "angry": 1}}
     assert np.asarray(Image.open(out / read_manifest(out)["file"][0])).shape[2] == 3
-    sets = app.dataframe[0].value
-    assert list(sets["name"]) == ["campaign-faces"] and sets["faces"][0] == 2
+    assert "- **campaign-faces**: 2 faces (angry 1, happy 1), from `campaign`" in [md.value for md in app.markdown]
 
     again = AppTest.from_file(PAGE).run()  # another visit: where the first stopped, then the skipped face
     assert again.caption[1].value == "clip.mp4 at 1.0 s, viewer 1"

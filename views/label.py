@@ -2,7 +2,7 @@
 
 The faces of an analysis under analyses/ (its photos' faces; one face of each viewer a second of its
 videos) come one at a time, large, with the model's guess. One click, or a key (1-7 for the
-emotions, n for not a face, s to skip), answers and shows the next. `emotion_core.faceset.Labelling`
+emotions, n for not a face, s to skip; each button shows its key), answers and shows the next. `emotion_core.faceset.Labelling`
 saves every answer at once into a data set under the data root, so leaving and coming back
 continues where the user stopped. Any page and command reads that data set like any other.
 """
@@ -13,7 +13,7 @@ from emotion_core.analysis import analyses_dir
 from emotion_core.datasets import data_root
 from emotion_core.faceset import NOT_A_FACE, SKIP, Labelling, LabellingError, face_sets, labelling_outputs
 from emotion_core.labels import EMOTIONS
-from emotion_core.wording import percent
+from emotion_core.wording import percent, plural
 
 SESSION_KEY = "label.session"  # (analysis folder, face set folder) -> the open Labelling
 ERROR_KEY = "label.error"
@@ -79,13 +79,13 @@ def face_ui(session: Labelling) -> None:
     answers.markdown(f"The model says **{face.guess}** ({percent(face.confidence)}). Is it right?")
     columns = answers.columns(4)
     for index, emotion in enumerate(EMOTIONS):
-        columns[index % 4].button(f"{emotion} ({SHORTCUTS[emotion]})", key=f"label.{emotion}",
+        columns[index % 4].button(emotion, key=f"label.{emotion}",
                                   type="primary" if emotion == face.guess else "secondary",
                                   shortcut=SHORTCUTS[emotion], on_click=_answer, args=(session, face.key, emotion),
                                   width="stretch")
-    columns[3].button(f"Not a face ({SHORTCUTS[NOT_A_FACE]})", key="label.not-a-face", shortcut=SHORTCUTS[NOT_A_FACE],
+    columns[3].button("Not a face", key="label.not-a-face", shortcut=SHORTCUTS[NOT_A_FACE],
                       on_click=_answer, args=(session, face.key, NOT_A_FACE), width="stretch")
-    answers.button(f"Skip for now ({SHORTCUTS[SKIP]})", key="label.skip", shortcut=SHORTCUTS[SKIP],
+    answers.button("Skip for now", key="label.skip", shortcut=SHORTCUTS[SKIP],
                    on_click=_answer, args=(session, face.key, SKIP), icon=":material/skip_next:",
                    help="It comes back after the other faces.")
 
@@ -96,7 +96,10 @@ def face_sets_ui() -> None:
     if not sets:
         st.caption("None yet: the first label makes one.")
         return
-    st.dataframe(sets, hide_index=True, column_order=["name", "faces", *EMOTIONS, "from"])
+    for entry in sets:
+        counts = ", ".join(f"{name} {entry[name]}" for name in EMOTIONS if entry[name])
+        st.markdown(f"- **{entry['name']}**: {plural(entry['faces'], 'face')}" + (f" ({counts})" if counts else "")
+                    + (f", from `{entry['from']}`" if entry["from"] else ""))
     st.caption("Score every run on one: `python -m emotion_core evaluate --all --data NAME --split test`. "
                "Fine-tune a run on one on the Train page (Your own faces).")
 
