@@ -1,29 +1,48 @@
-"""Ad report speed: `build_report` + `write_report` on synthetic studies of growing size, in one run.
+"""Ad report speed: the report of synthetic studies of growing size, and of real reaction videos, in one run.
 
-    python bench/adreport.py                 # 2 ads x 20 viewers x 60 s (the issue's study), then 2 x 100 x 120 s
+    python bench/adreport.py                           # 2 ads x 20 viewers x 60 s (the issue's study), 2 x 100 x 120 s
+    python bench/adreport.py --videos 2 --model live   # also 2 ads x 2 videos of 60 s: the whole `analyze` command
 
-Each viewer's seconds are random readings (tests/adreport/hand.py's probabilities; a second without
-the face one time in ten) written as video_seconds.csv, with a video_frames.csv of 5 frames a
-second carrying landmarks, so attention is computed too. The time is the report alone, the
-tables read and written; the analysis of the videos (bench/video.py) dwarfs it.
+Synthetic studies: each viewer's seconds are random readings (tests/adreport/hand.py's
+probabilities; a second without the face one time in ten) written as video_seconds.csv, with a
+video_frames.csv of 5 frames a second carrying landmarks, so attention is computed too. Timed
+apart: `build_report` (read the tables, bootstrap, moments, compare), `write_report` (the CSVs and
+ad_summary.json) and `write_html` (report.html, its charts rendered to SVG; no faces: there are
+no videos).
+
+`--videos N`: one 60-second 720p video of a face (bench/video.py's `make_video`) copied as N
+reaction videos of each of 2 ads, then `python -m emotion_core analyze VIDEOS --out DIR` timed
+in a fresh process (model load included; it writes the ad report and report.html at the end,
+thumbnails cut from the videos), with the command's own count of its video work. The issue's
+2 x 20 x 60 s study is then estimated from it: 40 times the per-video analysis plus the
+synthetic 2 x 20 x 60 s report, labelled as an estimate. The machine's load average is printed:
+the machine is shared, so figures are upper bounds.
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
+import importlib.util
+import os
 import random
+import re
+import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-from emotion_core.adreport import build_report, write_report  # noqa: E402
+from emotion_core.adreport import build_report, write_html, write_report  # noqa: E402
 from emotion_core.video.tables import FRAMES_CSV  # noqa: E402
 from tests.adreport.hand import write_analysis  # noqa: E402
 
 READINGS = ["happy", "neutral", "sad", "surprise", "angry"]
+STUDIES = ((2, 20, 60), (2, 100, 120))
+VIDEO_SECONDS = 60
 
 
 def study(folder: Path, ads: int, viewers: int, seconds: int) -> Path:
@@ -46,14 +65,68 @@ def study(folder: Path, ads: int, viewers: int, seconds: int) -> Path:
     return folder
 
 
+def timed(step, *args):
+    started = time.perf_counter()
+    result = step(*args)
+    return result, time.perf_counter() - started
+
+
+def synthetic(root: Path) -> dict[tuple, float]:
+    """Prints a row per study; returns {study: seconds of the whole report}."""
+    print("| ads x viewers x seconds | build_report | write_report (CSVs, JSON) | write_html (report.html) | all |")
+    print("|---|---:|---:|---:|---:|")
+    totals = {}
+    for ads, viewers, seconds in STUDIES:
+        folder = study(root / f"{ads}-{viewers}-{seconds}", ads, viewers, seconds)
+        report, built = timed(build_report, folder)
+        _, tables = timed(write_report, report, folder)
+        page, html = timed(write_html, report, folder)
+        totals[(ads, viewers, seconds)] = built + tables + html
+        print(f"| {ads} x {viewers} x {seconds} s | {built:.2f} s | {tables:.2f} s | {html:.2f} s "
+              f"({page.stat().st_size / 1e6:.1f} MB) | {built + tables + html:.2f} s |")
+    return totals
+
+
+def videos(root: Path, per_ad: int, model: str, report_seconds: float) -> None:
+    """The whole analyze command on 2 ads x `per_ad` copies of a 60 s video, and the issue's study estimated."""
+    spec = importlib.util.spec_from_file_location("bench_video", ROOT / "bench" / "video.py")
+    bench_video = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench_video)
+    one = bench_video.make_video(root / "one.mp4", VIDEO_SECONDS)
+    folder = root / "ads"
+    for ad in ("ad_a", "ad_b"):
+        (folder / ad).mkdir(parents=True)
+        for index in range(per_ad):
+            shutil.copy(one, folder / ad / f"viewer{index}.mp4")
+    out = root / "out"
+    wall, peak, cpu, stderr = bench_video.timed_process(
+        [sys.executable, "-m", "emotion_core", "analyze", str(folder), "--out", str(out), "--model", model])
+    analysing = float(re.search(r"videos analysed in ([0-9.]+) s", stderr).group(1))
+    count = 2 * per_ad
+    print(f"\n| 2 ads x {per_ad} videos x {VIDEO_SECONDS} s, `analyze --out` ({model}) | seconds |\n|---|---:|")
+    print(f"| whole command (model load, {count} videos, ad report, report.html) | {wall:.1f} |")
+    print(f"| of which the videos' analysis (the command's count) | {analysing:.1f} "
+          f"({count * VIDEO_SECONDS / analysing:.2f}x real time) |")
+    print(f"| the rest: start-up, model load, ad report with thumbnails | {wall - analysing:.1f} |")
+    print(f"| peak memory | {peak:.0f} MB |")
+    estimate = 40 * analysing / count + report_seconds
+    print(f"\nEstimate for 2 ads x 20 viewers x 60 s on this machine: 40 x {analysing / count:.1f} s of analysis "
+          f"+ {report_seconds:.1f} s of report = {estimate / 60:.1f} min (plus {wall - analysing:.0f} s of "
+          "start-up and model load once).")
+
+
 def main() -> None:
-    print("| ads x viewers x seconds | report (read, compute, write) |\n|---|---:|")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--videos", type=int, default=0, metavar="PER_AD",
+                        help="also analyse 2 ads x PER_AD copies of a 60 s 720p video (whole command)")
+    parser.add_argument("--model", default="live", help="the run analysing the videos (default: live)")
+    args = parser.parse_args()
+    print(f"load average at start: {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)\n")
     with tempfile.TemporaryDirectory() as root:
-        for ads, viewers, seconds in ((2, 20, 60), (2, 100, 120)):
-            folder = study(Path(root) / f"{ads}-{viewers}-{seconds}", ads, viewers, seconds)
-            started = time.perf_counter()
-            write_report(build_report(folder), folder)
-            print(f"| {ads} x {viewers} x {seconds} s | {time.perf_counter() - started:.2f} s |")
+        totals = synthetic(Path(root))
+        if args.videos:
+            videos(Path(root), args.videos, args.model, totals[STUDIES[0]])
+    print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

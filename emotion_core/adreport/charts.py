@@ -23,6 +23,7 @@ MOMENT_COLOUR = "#31333f"  # the rules and names of the key moments: dark, so ev
 BAND_OPACITY = 0.25  # a 95% interval's band under its curve
 LEGEND_BELOW = alt.Legend(orient="bottom", direction="horizontal", columns=4)  # a phone's width is too narrow beside
 LEGEND_ABOVE = alt.Legend(orient="top", direction="horizontal", columns=7, title=None)
+MAX_STRIP_BLOCKS = 5000  # Altair refuses to inline more rows in one chart (its MaxRowsError)
 LABELS = {"net_valence": "net valence (positive − negative)", "expressiveness": "expressiveness (1 − p(neutral))",
           "attention": "attention (share facing the camera)"}
 
@@ -101,23 +102,44 @@ def compare_chart(seconds: pd.DataFrame, ads: list[str] | None = None, metric: s
 
 def viewer_multiples(viewers: pd.DataFrame, ad: str, segment: str = ALL, columns: int = 4,
                      width: int = WIDTH) -> alt.FacetChart:
-    """One strip per viewer of the ad: a block per second coloured by that viewer's emotion, blank
-    where their face was not found; the viewer named above their strip (their video and face)."""
-    rows = _rows(viewers, ad, segment)[["viewer", "second", "emotion", "net_valence"]].copy()
+    """One strip per viewer of the ad: a block per run of seconds with one emotion, coloured by it,
+    blank where their face was not found; the viewer named above their strip (their video and
+    face). Past MAX_STRIP_BLOCKS blocks (Altair's limit of rows inlined in a chart), the first
+    viewers only, the title saying how many of how many."""
+    rows = _rows(viewers, ad, segment)
     duration = int(rows["second"].max()) + 1
-    rows = rows[rows["emotion"] != ""]
-    rows["viewer"] = rows["viewer"].str.removeprefix(f"{ad}/")
-    rows["end"] = rows["second"] + 1
-    classes = [name for name in EMOTION_COLORS if name in set(rows["emotion"])]
-    strip = alt.Chart(rows).mark_rect().encode(
-        x=alt.X("second:Q", title="second", scale=alt.Scale(domain=[0, duration])),
-        x2="end:Q",
+    blocks = emotion_runs(rows)
+    names = list(dict.fromkeys(blocks["viewer"]))
+    shown = names
+    if len(blocks) > MAX_STRIP_BLOCKS:
+        per_viewer = blocks.groupby("viewer", sort=False).size().cumsum()
+        shown = list(per_viewer[per_viewer <= MAX_STRIP_BLOCKS].index)
+        blocks = blocks[blocks["viewer"].isin(shown)]
+    blocks = blocks.assign(viewer=blocks["viewer"].str.removeprefix(f"{ad}/"))
+    classes = [name for name in EMOTION_COLORS if name in set(blocks["emotion"])]
+    strip = alt.Chart(blocks).mark_rect().encode(
+        x=alt.X("second:Q", title="second", scale=alt.Scale(domain=[0, duration])), x2="end:Q",
         color=alt.Color("emotion:N", scale=alt.Scale(domain=classes, range=[EMOTION_COLORS[name] for name in classes]),
                         legend=LEGEND_BELOW),
-        tooltip=["viewer:N", "second:Q", "emotion:N"],
+        tooltip=["viewer:N", alt.Tooltip("second:Q", title="from second"), alt.Tooltip("end:Q", title="until"),
+                 "emotion:N"],
     ).properties(width=max(80, (width - 20 * (columns - 1)) // columns), height=24)
-    return strip.facet(facet=alt.Facet("viewer:N", title=None, header=alt.Header(labelFontSize=10)),
-                       columns=columns, title=f"{ad}: each viewer's emotion, second by second")
+    title = f"{ad}: each viewer's emotion, second by second"
+    if len(shown) < len(names):
+        title += f" (the first {len(shown)} of {len(names)} viewers)"
+    return strip.facet(facet=alt.Facet("viewer:N", title=None, header=alt.Header(labelFontSize=10), sort=shown),
+                       columns=columns, title=title)
+
+
+def emotion_runs(rows: pd.DataFrame) -> pd.DataFrame:
+    """Each viewer's seconds as runs of one emotion: viewer, second (the first), end (exclusive),
+    emotion; seconds without the face are left out (a gap in the strip)."""
+    rows = rows[rows["emotion"] != ""].sort_values(["viewer", "second"], kind="stable")
+    starts = ((rows["viewer"] != rows["viewer"].shift()) | (rows["emotion"] != rows["emotion"].shift())
+              | (rows["second"] != rows["second"].shift() + 1))
+    runs = rows.assign(run=starts.cumsum()).groupby("run", sort=False).agg(
+        viewer=("viewer", "first"), second=("second", "first"), end=("second", "last"), emotion=("emotion", "first"))
+    return runs.assign(end=runs["end"] + 1).reset_index(drop=True)
 
 
 def _rows(table: pd.DataFrame, ad: str, segment: str) -> pd.DataFrame:

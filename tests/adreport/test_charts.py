@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from emotion_core.adreport import build_report
-from emotion_core.adreport.charts import compare_chart, marked_moments, timeline_chart, viewer_multiples
+from emotion_core.adreport import charts
+from emotion_core.adreport.charts import compare_chart, emotion_runs, marked_moments, timeline_chart, viewer_multiples
 from tests.adreport.hand import write_analysis
 
 
@@ -100,3 +102,19 @@ def test_small_multiples_give_each_viewer_a_strip_of_their_emotions(report):
     assert len(happy) == 8
     with pytest.raises(ValueError, match="no rows for ad 'ad_c'"):
         viewer_multiples(report.viewers, "ad_c")
+
+
+def test_a_viewers_strip_is_runs_of_one_emotion_with_gaps_where_the_face_was_lost():
+    rows = pd.DataFrame({"viewer": ["a#1"] * 7 + ["b#1"] * 2, "second": [*range(7), 0, 1],
+                         "emotion": ["neutral", "neutral", "happy", "", "happy", "happy", "sad", "sad", "sad"]})
+    runs = emotion_runs(rows)
+    assert list(runs.itertuples(index=False, name=None)) == [
+        ("a#1", 0, 2, "neutral"), ("a#1", 2, 3, "happy"), ("a#1", 4, 6, "happy"), ("a#1", 6, 7, "sad"),
+        ("b#1", 0, 2, "sad")]
+
+
+def test_too_many_blocks_show_the_first_viewers_and_say_so(report, monkeypatch):
+    monkeypatch.setattr(charts, "MAX_STRIP_BLOCKS", 10)  # ad_a's viewers have 3 to 5 blocks each
+    spec = viewer_multiples(report.viewers, "ad_a").to_dict()
+    shown = {row["viewer"] for row in values(spec, spec)}
+    assert 2 <= len(shown) < 10 and spec["title"].endswith(f"(the first {len(shown)} of 10 viewers)")
