@@ -4,6 +4,7 @@
     python bench/video.py --minutes 1 --model RUN # the 1-minute video only (no memory comparison)
     python bench/video.py --model live,deployed   # several models in one run (longer videos: the first)
     python bench/video.py --keep /tmp/videos      # keep (and reuse) the generated videos
+    python bench/video.py --minutes 1 --before 70b436d   # also the command as of that commit, same run
 
 Generates 720p, 30 fps H.264 videos of one face (the astronaut of ../shared/photos, cut out and
 swaying on a blurred background, as a webcam films a viewer), then times the whole command
@@ -13,13 +14,19 @@ swaying on a blurred background, as a webcam films a viewer), then times the who
 too, writing no frames and no video (its cv2.waitKey is patched out: it fails under
 opencv-headless). "Where the time goes" splits one pass of our path over the 1-minute video
 into decode, convert (to RGB, sampled frames only), detect, landmarks, crop and classify.
-The machine's load average is printed: the figures compare only on a quiet machine.
+`--before COMMIT` also times the command of a `git worktree` of that commit (reading this
+checkout's models/), interleaved with ours on the same video: a baseline that a busy machine
+slows alike. The "analysing" column is the command's own count of its video work (without
+start-up, model load and what follows the tables). The machine's load average is printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -89,23 +96,44 @@ def repeat_video(source: Path, path: Path, copies: int) -> Path:
     return path
 
 
-def timed_process(command: list[str]) -> tuple[float, float, str]:
-    """(wall seconds, peak resident MB, stderr's last line) of a command in a fresh process."""
+def timed_process(command: list[str], cwd: Path = ROOT) -> tuple[float, float, float, str]:
+    """(wall seconds, peak resident MB, CPU seconds, stderr) of a command in a fresh process (in
+    `cwd`, reading this checkout's models/). CPU seconds (user + system, all its threads) hold
+    better than wall time on a shared machine: a process waiting for a core spends none."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=cwd,
+                               env={**os.environ, "EMOTION_RUNS_DIR": str(ROOT / "models")})
     stderr = process.stderr.read()
     _, status, usage = os.wait4(process.pid, 0)  # this child's own peak, not the largest of all children's
     wall = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode:
         raise RuntimeError(f"{' '.join(command)} failed: {stderr.strip().splitlines()[-1:]}")
-    return wall, usage.ru_maxrss / 1024, (stderr.strip().splitlines() or [""])[-1]
+    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, stderr
 
 
-def ours(video: Path, model: str, out: Path) -> tuple[float, float]:
-    wall, peak, _ = timed_process([sys.executable, "-m", "emotion_core", "analyze", str(video), "--out", str(out),
-                                   "--model", model, "--fps", str(SAMPLED)])
-    return wall, peak
+def ours(video: Path, model: str, out: Path, tree: Path = ROOT) -> tuple[float, float, float, float]:
+    """(wall seconds, peak MB, CPU seconds, seconds the command says its video work took) of `analyze` in `tree`."""
+    wall, peak, cpu, stderr = timed_process([sys.executable, "-m", "emotion_core", "analyze", str(video), "--out",
+                                        str(out), "--model", model, "--fps", str(SAMPLED)], cwd=tree)
+    analysing = re.search(r"videos analysed in ([0-9.]+) s", stderr)
+    return wall, peak, cpu, float(analysing.group(1)) if analysing else float("nan")
+
+
+@contextlib.contextmanager
+def worktree(commit: str | None):
+    """A `git worktree` of `commit` (removed afterwards), or None without one."""
+    if not commit:
+        yield None
+        return
+    folder = Path(tempfile.mkdtemp(prefix="before-")) / "tree"
+    subprocess.run(["git", "worktree", "add", "--detach", str(folder), commit], cwd=ROOT, check=True,
+                   capture_output=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(folder)], cwd=ROOT, check=False)
+        shutil.rmtree(folder.parent, ignore_errors=True)
 
 
 FER_CHILD = """
@@ -123,64 +151,66 @@ print(f"fer: {len(frames)} frames", file=sys.stderr)
 """
 
 
-def fer(video: Path, out: Path) -> tuple[float, float] | None:
+def fer(video: Path, out: Path) -> tuple[float, float, float] | None:
     try:
         import fer as _  # noqa: F401
     except ImportError:
         print("note: the `fer` package is not installed (pip install --no-deps fer==25.10.3); its column is skipped")
         return None
-    wall, peak, _ = timed_process([sys.executable, "-c", FER_CHILD, str(video), str(out), str(RATE // SAMPLED)])
-    return wall, peak
+    wall, peak, cpu, _ = timed_process([sys.executable, "-c", FER_CHILD, str(video), str(out), str(RATE // SAMPLED)])
+    return wall, peak, cpu
 
 
 def stages(video: Path, model: str) -> dict[str, float]:
-    """Seconds of each stage of one pass of our path over `video` (in this process, model loaded apart)."""
+    """CPU seconds of each stage of one pass of our path over `video` (in this process, model loaded
+    apart; CPU time, of all this process's threads, since a shared machine makes wall time wander)."""
+    clock_now = time.process_time
     from emotion_core.faces import FACE_SIZES, crop_face
     from emotion_core.faces.detection import _shrunk, detection_scale
     from emotion_core.faces.landmarks import LandmarkModel
-    from emotion_core.predictor import Predictor
+    from emotion_core.cli import analysis_predictor
     from emotion_core.video.reading import open_video, upright_rgb
 
-    predictor = Predictor.load(model)
+    predictor = analysis_predictor(model, "yunet")  # what `analyze` classifies with
     detector, fraction = predictor.detector, FACE_SIZES["large"]
     spent = dict.fromkeys(["decode", "convert", "detect", "landmarks", "crop", "classify"], 0.0)
     faces, next_time = [], 0.0
     with open_video(video) as opened:
         frames = opened.decoded()
-        clock = time.perf_counter()
+        clock = clock_now()
         for frame in frames:
-            now = time.perf_counter()
+            now = clock_now()
             spent["decode"] += now - clock
             if frame.time + 1e-6 >= next_time:
                 next_time = (int(frame.time * SAMPLED + 1e-6) + 1) / SAMPLED
                 rgb = upright_rgb(frame)
-                t1 = time.perf_counter()
+                t1 = clock_now()
                 scale = detection_scale(rgb.shape[:2], detector.detect_max_side, fraction,
                                         detector.backend.smallest_face_pixels)
                 small = _shrunk(rgb, scale)
                 found = detector.backend.find(small, round(fraction * min(small.shape[:2])))
-                t2 = time.perf_counter()
+                t2 = clock_now()
                 boxes = detector.detect(rgb, fraction)  # for the aligned boxes; its find is counted above
-                t3 = time.perf_counter()
+                t3 = clock_now()
                 for rect, _score, _landmarks in found:
                     LandmarkModel.shared().locate(rgb, tuple(v / scale for v in rect))
-                t4 = time.perf_counter()
+                t4 = clock_now()
                 faces += [predictor.prepare(crop_face(rgb, box)) for box in boxes]
-                t5 = time.perf_counter()
+                t5 = clock_now()
                 spent["convert"] += t1 - now
                 spent["detect"] += t2 - t1
                 spent["landmarks"] += t4 - t3
                 spent["crop"] += t5 - t4
                 if len(faces) >= 64:
-                    t6 = time.perf_counter()
+                    t6 = clock_now()
                     predictor.classify(np.stack(faces))
-                    spent["classify"] += time.perf_counter() - t6
+                    spent["classify"] += clock_now() - t6
                     faces = []
-            clock = time.perf_counter()
+            clock = clock_now()
     if faces:
-        t6 = time.perf_counter()
+        t6 = clock_now()
         predictor.classify(np.stack(faces))
-        spent["classify"] += time.perf_counter() - t6
+        spent["classify"] += clock_now() - t6
     return spent
 
 
@@ -191,7 +221,13 @@ def main() -> None:
     parser.add_argument("--model", default="deployed", help="runs or aliases, comma-separated (default deployed)")
     parser.add_argument("--keep", type=Path, help="folder to keep the generated videos in (reused when there)")
     parser.add_argument("--no-fer", action="store_true", help="skip fer")
+    parser.add_argument("--before", metavar="COMMIT", help="also time `analyze` as of this commit (first length)")
     args = parser.parse_args()
+    with worktree(args.before) as before:
+        run(args, before)
+
+
+def run(args, before: Path | None) -> None:
     minutes = [float(text) for text in args.minutes.split(",")]
     models = args.model.split(",")
     work = Path(tempfile.mkdtemp(prefix="bench-video-"))
@@ -210,22 +246,29 @@ def main() -> None:
                 make_video(video, length * 60)
             print(f"generated {video.name} in {time.perf_counter() - started:.0f} s")
         for model in models if length == minutes[0] else models[:1]:
-            wall, peak = ours(video, model, work / f"out-{length:g}-{model}")
-            print(f"ours ({model}), {length:g} min: {wall:.1f} s, peak {peak:.0f} MB", flush=True)
-            rows.append((length, model, wall, peak))
+            trees = [("now", ROOT)] + ([(f"before ({args.before})", before)] if before and length == minutes[0] else [])
+            for label, tree in trees:
+                wall, peak, cpu, analysing = ours(video, model, work / f"out-{length:g}-{model}-{len(rows)}", tree)
+                print(f"ours {label} ({model}), {length:g} min: {wall:.1f} s (analysing {analysing:.1f} s), "
+                      f"CPU {cpu:.1f} s, peak {peak:.0f} MB", flush=True)
+                rows.append((length, f"{model}, {label}", wall, peak, cpu, analysing))
         if length == minutes[0] and not args.no_fer:
             fer_time = fer(video, work / f"fer-{length:g}")
             if fer_time:
-                print(f"fer, {length:g} min: {fer_time[0]:.1f} s, peak {fer_time[1]:.0f} MB", flush=True)
-    print("\n| video | model | ours: whole command | x real time | peak memory | ours vs fer |")
-    print("|---|---|---|---|---|---|")
-    for length, model, wall, peak in rows:
-        versus = f"{fer_time[0] / wall:.1f}x faster" if fer_time and length == minutes[0] else "-"
-        print(f"| {length:g} min | {model} | {wall:.1f} s | {length * 60 / wall:.1f}x | {peak:.0f} MB | {versus} |")
+                print(f"fer, {length:g} min: {fer_time[0]:.1f} s, CPU {fer_time[2]:.1f} s, peak {fer_time[1]:.0f} MB",
+                      flush=True)
+    print(f"\nload average {os.getloadavg()[0]:.1f} at the end\n")
+    print("| video | model | whole command | analysing | x real time | CPU s | peak memory | vs fer: wall | vs fer: CPU |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for length, model, wall, peak, cpu, analysing in rows:
+        first = fer_time and length == minutes[0]
+        print(f"| {length:g} min | {model} | {wall:.1f} s | {analysing:.1f} s | {length * 60 / wall:.1f}x | {cpu:.1f} "
+              f"| {peak:.0f} MB | {f'{fer_time[0] / wall:.1f}x' if first else '-'} "
+              f"| {f'{fer_time[2] / cpu:.1f}x' if first else '-'} |")
     if fer_time:
-        print(f"| {minutes[0]:g} min | fer `Video.analyze` | {fer_time[0]:.1f} s | {minutes[0] * 60 / fer_time[0]:.1f}x "
-              f"| {fer_time[1]:.0f} MB | - |")
-    longest = [row for row in rows if row[1] == models[0]]
+        print(f"| {minutes[0]:g} min | fer `Video.analyze` | {fer_time[0]:.1f} s | | {minutes[0] * 60 / fer_time[0]:.1f}x "
+              f"| {fer_time[2]:.1f} | {fer_time[1]:.0f} MB | - | - |")
+    longest = [row for row in rows if row[1] == f"{models[0]}, now"]
     if len(longest) > 1:
         print(f"\npeak memory ({models[0]}), {longest[-1][0]:g} min minus {longest[0][0]:g} min: "
               f"{longest[-1][3] - longest[0][3]:+.0f} MB")
@@ -235,8 +278,8 @@ def main() -> None:
         spent = stages(first, model)
         total = sum(spent.values())
         print(f"\nWhere the time goes ({model}, {minutes[0]:g} min, {analysed:.0f} frames analysed, "
-              "model loaded apart):\n")
-        print("| stage | s | ms per analysed frame | share |")
+              "model loaded apart; CPU time):\n")
+        print("| stage | CPU s | CPU ms per analysed frame | share |")
         print("|---|---|---|---|")
         for stage, seconds in spent.items():
             print(f"| {stage} | {seconds:.1f} | {1000 * seconds / analysed:.1f} | {seconds / total:.0%} |")

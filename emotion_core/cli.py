@@ -37,7 +37,7 @@ from tqdm import tqdm
 from .config import add_train_options, resolve_config
 from .faces import DEFAULT_DETECTOR, DETECTOR_DESCRIPTIONS, DETECTORS, FACE_SIZES
 from .inference import TTA_MODES
-from .quiet import TF_LOG_LEVEL, native_stderr_silenced
+from .quiet import TF_LOG_LEVEL, native_stderr_silenced, wants_quiet
 from .registry import ALIASES, DEPLOYED
 from .video.defaults import VIDEO_FACES, VIDEO_FPS
 from .wording import plural
@@ -319,11 +319,9 @@ def cmd_analyze(args) -> int:
         return _analyze_on_ray(args)
     if (args.csv is None) == (args.out is None):
         raise ValueError("give one of --csv FILE or --out FOLDER")
-    from .predictor import Predictor
-
     photos, videos = video.list_media(Path(args.path))
     csv_path = args.csv or args.out / analysis.OUTPUT_CSV
-    predictor = Predictor.load(args.model, detector=args.detector)
+    predictor = analysis_predictor(args.model, args.detector)
     if predictor.warning:
         print(f"warning: {predictor.warning}", file=sys.stderr)
     counts = dict.fromkeys(("images", "skipped_as_done", "faces", "no_face", "unreadable"), 0)
@@ -367,6 +365,28 @@ def _write_ad_report(folder: Path) -> None:
     written = [*adreport.write_report(report, folder), adreport.write_html(report, folder)]
     print(f"ad report in {folder}/: {', '.join(path.name for path in written)} (with a manifest or segments: "
           f"python -m emotion_core report {folder} --manifest CSV --by COLUMN)", file=sys.stderr)
+
+
+def analysis_predictor(model: str, detector: str):
+    """The run's Predictor classifying with its checked LiteRT file alone (`serving.export.litert_file`:
+    exported and checked once, on first use: probabilities within 1e-4 of Keras's):
+    neither Keras nor TensorFlow is loaded, which saves 5-15 s and ~400 MB a command. A run whose
+    export fails its check is classified by Keras, as before, with a note."""
+    from . import registry
+    from .predictor import Predictor
+    from .serving.export import ExportError, litert_file
+
+    # Exporting, or Keras, loads TensorFlow, whose start-up notices are noise here.
+    with native_stderr_silenced() if wants_quiet() else contextlib.nullcontext():
+        try:
+            litert = litert_file(registry.resolve_serving(model)[0])
+        except ExportError as error:
+            problem = error
+        else:
+            return Predictor.load(model, detector=detector, litert=litert, litert_only=True)
+        predictor = Predictor.load(model, detector=detector)
+    print(f"note: classifying with Keras: no LiteRT file ({problem})", file=sys.stderr)
+    return predictor
 
 
 def _analyze_videos(args, predictor, folder: Path, engine=None) -> dict:
@@ -713,7 +733,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_faces_option(analyze, default=None, note=(
         f"; default: any for photos, {VIDEO_FACES} for videos (a webcam or phone filming its viewer frames the face "
         "at 15% or more of the picture, and looking for large faces only is several times faster)"))
-    analyze.set_defaults(func=cmd_analyze, needs_keras=True)
+    # Local analyses classify on LiteRT (analysis_predictor): TensorFlow is loaded only for Ray, or to export once.
+    analyze.set_defaults(func=cmd_analyze, needs_keras=lambda args: args.engine == "ray")
 
     report = commands.add_parser(
         "report", help="the ad test report of an analysis of reaction videos (one sub-folder per ad)",
@@ -781,7 +802,8 @@ def main(argv=None) -> int:
     quiet = TF_LOG_LEVEL not in os.environ
     os.environ.setdefault(TF_LOG_LEVEL, "3")  # 3 also hides "failed call to cuInit" on a machine without a GPU
     args = build_parser().parse_args(argv)
-    if quiet and getattr(args, "needs_keras", False):
+    needs_keras = getattr(args, "needs_keras", False)
+    if quiet and (needs_keras(args) if callable(needs_keras) else needs_keras):
         with native_stderr_silenced():  # TensorFlow's notices come before its logging is set up
             import keras  # noqa: F401
     from .datasets import DatasetError

@@ -8,11 +8,15 @@
 Each sampled frame goes the photo path (detect, align, crop: `analysis.pipeline.examine`'s steps,
 `predictor.prepare`), faces of many frames are classified in one model call, and the Live page's
 tracker (`live.tracking.FaceTracker`) gives each face the number of the viewer it belongs to.
+Three things run at once: decoding (a thread, `reading.Video.sampled`), detection of the next
+frames (here), and the model on the frames before (a thread): PyAV and the model's runtimes
+release Python's lock, so on two cores the detection's time hides under the model's.
 """
 
 from __future__ import annotations
 
 import zipfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,13 +116,29 @@ def analyze_video(source: ImageSource, predictor, fps: float = VIDEO_FPS, min_fa
     seconds = SecondsTable(classes, valence)
     counts = {"frames_analysed": 0, "face_rows": 0}
     pending: list[_Pending] = []
+    classified: list[tuple[list[_Pending], Future]] = []  # the batch on the model's thread, at most one
+    model_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="video-classify")
 
-    def classify_and_write():
+    def classify_pending():
+        """Hands the waiting frames' faces to the model's thread, then writes the batch before them."""
         faces = [face for entry in pending for face in entry.prepared]
-        # (faces, classes): every face of every waiting frame in one model call
-        probabilities = predictor.classify(np.stack(faces)) if faces else np.zeros((0, len(classes)))
+        if faces:  # (faces, classes): every face of every waiting frame in one model call
+            future = model_thread.submit(predictor.classify, np.stack(faces))
+        else:
+            future = Future()
+            future.set_result(np.zeros((0, len(classes))))
+        write_classified()
+        classified.append((list(pending), future))
+        pending.clear()
+
+    def write_classified():
+        """Rows of the batch on the model's thread, once classified, in frame order (the tracker's order)."""
+        if not classified:
+            return
+        entries, future = classified.pop()
+        probabilities = future.result()
         rows, offset = [], 0
-        for entry in pending:
+        for entry in entries:
             found = probabilities[offset: offset + len(entry.boxes)]
             offset += len(entry.boxes)
             tracks = tracker.update([(box, dict(zip(classes, row))) for box, row in zip(entry.boxes, found)],
@@ -131,22 +151,22 @@ def analyze_video(source: ImageSource, predictor, fps: float = VIDEO_FPS, min_fa
             counts["frames_analysed"] += 1
             counts["face_rows"] += len(viewed)
         write_frames(rows)
-        if progress and pending:
-            progress(pending[-1].time)
-        pending.clear()
+        if progress and entries:
+            progress(entries[-1].time)
 
     error = ""
-    with video:
+    with video, model_thread:
         try:
             for frame in video.sampled(fps):
                 boxes = predictor.detector.detect(frame.rgb, fraction)
                 pending.append(_Pending(frame.time, frame.index, boxes,
                                         [predictor.prepare(crop_face(frame.rgb, box)) for box in boxes]))
                 if len(pending) >= FRAMES_PER_BATCH or sum(len(entry.boxes) for entry in pending) >= FACES_PER_BATCH:
-                    classify_and_write()
+                    classify_pending()
         except VideoError as stopped:  # a damaged file: what decoded before stays
             error = str(stopped)
-        classify_and_write()
+        classify_pending()
+        write_classified()
         if not error and video.end + TRUNCATED_AFTER < video.facts.duration:
             # FFmpeg stops quietly at the end of a truncated file: the frames end before the stated duration.
             error = (f"the frames stop at {video.end:.1f} s of the {video.facts.duration:.1f} s the file states "
