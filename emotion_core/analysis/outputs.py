@@ -61,14 +61,15 @@ def check_new_output(out_dir: Path) -> None:
         raise ValueError(f"{out_dir} already holds an analysis ({taken[0]}); choose a new --out folder.")
 
 
-def finished_outputs(root: Path) -> list[Output]:
-    """The finished output folders directly under `root`, newest first; unreadable ones are left out."""
+def finished_outputs(root: Path, tables=(OUTPUT_CSV,)) -> list[Output]:
+    """The finished output folders directly under `root` holding one of `tables` (by default the
+    photos' results.csv), newest first; unreadable ones are left out."""
     root = Path(root)
     if not root.is_dir():
         return []
     found = []
     for folder in root.iterdir():
-        if (folder / MANIFEST).is_file() and (folder / OUTPUT_CSV).is_file():
+        if (folder / MANIFEST).is_file() and any((folder / table).is_file() for table in tables):
             try:
                 manifest = read_json(folder / MANIFEST)
             except (OSError, ValueError):

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis.display import face_crops
-from ..analysis.outputs import MANIFEST, OUTPUT_CSV, Output
+from ..analysis.outputs import MANIFEST, OUTPUT_CSV, Output, finished_outputs
 from ..analysis.results import STATUS_OK, read_results
 from ..analysis.sources import ImageSource
 from ..faces import FaceBox, crop_face
@@ -75,17 +75,7 @@ class FaceToLabel:
 def labelling_outputs(root: Path) -> list[Output]:
     """The finished analyses under `root` that have faces to label (photos' results.csv or videos'
     video_frames.csv), newest first, as the Analyze page lists its folders."""
-    root = Path(root)
-    found = []
-    for folder in root.iterdir() if root.is_dir() else []:
-        if (folder / MANIFEST).is_file() and any((folder / name).is_file() for name in (OUTPUT_CSV, FRAMES_CSV)):
-            try:
-                manifest = read_json(folder / MANIFEST)
-            except (OSError, ValueError):
-                continue
-            if isinstance(manifest, dict):
-                found.append(Output(folder, manifest))
-    return sorted(found, key=lambda output: str(output.manifest.get("finished", "")), reverse=True)
+    return finished_outputs(root, tables=(OUTPUT_CSV, FRAMES_CSV))
 
 
 def faces_of_analysis(folder: Path) -> list[FaceToLabel]:

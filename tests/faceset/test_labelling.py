@@ -24,6 +24,9 @@ def test_the_queue_holds_every_photo_face_and_one_face_of_each_viewer_a_second(t
     assert [face.guess for face in faces] == ["happy", "sad", "happy", "sad", "happy"]
     assert faces[0].confidence == pytest.approx(0.7) and faces[0].box == BOX
     assert labelling_outputs(tmp_path / "analyses")[0].path == out
+    (out / "results.csv").unlink()  # an analysis of videos only has no results.csv, and is listed too
+    assert [face.file for face in faces_of_analysis(out)] == ["clip.mp4", "clip.mp4"]
+    assert labelling_outputs(tmp_path / "analyses")[0].path == out
 
 
 def test_labels_become_class_folders_and_a_manifest_that_data_summary_reads(tmp_path, capsys):
