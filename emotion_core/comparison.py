@@ -271,29 +271,59 @@ def evaluation_choices(runs, datasets) -> list[EvaluationChoice]:
     return choices + [others[key] for key in sorted(others)]
 
 
-def test_sets_frame(runs, datasets) -> pd.DataFrame:
+def test_sets_frame(runs, datasets, sets=()) -> pd.DataFrame:
     """Runs x labelled sets: each run's accuracy and macro-F1 on its own validation split and on every
-    other set it was scored on (`evaluation_choices`' saved ones, e.g. `evaluate --all --data NAME
-    --split test`), one row per run with weights, best on the first other set first. A blank: not
-    scored on that set yet. `classes` names each run's class set: accuracy over three classes is
-    not comparable with accuracy over seven."""
-    others = evaluation_choices(runs, datasets)[2:]
+    other set it was scored on (`evaluation_choices`' saved ones: the background scoring of the test
+    sets, `evaluate --all --data NAME --split test`), one row per run with weights. `sets` are the
+    test sets (testsets.TestSet), shown even before any run is scored on them. A photo set also has
+    its share of photos where no face was found, and its accuracy counts those photos as wrong. A
+    blank: not scored on that set yet. `classes` names each run's class set: accuracy over three
+    classes is not comparable with accuracy over seven. Ranked by the first test set's accuracy."""
+    others = {choice.key: choice for choice in evaluation_choices(runs, datasets)[2:]}
+    for testset in sets:
+        key = f"{testset.name}-{testset.split}"
+        others.setdefault(key, EvaluationChoice(key, f"{testset.name} · {testset.split}", testset.name, testset.split))
+    photo_keys = {f"{testset.name}-{testset.split}" for testset in sets if testset.kind == "photos"} | {
+        key for run in runs for key, report in run.evaluations.items() if report.get("faces") == "detect"}
+    columns = ["run", "classes", "validation accuracy", "validation macro-F1"]
+    for choice in others.values():
+        columns += [f"{choice.label} accuracy", f"{choice.label} macro-F1"]
+        columns += [f"{choice.label} no face"] if choice.key in photo_keys else []
     rows = []
     for run in runs:
         if not run.has_weights or run.problem:
             continue
         row = {"run": run.name, "classes": class_set_name(run.classes), "validation accuracy": run.validation.get("accuracy"),
                "validation macro-F1": run.validation.get("macro_f1")}
-        for choice in others:
+        for choice in others.values():
             report = run.evaluations.get(choice.key, {})
             # photos through the whole pipeline: a photo whose face was not found counts as wrong
             row[f"{choice.label} accuracy"] = report.get("accuracy_all_photos", report.get("accuracy"))
             row[f"{choice.label} macro-F1"] = report.get("macro_f1")
+            if choice.key in photo_keys:
+                row[f"{choice.label} no face"] = _no_face_rate(report)
         rows.append(row)
-    frame = pd.DataFrame(rows, columns=["run", "classes", "validation accuracy", "validation macro-F1",
-                                        *(f"{c.label} {m}" for c in others for m in ("accuracy", "macro-F1"))])
-    first = f"{others[0].label} accuracy" if others else "validation accuracy"
-    return frame.sort_values(first, ascending=False, na_position="last").reset_index(drop=True)
+    frame = pd.DataFrame(rows, columns=columns)
+    return rank_test_sets(frame, test_set_rankings(frame)[0])
+
+
+def test_set_rankings(frame: pd.DataFrame) -> list[str]:
+    """The columns `test_sets_frame` may rank its rows by: every accuracy, the test sets' first."""
+    accuracies = [column for column in frame.columns if column.endswith(" accuracy")]
+    return accuracies[1:] + accuracies[:1]
+
+
+def rank_test_sets(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """The rows best first on `column`, runs not scored on it last."""
+    return frame.sort_values(column, ascending=False, na_position="last", kind="stable").reset_index(drop=True)
+
+
+def _no_face_rate(report: dict) -> float | None:
+    """The share of a photo set's readable photos where no face was found (older reports: from counts)."""
+    if "no_face_rate" in report:
+        return report["no_face_rate"]
+    counted = report.get("photos", 0) - report.get("unreadable", 0)
+    return report["no_face"] / counted if report.get("no_face") is not None and counted else None
 
 
 def _members(run) -> list:

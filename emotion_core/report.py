@@ -57,6 +57,7 @@ def model_card(run: Run) -> dict:
         "val_accuracy": run.accuracy,  # evaluated when saved; the best epoch's Keras val accuracy otherwise
         "val_macro_f1": validation.get("macro_f1"),
         "evaluation": validation,  # the saved validation report, {} before the run is evaluated
+        "other_sets": other_sets_figures(run),  # its figure on each test set, one sentence each
     }
 
 
@@ -90,13 +91,29 @@ def calibration_text(validation: dict, calibration: dict) -> str:
                else "") + ".")
 
 
+def other_sets_figures(run: Run) -> list[str]:
+    """The run's figures on labelled sets other than its own (the test sets, `evaluate RUN --data
+    NAME`), one sentence each; a set of photos with its photos where no face was found."""
+    return [f"`{report['data']}` {report['split']}: " + _other_set_figures(report)
+            + (f" ({report['note']})" if report.get("note") else "")
+            for key, report in sorted(run.evaluations.items())
+            if key not in ("validation", "test") and key == f"{report.get('data')}-{report.get('split')}"]
+
+
 def other_sets_lines(run: Run) -> list[str]:
-    """The card's figures on labelled sets other than its own (`evaluate RUN --data NAME`), one line each."""
-    lines = [f"- `{report['data']}` {report['split']}: accuracy {report['accuracy']:.1%}, macro-F1 "
-             f"{report['macro_f1']:.3f} on {report['n']:,} images" + (f" ({report['note']})" if report.get("note") else "")
-             for key, report in sorted(run.evaluations.items())
-             if key not in ("validation", "test") and key == f"{report.get('data')}-{report.get('split')}"]
-    return ["", "On other labelled sets (`python -m emotion_core evaluate RUN --data NAME --split test`):", *lines] if lines else []
+    """The card's lines on the run's figures on other labelled sets; none when it has none."""
+    lines = other_sets_figures(run)
+    return ["", "On other labelled sets (the Models page's test sets; `python -m emotion_core testsets add FOLDER|ZIP`):",
+            *(f"- {line}" for line in lines)] if lines else []
+
+
+def _other_set_figures(report: dict) -> str:
+    if report.get("faces") != "detect":
+        return f"accuracy {report['accuracy']:.1%}, macro-F1 {report['macro_f1']:.3f} on {report['n']:,} images"
+    counted = report["photos"] - report.get("unreadable", 0)
+    return (f"accuracy {report['accuracy_all_photos']:.1%} of {counted:,} photos, no face found on "
+            f"{report['no_face']:,} ({report['no_face'] / max(1, counted):.1%}) counted as wrong; on the "
+            f"{report['n']:,} with a face {report['accuracy']:.1%}, macro-F1 {report['macro_f1']:.3f}")
 
 
 def adaptation(run: Run) -> dict:

@@ -28,6 +28,9 @@ def model_card_ui(facts: dict, record: dict) -> None:
             if facts["data"] else "an unrecorded data set")
     deployed_at = f"; deployed {record['deployed_at'][:16].replace('T', ' ')} UTC" if record.get("deployed_at") else ""
     st.markdown(trained + data + deployed_at + ".")
+    if facts["other_sets"]:  # the Models page's test sets
+        st.markdown("**On other labelled sets** (the Models page's test sets)\n"
+                    + "\n".join(f"- {line}" for line in facts["other_sets"]))
     summary = recorded_summary(facts["data"], facts["fingerprint"])  # instant; None before a summary was made
     if summary and (note := shared_images_note(summary)):
         st.caption(note)  # the validation accuracy above counts images the model trained on
