@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from emotion_core import registry  # noqa: E402
+from emotion_core.ensemble import load_run_model  # noqa: E402
 from emotion_core.inference import TTA_MODES, predict_probabilities, tta_mode  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "fer2013"
@@ -48,10 +49,8 @@ def macro_f1(y: np.ndarray, predicted: np.ndarray, classes: int) -> float:
 
 def scored(run_name: str, modes: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, float]]:
     """Validation labels, each mode's probabilities and each mode's faces per second for one run."""
-    import keras
-
     run = registry.load_run(registry.resolve_run(run_name))
-    model = keras.models.load_model(run.model_path, safe_mode=True)
+    model = load_run_model(run)
     x, y = validation_split(run)
     probabilities, rates = {}, {}
     predict_probabilities(model, x[:256], tta="shifts")  # warm-up: traces both batch sizes

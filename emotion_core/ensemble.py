@@ -2,9 +2,12 @@
 
     python -m emotion_core runs ensemble vgg_gap-ens2 --members vgg_gap-warm-e40 vgg_gap-warm2-e60
 
-The ensemble is a run folder like any other: its `model.keras` holds the members as nested models
-and averages their softmax outputs, so `evaluate`, `deploy`, `predict`, the API and the pages use
-it unchanged. `ensemble.json` (registry.Run.members) names the members and sums their cost per face; `config.json` is the
+The ensemble is a run folder like any other, except that it stores no weights of its own:
+`ensemble.json` (registry.Run.members) names the members and sums their cost per face, and
+`load_run_model` assembles its model from the members' files (each nested under `member_<i>`,
+softmax outputs averaged), so `evaluate`, `deploy`, `predict`, the API and the pages use it
+unchanged and the registry holds each member's weights once. Ensembles saved before this kept a
+`model.keras` of their own, which is still read. `config.json` is the
 first member's (input size, colour, classes, TTA), so code that reads a run's recipe still can. TTA
 applies to the averaged model, so members' own settings do not matter; `runs tta` changes it.
 Grad-CAM of an ensemble is the average of its members' maps on the same crop (explain.Explainer).
@@ -27,8 +30,6 @@ def make_ensemble(name: str, members: list[str], root: Path | None = None) -> Pa
     Members must be finished runs with weights, taking the same input and predicting the same
     classes; anything else is refused in one line before a folder is written.
     """
-    import keras
-
     if len(members) < 2:
         raise ValueError("an ensemble needs at least two members")
     runs = [_usable_member(member, root) for member in members]
@@ -41,16 +42,7 @@ def make_ensemble(name: str, members: list[str], root: Path | None = None) -> Pa
     if folder.exists():
         raise FileExistsError(f"a run named {name} already exists")
 
-    models = [keras.models.load_model(run.model_path, safe_mode=True) for run in runs]
-    inputs = keras.Input(shape=models[0].input_shape[1:], name="face")
-    # Each member wrapped under its own name: two runs of one architecture share layer names.
-    outputs = [keras.Model(model.inputs, model.outputs[0], name=f"{MEMBER_PREFIX}{index}")(inputs)
-               for index, model in enumerate(models)]
-    averaged = keras.layers.Average(name="predictions")(outputs)
-    ensemble = keras.Model(inputs, averaged, name="ensemble")
-
     folder.mkdir(parents=True)
-    registry.save_model_atomic(ensemble, folder / registry.MODEL_FILE)
     first = runs[0]
     write_json_atomic(folder / registry.CONFIG_FILE, {**first.config, "name": name, "init_from": ""})
     write_json_atomic(folder / registry.DATASET_FILE, first.dataset)
@@ -62,11 +54,35 @@ def make_ensemble(name: str, members: list[str], root: Path | None = None) -> Pa
         "architecture": "ensemble of " + ", ".join(run.name for run in runs),
         "parameters": sum(run.info.get("parameters") or 0 for run in runs),
         "multiply_adds": multiply_adds,
-        "model_bytes": (folder / registry.MODEL_FILE).stat().st_size,
+        "model_bytes": sum(path.stat().st_size for run in runs for path in run.weights_files),
     })
     write_json_atomic(folder / registry.HISTORY_FILE, [])
     registry.update_status(folder, state="complete", started=now_iso(), ended=now_iso())
     return folder
+
+
+def load_run_model(run: registry.Run, compile: bool = True):
+    """The run's Keras model, loaded with safe_mode (a file never runs code): its own model file, or
+    an ensemble's, assembled from its members' models."""
+    import keras
+
+    own = run.path / registry.MODEL_FILE
+    if own.is_file() or not run.members:
+        return keras.models.load_model(own, compile=compile, safe_mode=True)
+    members = [load_run_model(registry.load_run(run.path.parent / name), compile=False) for name in run.members]
+    return average_models(members)
+
+
+def average_models(models: list):
+    """One model whose output is the mean of `models`' softmax outputs (they take the same input)."""
+    import keras
+
+    inputs = keras.Input(shape=models[0].input_shape[1:], name="face")
+    # Each member wrapped under its own name: two runs of one architecture share layer names.
+    outputs = [keras.Model(model.inputs, model.outputs[0], name=f"{MEMBER_PREFIX}{index}")(inputs)
+               for index, model in enumerate(models)]
+    averaged = keras.layers.Average(name="predictions")(outputs)
+    return keras.Model(inputs, averaged, name="ensemble")
 
 
 def _usable_member(name: str, root: Path | None) -> registry.Run:
@@ -77,6 +93,9 @@ def _usable_member(name: str, root: Path | None) -> registry.Run:
         raise registry.RunError(f"{run.name} has no model file (comparison-only run)")
     if run.state != "complete":
         raise registry.RunError(f"{run.name} is {run.state}, not complete: only finished runs can be members")
+    if run.path.resolve().parent != registry.runs_root(root).resolve():
+        # ensemble.json names members, and they are looked up beside the ensemble's folder
+        raise registry.RunError(f"{run.name} is outside the registry {registry.runs_root(root)}: move it there first")
     return run
 
 

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from . import registry
+from .ensemble import load_run_model
 from .faces import DEFAULT_DETECTOR, FaceBox, FaceDetector, crop_face, model_input, whole_image_box
 from .images import load_rgb
 from .inference import PRECISIONS, LiteRTModel, bfloat16_copy, predict_probabilities, tta_mode
@@ -64,14 +65,11 @@ class Predictor:
         `temperature` (the run's, `runs calibrate`) is applied to each face's averaged views.
         `litert`, a checked LiteRT export of the same model (`serving.export.litert_file`),
         classifies instead, on an interpreter that Keras's clear_session leaves alone; `model`
-        stays for Grad-CAM. With `litert`, `model` may be None: the file alone, no Grad-CAM."""
+        stays for Grad-CAM."""
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not '{precision}'.")
         if litert and precision != "float32":
             raise ValueError("a LiteRT file computes in float32: leave precision at float32.")
-        if model is None and not litert:
-            raise ValueError("a Predictor needs a model, a LiteRT file, or both.")
-        model = LiteRTModel(litert) if model is None else model
         outputs = int(model.output_shape[-1])
         if outputs != len(classes):
             raise ValueError(f"the model has {outputs} outputs but {len(classes)} class names ({', '.join(classes)}).")
@@ -79,8 +77,8 @@ class Predictor:
         self.classes = tuple(classes)
         self.valence = dict(valence or VALENCE)
         self.precision = precision
-        self._classifier = (model if isinstance(model, LiteRTModel) else LiteRTModel(litert) if litert
-                            else bfloat16_copy(model) if precision == "bfloat16" else model)
+        self._classifier = (LiteRTModel(litert) if litert else bfloat16_copy(model) if precision == "bfloat16"
+                            else model)
         if (tuple(self._classifier.input_shape[1:]) != tuple(model.input_shape[1:])
                 or int(self._classifier.output_shape[-1]) != outputs):
             raise ValueError(f"{Path(str(litert)).name} takes {self._classifier.input_shape[1:]} and gives "
@@ -102,13 +100,11 @@ class Predictor:
     @classmethod
     def load(cls, run: str | Path = registry.DEPLOYED, root: Path | None = None,
              precision: str = "float32", detector: str = DEFAULT_DETECTOR,
-             litert: str | Path | None = None, litert_only: bool = False) -> "Predictor":
+             litert: str | Path | None = None) -> "Predictor":
         """The model of `deployed`, a run name, or a run folder, ready to predict.
 
         `detector` names the face detector (faces.DETECTORS: "yunet", the default, or "haar");
-        `litert`, a LiteRT export of this run's model to classify with (see `__init__`). With
-        `litert`, `litert_only` leaves the Keras model unloaded and TensorFlow unimported: no
-        Grad-CAM, and 5-15 s sooner (what a command-line analysis needs).
+        `litert`, a LiteRT export of this run's model to classify with (see `__init__`).
 
         A broken deployed run is not served: the latest earlier deployment that is still usable
         is loaded instead, and `warning` says so.
@@ -121,12 +117,7 @@ class Predictor:
             raise registry.RunError(f"Run {info.name} has no model file (comparison-only run).")
         try:
             # safe_mode refuses Lambda layers and other saved Python code: loading never runs code from a file.
-            if litert and litert_only:
-                model = None
-            else:
-                import keras
-
-                model = keras.models.load_model(info.model_path, safe_mode=True)
+            model = load_run_model(info)
         except Exception as error:  # Keras raises many types for a file it cannot or must not read
             reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise registry.RunError(f"Keras refused {info.name}/{registry.MODEL_FILE}: {reason}") from error

@@ -145,8 +145,25 @@ class Run:
     problem: str = ""
 
     @property
+    def weights_files(self) -> list[Path]:
+        """The files its model is read from: its own model file, or an ensemble's members' (an
+        ensemble is stored as its members' names, not as a second copy of their weights)."""
+        own = self.path / MODEL_FILE
+        if own.is_file() or not self.members:
+            return [own]
+        return [path for member in self.members for path in load_run(self.path.parent / member).weights_files]
+
+    @property
     def has_weights(self) -> bool:
-        return (self.path / MODEL_FILE).is_file()
+        return all(path.is_file() for path in self.weights_files)
+
+    @property
+    def weights_mtime(self) -> float:
+        """When its weights last changed (0.0 when a file is gone): keys caches of its loaded model."""
+        try:
+            return max(path.stat().st_mtime for path in self.weights_files)
+        except OSError:
+            return 0.0
 
     @property
     def state(self) -> str:
@@ -290,6 +307,9 @@ def load_run(path: Path) -> Run:
 def _weights_problem(run: Run) -> str:
     """A complete run that claims weights must have a model file that looks like one."""
     model = run.path / MODEL_FILE
+    if not model.exists() and run.members:
+        missing = [member for member in run.members if not load_run(run.path.parent / member).has_weights]
+        return f"its member {missing[0]} has no model file" if missing else ""
     if not model.exists():
         return ""  # comparison-only run, or still in its first epoch
     try:

@@ -24,6 +24,7 @@ import numpy as np
 from . import registry
 from .config import TrainConfig, config_from_dict
 from .datasets import Dataset, DatasetError, keep_classes, load_split, open_dataset
+from .ensemble import load_run_model
 from .evaluation import classification_report, reliability
 from .inference import calibrated, predict_probabilities, tta_mode
 from .labels import EMOTIONS
@@ -66,8 +67,6 @@ class _Splits:
 
 def _score(run: str, data: str | None, split: str, tta, splits: _Splits, progress=None) -> _Scored:
     """Load the run's model once and score it on the split: raw probabilities, labels, the note."""
-    import keras
-
     from .training import load_training_data
 
     run_dir = registry.resolve_run(run)
@@ -92,7 +91,7 @@ def _score(run: str, data: str | None, split: str, tta, splits: _Splits, progres
     if len(y) == 0:
         raise DatasetError(f"{dataset.name} {split} has no images of {run_info.name}'s classes "
                            f"({', '.join(config.classes)})")
-    model = keras.models.load_model(run_dir / registry.MODEL_FILE, safe_mode=True)
+    model = load_run_model(run_info)
     raw = predict_probabilities(model, x, tta=tta, progress=progress)
     return _Scored(run_info, config, dataset, split, tta, y, raw, _note(run_info.name, config.classes, dataset, y, left_out))
 

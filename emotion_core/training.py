@@ -33,6 +33,7 @@ from .architectures import ARCHITECTURES, build_model, count_multiply_adds, same
 from .config import ADAPTATION_FILE, TrainConfig, config_from_dict
 from .datasets import (Dataset, DatasetError, class_counts, is_grayscale, keep_classes, load_split, open_dataset,
                        stratified_split)
+from .ensemble import load_run_model
 from .evaluation import classification_report
 from .inference import predict_probabilities
 from .labels import EMOTIONS, class_set_name
@@ -305,7 +306,7 @@ def distilled_targets(teacher_file: Path, x_train: np.ndarray, one_hot: np.ndarr
     Computed once, on the un-augmented images: augmentation here (flips, small turns and shifts)
     keeps a face's expression, so the teacher's reading of the original still fits.
     """
-    teacher = keras.models.load_model(teacher_file, compile=False, safe_mode=True)
+    teacher = load_run_model(registry.load_run(teacher_file.parent), compile=False)
     if tuple(teacher.input_shape[1:]) != tuple(x_train.shape[1:]):
         raise ValueError(f"distill_from run {teacher_file.parent.name} reads {tuple(teacher.input_shape[1:])} "
                          f"images, not {tuple(x_train.shape[1:])}")

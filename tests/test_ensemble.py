@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from emotion_core import registry
+from emotion_core.analysis.ray_engine import RunFiles
 from emotion_core.cli import main
-from emotion_core.ensemble import make_ensemble
+from emotion_core.ensemble import load_run_model, make_ensemble
 from emotion_core.explain import Explainer
 from emotion_core.predictor import Predictor
 from emotion_core.report import format_runs_markdown
@@ -21,6 +22,34 @@ def test_an_ensemble_predicts_the_average_of_its_members(trained_runs):
     alpha, beta, duo = (Predictor.load(name).classify(faces) for name in ("alpha", "beta", "duo"))
     np.testing.assert_allclose(duo, (alpha + beta) / 2, atol=1e-5)
     np.testing.assert_allclose(duo.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_it_stores_the_members_names_not_a_second_copy_of_their_weights(trained_runs):
+    folder = make_ensemble("duo", ["alpha", "beta"])
+    assert not (folder / registry.MODEL_FILE).exists()
+    run = registry.load_run(folder)
+    assert run.has_weights and run.weights_files == [trained_runs[name] / registry.MODEL_FILE for name in ("alpha", "beta")]
+    (trained_runs["beta"] / registry.MODEL_FILE).unlink()  # a member's weights removed: the ensemble says which
+    run = registry.load_run(folder)
+    assert not run.has_weights and run.problem == "its member beta has no model file"
+    with pytest.raises(registry.RunError, match="its member beta has no model file"):
+        Predictor.load("duo")
+
+
+def test_an_ensemble_saved_with_its_own_model_file_still_loads_from_it(trained_runs):
+    folder = make_ensemble("duo", ["alpha", "beta"])
+    load_run_model(registry.load_run(folder)).save(folder / registry.MODEL_FILE)
+    (trained_runs["beta"] / registry.MODEL_FILE).unlink()
+    faces = np.random.default_rng(2).integers(0, 256, (3, 48, 48, 1)).astype(np.float32)
+    assert Predictor.load("duo").classify(faces).shape == (3, 7)
+
+
+def test_ray_workers_get_an_ensemble_they_can_load_without_its_members(trained_runs):
+    make_ensemble("duo", ["alpha", "beta"])
+    shipped = RunFiles.of("duo")
+    assert registry.MODEL_FILE in shipped.files
+    faces = np.random.default_rng(3).integers(0, 256, (4, 48, 48, 1)).astype(np.float32)
+    np.testing.assert_allclose(shipped.load().classify(faces), Predictor.load("duo").classify(faces), atol=1e-6)
 
 
 def test_its_card_facts_sum_the_members_cost(trained_runs):

@@ -60,7 +60,7 @@ def _mtime(path) -> float:
 def _run_mtime(run_dir) -> float:
     """The newest change to what a Predictor reads of a run: its model file, or its temperature
     (`runs calibrate`), so a calibration is served from the next rerun on."""
-    return max(_mtime(run_dir / registry.MODEL_FILE), _mtime(run_dir / registry.CALIBRATION_FILE))
+    return max(registry.load_run(run_dir).weights_mtime, _mtime(run_dir / registry.CALIBRATION_FILE))
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
@@ -119,7 +119,7 @@ def load_explainer(run_name: str = registry.DEPLOYED, runtime: str = "keras"):
     forward and backward passes. Keyed like `load_predictor`, but with the mtime hashed.
     """
     run_dir, _warning = registry.resolve_serving(run_name)
-    model_mtime = _mtime(run_dir / registry.MODEL_FILE)
+    model_mtime = registry.load_run(run_dir).weights_mtime
     return _cached_explainer(run_dir.name, model_mtime, load_predictor(run_name, runtime=runtime).model)
 
 

@@ -228,7 +228,7 @@ def faces_ui(analysis: Analysis, run) -> None:
 
 
 def explanation_ui(row: pd.Series, model_input: np.ndarray, run) -> None:
-    heatmap = gradcam(model_input, row["emotion"], run.classes, run.name, run.model_path.stat().st_mtime)
+    heatmap = gradcam(model_input, row["emotion"], run.classes, run.name, run.weights_mtime)
     face_panel_ui(model_input, heatmap, f"Grad-CAM: {row['emotion']}",
                   f"**{row['file']}**, face {int(row['face'])}: **{row['emotion']}** · {row['confidence']:.0%}"
                   f" · {row['valence']}", {e: row[e] for e in run.classes})

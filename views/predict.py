@@ -82,7 +82,7 @@ def image_ui(index: int, name: str, data: bytes, run, explanation, face_size: st
     """One photo's annotated picture, faces and download; returns its results table."""
     method, target, opacity, on_photo = explanation
     st.subheader(name)
-    args = (data, run.name, run.model_path.stat().st_mtime, method, target, face_size, detector)
+    args = (data, run.name, run.weights_mtime, method, target, face_size, detector)
     try:
         rgb, faces, maps = analyse(*args, whole_image=False)
         if not faces:

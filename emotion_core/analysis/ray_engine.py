@@ -72,9 +72,12 @@ class RunFiles:
     @classmethod
     def of(cls, run: str | Path = registry.DEPLOYED, detector: str = "yunet", root: Path | None = None) -> "RunFiles":
         run_dir, warning = registry.resolve_serving(run, root)
+        info = registry.load_run(run_dir)
         files = {path.name: path.read_bytes() for path in sorted(Path(run_dir).iterdir())
                  if path.is_file() and path.name not in RUN_FILES_SKIPPED}
-        return cls(Path(run_dir).name, files, detector, warning, registry.load_run(run_dir).valence)
+        if registry.MODEL_FILE not in files and info.members:  # an ensemble keeps only its members' names
+            files[registry.MODEL_FILE] = _assembled_model(info)
+        return cls(Path(run_dir).name, files, detector, warning, info.valence)
 
     def load(self):
         from ..predictor import Predictor
@@ -87,6 +90,16 @@ class RunFiles:
             return Predictor.load(folder, detector=self.detector)
         finally:
             shutil.rmtree(folder.parent, ignore_errors=True)  # Keras has read the model into memory
+
+
+def _assembled_model(run: registry.Run) -> bytes:
+    """An ensemble's model file, assembled from its members (ensemble.load_run_model)."""
+    from ..ensemble import load_run_model
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / registry.MODEL_FILE
+        load_run_model(run).save(path)
+        return path.read_bytes()
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import registry
+from ..ensemble import load_run_model
 from ..inference import LiteRTModel, float32_copy, predict_probabilities, tta_mode
 from ..storage import now_iso, read_json, write_json_atomic
 
@@ -79,7 +80,7 @@ def export_run(run: str | Path, fmt: str, out: str | Path | None = None, quantiz
     if not info.has_weights:
         raise ExportError(f"Run {info.name} has no model file to export (comparison-only run).")
     out = Path(out) if out else run_dir / EXPORTS_DIR
-    model = _float32_model(info.model_path)
+    model = _float32_model(info)
     if int(model.output_shape[-1]) != len(info.classes):
         raise ExportError(f"Run {info.name}: the model has {model.output_shape[-1]} outputs but the run "
                           f"names {len(info.classes)} classes.")
@@ -140,7 +141,7 @@ def litert_file(run: str | Path, cache: str | Path | None = None) -> Path:
     newer than the export is exported again. Raises ExportError as `export_run` does.
     """
     run_dir = registry.resolve_run(run)
-    model_time = (run_dir / registry.MODEL_FILE).stat().st_mtime
+    model_time = registry.load_run(run_dir).weights_mtime
     cache = Path(cache) if cache else Path(tempfile.gettempdir()) / "emotion_core-exports"
     folders = [run_dir / EXPORTS_DIR, cache / run_dir.name]
     for folder in folders:
@@ -403,16 +404,14 @@ def _median_ms(predict, faces: np.ndarray) -> float:
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _float32_model(model_path: Path):
+def _float32_model(run: registry.Run):
     """The run's model, loaded safely; a mixed-precision one as its float32 twin (same weights),
     since runtimes without bfloat16 kernels would refuse or emulate it."""
-    import keras
-
     try:
-        model = keras.models.load_model(model_path, safe_mode=True)
+        model = load_run_model(run)
     except Exception as error:  # Keras raises many types for a file it cannot or must not read
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ExportError(f"Keras refused {model_path}: {reason}") from error
+        raise ExportError(f"Keras refused {run.name}'s model: {reason}") from error
     return float32_copy(model)
 
 

@@ -168,11 +168,12 @@ def test_a_mixed_precision_model_is_exported_as_its_float32_twin(tmp_path):
     inputs = keras.Input((8, 8, 1))
     hidden = keras.layers.Conv2D(4, 3, dtype="mixed_bfloat16")(inputs)
     outputs = keras.layers.Dense(3, activation="softmax", dtype="float32")(keras.layers.Flatten()(hidden))
-    keras.Model(inputs, outputs).save(tmp_path / "mixed.keras")
+    (tmp_path / "mixed").mkdir()
+    keras.Model(inputs, outputs).save(tmp_path / "mixed" / registry.MODEL_FILE)
 
-    model = export._float32_model(tmp_path / "mixed.keras")
+    model = export._float32_model(registry.Run("mixed", tmp_path / "mixed"))
     assert {layer.dtype_policy.name for layer in model.layers} == {"float32"}
-    original = keras.models.load_model(tmp_path / "mixed.keras")
+    original = keras.models.load_model(tmp_path / "mixed" / registry.MODEL_FILE)
     faces = np.random.default_rng(0).uniform(0, 1, (4, 8, 8, 1)).astype("float32")
     np.testing.assert_allclose(model.predict_on_batch(faces), original.predict_on_batch(faces), atol=0.02)
 
