@@ -65,11 +65,14 @@ class Predictor:
         `temperature` (the run's, `runs calibrate`) is applied to each face's averaged views.
         `litert`, a checked LiteRT export of the same model (`serving.export.litert_file`),
         classifies instead, on an interpreter that Keras's clear_session leaves alone; `model`
-        stays for Grad-CAM."""
+        stays for Grad-CAM. With `litert`, `model` may be None: the file alone, no Grad-CAM."""
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not '{precision}'.")
         if litert and precision != "float32":
             raise ValueError("a LiteRT file computes in float32: leave precision at float32.")
+        if model is None and not litert:
+            raise ValueError("a Predictor needs a model, a LiteRT file, or both.")
+        model = LiteRTModel(litert) if model is None else model
         outputs = int(model.output_shape[-1])
         if outputs != len(classes):
             raise ValueError(f"the model has {outputs} outputs but {len(classes)} class names ({', '.join(classes)}).")
@@ -77,8 +80,8 @@ class Predictor:
         self.classes = tuple(classes)
         self.valence = dict(valence or VALENCE)
         self.precision = precision
-        self._classifier = (LiteRTModel(litert) if litert else bfloat16_copy(model) if precision == "bfloat16"
-                            else model)
+        self._classifier = (model if isinstance(model, LiteRTModel) else LiteRTModel(litert) if litert
+                            else bfloat16_copy(model) if precision == "bfloat16" else model)
         if (tuple(self._classifier.input_shape[1:]) != tuple(model.input_shape[1:])
                 or int(self._classifier.output_shape[-1]) != outputs):
             raise ValueError(f"{Path(str(litert)).name} takes {self._classifier.input_shape[1:]} and gives "
@@ -100,11 +103,13 @@ class Predictor:
     @classmethod
     def load(cls, run: str | Path = registry.DEPLOYED, root: Path | None = None,
              precision: str = "float32", detector: str = DEFAULT_DETECTOR,
-             litert: str | Path | None = None) -> "Predictor":
+             litert: str | Path | None = None, litert_only: bool = False) -> "Predictor":
         """The model of `deployed`, a run name, or a run folder, ready to predict.
 
         `detector` names the face detector (faces.DETECTORS: "yunet", the default, or "haar");
-        `litert`, a LiteRT export of this run's model to classify with (see `__init__`).
+        `litert`, a LiteRT export of this run's model to classify with (see `__init__`). With
+        `litert`, `litert_only` leaves the Keras model unloaded and TensorFlow unimported: no
+        Grad-CAM, and 5-15 s sooner (what a command-line analysis needs).
 
         A broken deployed run is not served: the latest earlier deployment that is still usable
         is loaded instead, and `warning` says so.
@@ -117,7 +122,7 @@ class Predictor:
             raise registry.RunError(f"Run {info.name} has no model file (comparison-only run).")
         try:
             # safe_mode refuses Lambda layers and other saved Python code: loading never runs code from a file.
-            model = load_run_model(info)
+            model = None if litert and litert_only else load_run_model(info)
         except Exception as error:  # Keras raises many types for a file it cannot or must not read
             reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise registry.RunError(f"Keras refused {info.name}/{registry.MODEL_FILE}: {reason}") from error
