@@ -121,7 +121,8 @@ class TrainConfig:
                                     "reached by repeating them (oversampling; every epoch still sees all of the "
                                     "data set): a few dozen faces among FER2013's 28,709 would otherwise be 0.1% "
                                     "of a batch and teach nothing, and the data set's faces keep the model from "
-                                    "forgetting what it knew", "Your faces' share of training")
+                                    "forgetting what it knew (no face is repeated over 250 times an epoch, so a "
+                                    "handful of faces reach less)", "Your faces' share of training")
     own_holdout: float = _option(0.3, "with own_faces: the share of each emotion's faces held out (drawn with the "
                                       "seed, recorded in the run) to score the run on, never trained on",
                                  "Your faces held out")

@@ -149,7 +149,7 @@ def adaptation_lines(run: Run) -> list[str]:
         return []
     rows = adaptation_rows({**record, "run": run.name})
     return ["", f"Adapted to your own faces `{record['own_faces']}`: {record['trained_on']} of them trained on, "
-                f"{record['share']:.0%} of the training images (repeated), {record['held_out']} held out (seed "
+                f"{record['share']:.1%} of the training images (repeated), {record['held_out']} held out (seed "
                 f"{record['seed']}), never trained on. Scored on those and on {record['before']['validation']['n']:,} "
                 f"validation images, before and after:",
             "", "| " + " | ".join(rows[0]) + " |", "|---|---:|---:|---:|---:|",

@@ -417,13 +417,13 @@ def test_a_fine_tune_on_your_own_faces_holds_some_out_and_reports_both_figures_b
 
     run = isolated_dirs["models"] / "mine"
     printed = capsys.readouterr().out
-    assert "Adapted to your own faces `mine`: 21 of them trained on, 50% of the training images" in printed
+    assert "Adapted to your own faces `mine`: 21 of them trained on, 50.0% of the training images" in printed
     assert "| before: alpha |" in printed and "| change |" in printed
     assert _read(run / "status.json")["state"] == "complete"
     assert _read(run / "config.json")["init_from"] == "alpha"
     own = _read(run / "dataset.json")["own_faces"]
     assert own["held_out"] == dict.fromkeys(EMOTIONS, 1) and own["trained"] == dict.fromkeys(EMOTIONS, 3)
-    assert (own["seed"], own["share"], own["repeats"]) == (7, 0.5, 2.0)  # 21 faces twice beside 42 images: half
+    assert (own["seed"], own["share"], own["repeats"], own["share_reached"]) == (7, 0.5, 2.0, 0.5)  # 21 faces twice
     assert _read(run / "dataset.json")["train_images"] == 42 + 42
     assert len(own["held_out_files"]) == 7 and all((faces / name).is_file() for name in own["held_out_files"])
 
@@ -451,3 +451,12 @@ def test_a_face_set_too_small_to_split_is_refused_before_a_folder_exists(trained
     with pytest.raises(ValueError, match="one face of each emotion at most: all are held out"):
         train_tiny_run(isolated_dirs["models"], trained_runs["data"], "refused", own_faces="one-each")
     assert not (isolated_dirs["models"] / "refused").exists()
+
+
+def test_a_handful_of_faces_is_repeated_to_the_share_but_never_learnt_by_heart():
+    own = training.OwnFaces(np.arange(4).reshape(4, 1), np.array([0, 1, 2, 3]), np.zeros((1, 1)), np.zeros(1), {})
+    x, y, repeats = training.mix_own_faces(np.zeros((12, 1)), np.zeros(12, np.int64), own, 0.25, seed=1)
+    assert (len(y), repeats) == (16, 1.0)  # 4 of 16: the share, each face once
+    x, y, repeats = training.mix_own_faces(np.zeros((1000, 1)), np.zeros(1000, np.int64), own, 0.5, seed=1)
+    assert repeats == training.MAX_OWN_REPEATS and len(y) == 1000 + 4 * training.MAX_OWN_REPEATS
+    assert sorted(np.bincount(x[1000:, 0].astype(int))) == [training.MAX_OWN_REPEATS] * 4  # each as often
