@@ -11,6 +11,7 @@ from emotion_core.faces import crop_face
 from emotion_core.faceset import MANIFEST_CSV, SUMMARY_JSON, read_manifest
 from emotion_core.faceset.labelling import (NOT_A_FACE, SKIP, STATE_JSON, Labelling, LabellingError, face_sets,
                                             faces_of_analysis, labelling_outputs)
+from tests.conftest import needs_photos
 from tests.faceset.analyses import BOX, write_analysis
 
 
@@ -100,3 +101,27 @@ def test_a_folder_that_holds_something_else_is_refused_in_one_line(tmp_path):
     with pytest.raises(LabellingError, match="not a finished analysis"):
         Labelling.open(tmp_path / "media", tmp_path / "data" / "new")
     assert (other / "notes.txt").read_text() == "mine" and not (other / MANIFEST_CSV).exists()
+
+
+@needs_photos
+def test_the_real_faces_of_an_analysed_zip_are_labelled_as_aligned_crops_a_detector_finds_again(tmp_path):
+    from emotion_core.analysis import analyze, write_manifest
+    from emotion_core.faces import FaceDetector
+    from tests.analysis.photos import FACES, BrightnessPredictor, write_folder, zip_folder
+
+    photos = zip_folder(write_folder(tmp_path / "campaign"), tmp_path / "campaign.zip")
+    out = tmp_path / "analyses" / "campaign"
+    counts = analyze(photos, out / "results.csv", BrightnessPredictor())
+    write_manifest(out, source=str(photos), model="stub", engine="local", **counts)
+
+    session = Labelling.open(out, tmp_path / "data" / "campaign-faces")
+    assert len(session.faces) == FACES
+    while (face := session.next_face()) is not None:
+        session.answer(face, face.guess)  # the stand-in model is right: the astronaut happy, Grace Hopper neutral
+
+    manifest = read_manifest(tmp_path / "data" / "campaign-faces")
+    assert sorted(manifest["emotion"].value_counts().items()) == [("happy", 5), ("neutral", 4)]
+    detector = FaceDetector()
+    for file in manifest["file"]:
+        crop = np.asarray(Image.open(tmp_path / "data" / "campaign-faces" / file))
+        assert len(detector.detect(crop)) == 1  # one face, upright and framed, in every crop
