@@ -41,7 +41,7 @@ START_SECONDS = 90  # streamlit's own start-up, on a loaded two-core machine
 WAIT_MS = 90_000  # the first prediction imports TensorFlow and loads the model
 sync_api.expect.set_options(timeout=WAIT_MS)
 PAGES = {"": "Facial emotion model explorer", "dataset": "Dataset", "models": "Models", "predict": "Predict",
-         "live": "Live", "analyze": "Analyze", "train": "Train"}
+         "live": "Live", "analyze": "Analyze", "ads": "Ads", "train": "Train"}
 
 
 def free_port() -> int:
@@ -93,7 +93,8 @@ def serve_app(root: Path, log_name: str = "streamlit.log", project: Path = PROJE
     (root / "cache").mkdir(exist_ok=True)
     port = free_port()
     env = {**os.environ, "EMOTION_DATA_DIR": str(root / "data"), "EMOTION_RUNS_DIR": str(root / "models"),
-           "EMOTION_CACHE_DIR": str(root / "cache"), "EMOTION_ADMIN_PASSWORD": PASSWORD,
+           "EMOTION_CACHE_DIR": str(root / "cache"), "EMOTION_ANALYSES_DIR": str(root / "analyses"),
+           "EMOTION_ADMIN_PASSWORD": PASSWORD,
            "EMOTION_MAX_JOBS": "1", "TF_CPP_MIN_LOG_LEVEL": "3", **env_overrides}
     log = root / "streamlit.log"
     with open(log, "wb") as output:
@@ -186,7 +187,7 @@ def test_a_first_visit_by_a_pages_own_url_gets_the_whole_app(page, server):
     sync_api.expect(sidebar.get_by_text("Deployed model: none yet")).to_be_visible()  # drawn by app.py
     links = page.get_by_test_id("stSidebarNav").get_by_role("link")
     # Each link's text is its icon's ligature name, then its title: "photo_cameraPredict".
-    titles = ["Home", "Dataset", "Models", "Predict", "Live", "Analyze", "Train"]
+    titles = ["Home", "Dataset", "Models", "Predict", "Live", "Analyze", "Ads", "Label", "Train"]
     sync_api.expect(links).to_have_text([re.compile(f"{title}$") for title in titles])
     no_exception(page)
 
@@ -200,6 +201,7 @@ LAST_DRAWN = {
     "predict": "Upload one or more photos, or take one with the camera.",
     "live": "No model to run: No run is deployed yet",
     "analyze": "Upload photos, or a .zip with one folder per ad or campaign to compare them.",
+    "ads": "No finished analysis of reaction videos in",
     "train": "No training jobs yet.",
 }
 

@@ -38,6 +38,8 @@ PAGES = [
             "find faces in a photo and read their expressions"),
     AppPage("views/live.py", "Live", ":material/videocam:", "real-time emotions on a webcam or phone video stream"),
     AppPage("views/analyze.py", "Analyze", ":material/groups:", "emotions across a folder or .zip of photos, per ad"),
+    AppPage("views/ads.py", "Ads", ":material/movie:",
+            "how viewers reacted to each ad, second by second, from their videos; ads compared"),
     AppPage("views/label.py", "Label", ":material/label:", "label your own faces from an analysis, into a data set"),
     AppPage("views/train.py", "Train", ":material/model_training:", "start, follow and resume training runs"),
 ]

@@ -3,7 +3,7 @@
 The worker writes how far it got to `<id>.progress` (`store.progress_path`), at most twice a
 second; `describe` turns that into a fraction, a line of text and the time left. The output folder
 is what `analyze --out` writes (results.csv for photos, the video tables for videos, analysis.json
-last), plus the ad report's tables (`adreport.write_report`) when videos were analysed. A cancelled
+last), plus the ad report (`adreport.write_report`, `write_html`: report.html) when videos were analysed. A cancelled
 or killed analysis leaves its finished videos and photos: a new job into the same folder goes on
 from there.
 """
@@ -82,14 +82,16 @@ def run(job: dict, root: Path) -> tuple[str, str]:
 
 
 def _ad_report(out: Path) -> str:
-    """The ad report's tables beside the video tables; a reason when there is none (no face anywhere)."""
-    from ..adreport import build_report, write_report
+    """The ad report beside the video tables (its tables, ad_summary.json, report.html), as `analyze`
+    writes it; a reason when there is none (no face anywhere)."""
+    from ..adreport import build_report, write_html, write_report
 
     try:
         report = build_report(out)
     except ValueError as error:  # no viewer in any video, a bad manifest.csv: the analysis stands
         return f"no ad report: {error}"
     write_report(report, out)
+    write_html(report, out)
     return ""
 
 

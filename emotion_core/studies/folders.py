@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
-from ..adreport import MANIFEST_CSV
+from ..adreport import HTML_OUT, MANIFEST_CSV
 from ..analysis.outputs import MANIFEST
 from ..analysis.uploads import count_images, write_upload
 from ..storage import read_json
@@ -25,7 +25,6 @@ from ..video import SECONDS_CSV, VIDEO_SUFFIXES
 
 UPLOAD_DIR = "upload"
 ADS_DIR = "ads"
-REPORT_HTML = "report.html"
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,7 @@ class Study:
 
     @property
     def report_html(self) -> Path | None:
-        path = self.path / REPORT_HTML
+        path = self.path / HTML_OUT
         return path if path.is_file() else None
 
     def ad_video(self, ad: str) -> Path | None:

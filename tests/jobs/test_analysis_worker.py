@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from emotion_core import jobs
-from emotion_core.adreport import COMPARE_OUT, SECONDS_OUT
+from emotion_core.adreport import COMPARE_OUT, HTML_OUT, SECONDS_OUT
 from emotion_core.analysis.outputs import MANIFEST
 from emotion_core.storage import read_json
 from emotion_core.video import FRAMES_CSV, SECONDS_CSV
@@ -62,4 +62,5 @@ def test_an_analysis_runs_beside_training_is_cancelled_and_continues_into_its_fo
     compare = pd.read_csv(out / COMPARE_OUT)
     assert compare[["ad", "viewers"]].values.tolist() == [["ad_a", 3], ["ad_b", 2]]
     assert set(pd.read_csv(out / SECONDS_OUT)["ad"]) == {"ad_a", "ad_b"}
+    assert "ad_a" in (out / HTML_OUT).read_text() and "ad_b" in (out / HTML_OUT).read_text()
     assert jobs.get_job("1")["status"] == "running"  # the training was never held up or touched
