@@ -5,13 +5,16 @@
     python bench/inference.py --repeats 50 --skip-validation    # photos only, more samples
     python bench/inference.py --faces-only --tta flip,zoom     # classify faces only, under two TTA modes
     python bench/inference.py --faces-only --live-only --tta flip,zoom   # the live model alone
+    python bench/inference.py --photos-only --repeats 10       # photo end to end against fer, the deployed run only
 
 Tables (markdown, ready for BENCHMARKS.md), each after a warm-up, as median and 90th percentile
 of wall-clock milliseconds; every row measures its columns in the same rounds, interleaved, so a
 busy machine slows them alike and the ratios hold:
 1. photo end to end: bytes -> decode, detect, crop, classify (`Predictor.predict`) against
    `cv2.imdecode` + `FER().detect_emotions` on the photos of ../shared/photos and a two-face photo
-   made from two of them;
+   made from two of them; the deployed run also as `analyze` runs it (its LiteRT file alone), and
+   with a what-if detector ("large, then any": the large-faces scan, and the fine scan only on
+   photos where it finds none; not the default, since a small face beside a large one is lost);
 2. classify only, one face (flip TTA makes it two forward passes, shifts twelve; `--tta flip,shifts`
    times both), and Grad-CAM for one face,
    each against the path before the speed work (eager `model(x)`, tf-keras-vis's Gradcam);
@@ -52,6 +55,7 @@ from emotion_core.faces import DETECTORS, FACE_SIZES, FaceDetector  # noqa: E402
 from emotion_core.images import load_rgb  # noqa: E402
 from emotion_core.inference import tta_mode, tta_views  # noqa: E402
 from emotion_core.labels import EMOTIONS  # noqa: E402
+from emotion_core.cli import analysis_predictor  # noqa: E402
 from emotion_core.predictor import Predictor  # noqa: E402
 
 PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "photos"
@@ -195,6 +199,13 @@ def fer_keras_model():
 
     return keras.models.load_model(pkg_resources.resource_filename("fer", "data/emotion_model.hdf5"), compile=False,
                                    safe_mode=True)
+
+
+class LargeFirstDetector(FaceDetector):
+    """What-if: the large-faces scan first, the fine scan (faces of any size) only where it finds none."""
+
+    def detect(self, rgb, min_face_fraction=None):
+        return super().detect(rgb, FACE_SIZES["large"]) or super().detect(rgb, min_face_fraction)
 
 
 # --- the inputs -----------------------------------------------------------------------------
@@ -424,6 +435,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=20, help="timed rounds after the warm-up")
     parser.add_argument("--skip-validation", action="store_true", help="no batch throughput or accuracy table")
     parser.add_argument("--faces-only", action="store_true", help="no photo tables: classify faces only")
+    parser.add_argument("--photos-only", action="store_true",
+                        help="the photo end-to-end table alone, with the deployed model only (no live model, no bf16)")
     parser.add_argument("--live-only", action="store_true",
                         help="time the live model alone, as the Live page's process runs it (no deployed model)")
     parser.add_argument("--tta", type=lambda text: [tta_mode(mode) for mode in text.split(",")], default=None,
@@ -442,9 +455,11 @@ def main() -> None:
           f"python {platform.python_version()}, tensorflow {tf.__version__}, keras {keras.__version__}, "
           f"opencv {cv2.__version__}; {args.repeats} rounds after warm-up\n")
     models = [fast_model()] if args.live_only else our_models(args.model)
+    if args.photos_only:
+        models = models[:1]
     fer = load_fer()
     images = {} if args.faces_only else photos()
-    validation = None if args.skip_validation else validation_faces()
+    validation = None if args.skip_validation or args.photos_only else validation_faces()
     if validation is None:
         faces = np.random.default_rng(0).integers(0, 256, (THROUGHPUT_FACES, 48, 48, 1), dtype=np.uint8)
         labels = None
@@ -464,7 +479,18 @@ def main() -> None:
         label, model, tta, _trained = models[0]
         predictors[f"{label.split(' ')[0]} f32 haar"] = Predictor(model, run_name=label, tta=tta,
                                                                   detector=FaceDetector("haar"))
+        if args.photos_only:
+            predictors = {name: predictors[name] for name in list(predictors)[:1]}
+            predictors[f"{label.split(' ')[0]} f32 large"] = Predictor(
+                model, run_name=label, tta=tta, detector=FaceDetector(min_face_fraction=FACE_SIZES["large"]))
+            predictors[f"{label.split(' ')[0]} f32 large, then any"] = Predictor(model, run_name=label, tta=tta,
+                                                                                detector=LargeFirstDetector())
+            if not args.model or not args.model.endswith(".keras"):
+                predictors[f"{label.split(' ')[0]} analyze (LiteRT)"] = analysis_predictor(args.model or "deployed",
+                                                                                          "yunet")
         photo_table(predictors, fer, images, args.repeats)
+        if args.photos_only:
+            return
         stage_table(next(iter(predictors.values())), images, args.repeats)
         detector_table(fer, images, args.repeats)
     face_table(with_tta_modes(models, args.tta), fer, faces, args.repeats)

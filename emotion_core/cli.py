@@ -367,26 +367,30 @@ def _write_ad_report(folder: Path) -> None:
           f"python -m emotion_core report {folder} --manifest CSV --by COLUMN)", file=sys.stderr)
 
 
-def analysis_predictor(model: str, detector: str):
-    """The run's Predictor classifying with its checked LiteRT file alone (`serving.export.litert_file`:
-    exported and checked once, on first use: probabilities within 1e-4 of Keras's):
-    neither Keras nor TensorFlow is loaded, which saves 5-15 s and ~400 MB a command. A run whose
-    export fails its check is classified by Keras, as before, with a note."""
+def analysis_litert(model: str) -> Path | None:
+    """The LiteRT file an analysis classifies with, on every engine: the run's checked export
+    (`serving.export.litert_file`: exported and checked once, on first use; probabilities within
+    1e-4 of Keras's). None, with a note, for a run whose export fails its check: Keras classifies."""
     from . import registry
-    from .predictor import Predictor
     from .serving.export import ExportError, litert_file
 
-    # Exporting, or Keras, loads TensorFlow, whose start-up notices are noise here.
-    with native_stderr_silenced() if wants_quiet() else contextlib.nullcontext():
-        try:
-            litert = litert_file(registry.resolve_serving(model)[0])
-        except ExportError as error:
-            problem = error
-        else:
-            return Predictor.load(model, detector=detector, litert=litert, litert_only=True)
-        predictor = Predictor.load(model, detector=detector)
-    print(f"note: classifying with Keras: no LiteRT file ({problem})", file=sys.stderr)
-    return predictor
+    try:
+        # Exporting loads TensorFlow, whose start-up notices are noise here.
+        with native_stderr_silenced() if wants_quiet() else contextlib.nullcontext():
+            return litert_file(registry.resolve_serving(model)[0])
+    except ExportError as error:
+        print(f"note: classifying with Keras: no LiteRT file ({error})", file=sys.stderr)
+        return None
+
+
+def analysis_predictor(model: str, detector: str):
+    """The run's Predictor as an analysis classifies: its LiteRT file alone (`analysis_litert`), so
+    neither Keras nor TensorFlow is loaded, which saves 5-15 s and ~450 MB a command."""
+    from .predictor import Predictor
+
+    litert = analysis_litert(model)
+    with native_stderr_silenced() if wants_quiet() and not litert else contextlib.nullcontext():
+        return Predictor.load(model, detector=detector, litert=litert, litert_only=True)
 
 
 def _analyze_videos(args, predictor, folder: Path, engine=None) -> dict:
@@ -453,7 +457,7 @@ def _analyze_on_ray(args) -> int:
     photos, videos = (True, []) if "://" in str(args.path) else video.list_media(Path(args.path))
     if photos:
         analysis.check_new_output(args.out)  # before the videos' work, not after it
-    run_files = ray_engine.RunFiles.of(args.model, detector=args.detector)
+    run_files = ray_engine.RunFiles.of(args.model, detector=args.detector, litert=analysis_litert(args.model))
     if run_files.warning:
         print(f"warning: {run_files.warning}", file=sys.stderr)
     facts = _analyze_videos(args, run_files, args.out, engine=video_engine.analyze_videos_on_ray) if videos else {}
