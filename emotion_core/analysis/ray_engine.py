@@ -76,12 +76,14 @@ class RunFiles:
         """`litert`: the run's checked LiteRT file (`serving.export.litert_file`), shipped for the workers
         to classify with, as the local engine does (`cli.analysis_predictor`): the same probabilities."""
         run_dir, warning = registry.resolve_serving(run, root)
+        info = registry.load_run(run_dir)
         files = {path.name: path.read_bytes() for path in sorted(Path(run_dir).iterdir())
                  if path.is_file() and path.name not in RUN_FILES_SKIPPED}
+        if registry.MODEL_FILE not in files and info.members:  # an ensemble keeps only its members' names
+            files[registry.MODEL_FILE] = _assembled_model(info)
         if litert:
             files[Path(litert).name] = Path(litert).read_bytes()
-        return cls(Path(run_dir).name, files, detector, warning, registry.load_run(run_dir).valence,
-                   Path(litert).name if litert else "")
+        return cls(Path(run_dir).name, files, detector, warning, info.valence, Path(litert).name if litert else "")
 
     def load(self):
         from ..predictor import Predictor
@@ -95,6 +97,16 @@ class RunFiles:
                                   litert_only=True)
         finally:
             shutil.rmtree(folder.parent, ignore_errors=True)  # Keras has read the model into memory
+
+
+def _assembled_model(run: registry.Run) -> bytes:
+    """An ensemble's model file, assembled from its members (ensemble.load_run_model)."""
+    from ..ensemble import load_run_model
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / registry.MODEL_FILE
+        load_run_model(run).save(path)
+        return path.read_bytes()
 
 
 @dataclass(frozen=True)
