@@ -9,6 +9,7 @@
     python -m emotion_core runs calibrate RUN      (a temperature fitted on validation; every path applies it)
     python -m emotion_core evaluate deployed [live ...] --data data/fer2013 --split validation [--tta MODE] [--json]
     python -m emotion_core evaluate --all --data my-holdout --split test --json     (a list, one report per run)
+    python -m emotion_core testsets add posed.zip | my-holdout [--kind photos] | list | score [NAME] | remove NAME
     python -m emotion_core predict photo.jpg [--model RUN] [--json]
     python -m emotion_core analyze photos/ --csv results.csv [--model RUN]    (a folder or a .zip)
     python -m emotion_core analyze photos/ --engine ray [--address auto] --out results/   (Ray Data)
@@ -57,14 +58,18 @@ class OneLineErrorParser(argparse.ArgumentParser):
 
 def cmd_data_list(args) -> int:
     from .datasets import data_root, find_datasets, open_dataset
+    from .testsets import list_sets
 
-    found = find_datasets()
+    found = find_datasets(require_train=False)  # a hold-out with test/ only is listed too: runs are scored on it
     if not found:
         print(f"No data sets under {data_root()} (set EMOTION_DATA_DIR or link one there).")
+    tested = {testset.name: testset for testset in list_sets()}
     for path in found:
-        dataset = open_dataset(path)
+        dataset = open_dataset(path, require_train=False)
         totals = ", ".join(f"{split} {len(dataset.items[split]):,}" for split in dataset.splits)
-        print(f"{path.name:<24} {dataset.kind:<8} {totals}")
+        testset = tested.get(path.name)
+        print(f"{path.name:<24} {dataset.kind:<8} {totals}"
+              + (f"  [test set: {testset.split}, {testset.kind}]" if testset else ""))
     return 0
 
 
@@ -97,6 +102,70 @@ def cmd_data_proxy(args) -> int:
     print(f"{sum(manifest['counts'].values()):,} photos in {Path(args.out) / args.split}; score a run on them "
           f"through the whole pipeline with: python -m emotion_core evaluate RUN --data {args.out} "
           f"--split {args.split} --faces detect")
+    return 0
+
+
+# --- test sets ------------------------------------------------------------------------------------
+
+
+def cmd_testsets_list(args) -> int:
+    from .testsets import list_sets, status_rows
+
+    rows = status_rows(list_sets())
+    if args.json:
+        print(json.dumps(rows))
+    elif not rows:
+        print("No test sets yet: `python -m emotion_core testsets add FOLDER|ZIP` adds one.")
+    for row in [] if args.json else rows:
+        print(f"{row['name']:<24} {row['split']:<11} {row['kind']:<7} {row['images']:>7,} images  "
+              f"{row['current']} of {row['runs']} runs scored" + (f"  ({row['problem']})" if row["problem"] else ""))
+    return 0
+
+
+def cmd_testsets_add(args) -> int:
+    from .testsets import add_folder, add_zip
+
+    source = Path(args.source)
+    if source.suffix.lower() == ".zip" and source.is_file():
+        testset = add_zip(source.name, source.read_bytes(), args.name, args.kind)
+    else:
+        if args.name:
+            raise ValueError("--name is for a .zip; a folder under the data root keeps its name")
+        testset = add_folder(args.source, args.kind)
+    print(f"{testset.name}: a test set of {testset.kind} ({testset.split} split)")
+    return 0 if args.no_score else _score_testsets([testset.name])
+
+
+def cmd_testsets_score(args) -> int:
+    return _score_testsets(args.names or None)
+
+
+def _score_testsets(names) -> int:
+    from .testsets import score_sets
+
+    bars = {}  # one bar per set, each closed when the next set starts
+
+    def progress(name: str, done: float, total: float) -> None:
+        if name not in bars:
+            for bar in bars.values():
+                bar.close()
+            bars[name] = tqdm(total=total, file=sys.stderr, desc=name, ascii=".#", bar_format="{desc} [{bar:30}] {percentage:3.0f}%")
+        bars[name].update(done - bars[name].n)
+
+    results = score_sets(names, progress=progress)
+    for bar in bars.values():
+        bar.close()
+    for result in results:
+        print(f"{result['set']}: {plural(len(result['scored']), 'run')} scored, {len(result['unchanged'])} unchanged"
+              + "".join(f"\n  {run}: {reason}" for run, reason in result["failed"].items()))
+    return 0
+
+
+def cmd_testsets_remove(args) -> int:
+    from .testsets import remove_set
+
+    testset = remove_set(args.name)
+    print(f"{testset.name} is no longer a test set; its folder and the runs' figures on it stay")
     return 0
 
 
@@ -222,7 +291,7 @@ def cmd_evaluate(args) -> int:
     if args.faces == "detect":
         if not args.data:
             raise ValueError("--faces detect needs --data: a folder of labelled photos")
-        reports = scoring.evaluate_photos_runs(runs, args.data, args.split, args.detector)
+        reports = scoring.evaluate_photos_runs(runs, args.data, args.split, args.detector, save=not args.no_save)
     else:
         reports = scoring.evaluate_runs(runs, args.data, args.split, tta=args.tta, save=not args.no_save)
     for report in reports:

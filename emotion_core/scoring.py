@@ -13,10 +13,16 @@ either in one line.
 
 Every figure uses the run's probabilities as the app shows them: its TTA views averaged, then its
 temperature applied (inference.calibrated; `runs calibrate` fits it on the validation split).
+
+A saved report is `evaluation/<key>.json` in the run folder (`evaluation_key`: `validation`, `test`,
+or `<data set>-<split>` for any other set) and records what it measured: the split's content
+(`content_fingerprint`) and the run's weights (`model_fingerprint`), so a changed set or a retrained
+run can be told from an unchanged one (testsets/ rescores only those).
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,6 +50,7 @@ class _Scored:
     y: np.ndarray  # positions in config.classes
     raw: np.ndarray  # (n, classes): the TTA views averaged, no temperature
     note: str
+    content_fingerprint: str | None = None
 
 
 class _Splits:
@@ -52,6 +59,7 @@ class _Splits:
     def __init__(self):
         self._datasets: dict[str, Dataset] = {}
         self._arrays: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self._fingerprints: dict[tuple, str | None] = {}
 
     def dataset(self, name_or_path: str) -> Dataset:
         if name_or_path not in self._datasets:  # a hold-out folder may have test/ only
@@ -63,6 +71,56 @@ class _Splits:
         if key not in self._arrays:
             self._arrays[key] = load_split(dataset, split, size, color_mode)
         return self._arrays[key]
+
+    def content_fingerprint(self, dataset: Dataset, split: str) -> str | None:
+        key = (str(dataset.path), split)
+        if key not in self._fingerprints:
+            self._fingerprints[key] = content_fingerprint(dataset, split)
+        return self._fingerprints[key]
+
+
+def content_fingerprint(dataset: Dataset, split: str) -> str | None:
+    """A short hash of what a split holds: every image's name, label and bytes (a .csv data set: the
+    file's bytes). An image replaced by another of the same size changes it, where
+    `Dataset.fingerprint` (names and sizes) does not. None for a split the set does not have (a
+    validation part carved from train)."""
+    if split not in dataset.items:
+        return None
+    digest = hashlib.sha256()
+    if dataset.kind == "csv":
+        digest.update(_file_digest(dataset.path))
+    for relative, label in dataset.items[split] if dataset.kind == "folders" else []:
+        digest.update(f"{relative}:{label}:".encode() + _file_digest(dataset.path / relative))
+    return digest.hexdigest()[:16]
+
+
+def model_fingerprint(run: registry.Run) -> str:
+    """A short hash of the bytes of the files the run's model is read from (`Run.weights_files`: an
+    ensemble's are its members'): retraining or resuming a run changes it, re-reading them does not."""
+    digest = hashlib.sha256()
+    for path in run.weights_files:
+        digest.update(_file_digest(path))
+    return digest.hexdigest()[:16]
+
+
+def _file_digest(path) -> bytes:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").digest()
+
+
+def evaluation_key(run: registry.Run, data: str, split: str, fingerprint: str | None) -> str:
+    """The name a run's report on `split` of data set `data` is saved under: the bare split on the run's
+    own data set (same `Dataset.fingerprint`), `<data>-<split>` on any other, so figures on another
+    set never overwrite the ones on its own. Every writer and reader of saved reports asks here."""
+    return split if fingerprint == run.dataset.get("fingerprint") else f"{data}-{split}"
+
+
+def save_report(run: registry.Run, key: str, report: dict) -> None:
+    """Save a report into the run folder as `key`, and rewrite the model card when it states the
+    figures (validation, other labelled sets): a stale card would contradict them."""
+    registry.save_evaluation(run.path, key, report)
+    if key != "test":
+        write_model_card(run.path)
 
 
 def _score(run: str, data: str | None, split: str, tta, splits: _Splits, progress=None) -> _Scored:
@@ -93,7 +151,8 @@ def _score(run: str, data: str | None, split: str, tta, splits: _Splits, progres
                            f"({', '.join(config.classes)})")
     model = load_run_model(run_info)
     raw = predict_probabilities(model, x, tta=tta, progress=progress)
-    return _Scored(run_info, config, dataset, split, tta, y, raw, _note(run_info.name, config.classes, dataset, y, left_out))
+    return _Scored(run_info, config, dataset, split, tta, y, raw, _note(run_info.name, config.classes, dataset, y, left_out),
+                   splits.content_fingerprint(dataset, split))
 
 
 def _note(run_name: str, classes, dataset: Dataset, y: np.ndarray, left_out: int) -> str:
@@ -116,7 +175,8 @@ def _report(scored: _Scored, temperature: float) -> dict:
     """The classification report of the scored probabilities with `temperature` applied."""
     report = classification_report(scored.y, calibrated(scored.raw, temperature), class_names=scored.config.classes)
     report.update(split=scored.split, tta=scored.tta, temperature=temperature, data=scored.dataset.name,
-                  fingerprint=scored.dataset.fingerprint(), evaluated=now_iso(),
+                  fingerprint=scored.dataset.fingerprint(), content_fingerprint=scored.content_fingerprint,
+                  model_fingerprint=model_fingerprint(scored.run), evaluated=now_iso(),
                   **({"note": scored.note} if scored.note else {}))
     if temperature != 1.0:  # the model card shows calibration's effect
         report["uncalibrated_ece"] = reliability(scored.y, scored.raw)["ece"]
@@ -124,23 +184,26 @@ def _report(scored: _Scored, temperature: float) -> dict:
 
 
 def _save(scored: _Scored, report: dict) -> None:
-    # Figures on another data set must not overwrite the ones on the run's own.
-    run = scored.run
-    same_data = scored.dataset.fingerprint() == run.dataset.get("fingerprint")
-    registry.save_evaluation(run.path, scored.split if same_data else f"{scored.dataset.name}-{scored.split}", report)
-    if scored.split == "validation" or not same_data:
-        write_model_card(run.path)  # the card states these figures (other sets' too); a stale one would contradict them
+    save_report(scored.run, evaluation_key(scored.run, scored.dataset.name, scored.split, report["fingerprint"]), report)
 
 
 def evaluate_runs(runs: list[str], data: str | None = None, split: str = "validation", tta: str | bool | None = None,
-                  save: bool = True, progress=None) -> list[dict]:
+                  save: bool = True, progress=None, errors: dict | None = None) -> list[dict]:
     """`evaluate_run` for several runs in one go: each model loaded once, each split decoded once
-    (per image size and colour), one report per run in the order given. `progress(run, fraction)`."""
+    (per image size and colour), one report per run in the order given. `progress(run, fraction)`.
+    With `errors` (a dict), a run that cannot be scored on the set is recorded there (run: one line)
+    and left out of the reports, instead of stopping the others."""
     splits = _Splits()
     reports = []
     for name in runs:
-        scored = _score(name, data, split, tta, splits,
-                        progress=(lambda fraction, name=name: progress(name, fraction)) if progress else None)
+        try:
+            scored = _score(name, data, split, tta, splits,
+                            progress=(lambda fraction, name=name: progress(name, fraction)) if progress else None)
+        except (registry.RunError, DatasetError) as error:
+            if errors is None:
+                raise
+            errors[name] = str(error)
+            continue
         report = _report(scored, scored.run.temperature)
         report["run"] = scored.run.name
         if save:
@@ -231,26 +294,29 @@ def evaluate_photos(run: str, data: str, split: str = "test", detector: str | No
 
     Each photo counts once: its most confident face is its prediction. Photos where no face is
     found are counted in `no_face` and scored as wrong in `accuracy_all_photos`; the usual figures
-    (accuracy, macro-F1, per class) are over the photos where a face was found. Not saved into the
-    run folder: the figures depend on the photos as much as on the model.
+    (accuracy, macro-F1, per class) are over the photos where a face was found. Not saved.
     """
     return evaluate_photos_runs([run], data, split, detector, face_size, progress)[0]
 
 
 def evaluate_photos_runs(runs: list[str], data: str, split: str = "test", detector: str | None = None,
-                         face_size: str = "any", progress=None, save: bool = False) -> list[dict]:
-    """`evaluate_photos` for several runs: each photo decoded and its faces found once, each model
-    loaded once; one report per run. `progress(done, total)` counts photos. `save` keeps each
-    report in its run folder as `<data set>-<split>` (a fixed set such as the real-face proxy)."""
-    from .faces import DEFAULT_DETECTOR, FACE_SIZES, crop_face
+                         face_size: str = "any", progress=None, save: bool = False,
+                         errors: dict | None = None) -> list[dict]:
+    """`evaluate_photos` for several runs: each photo decoded and its faces found once, then each
+    model loaded in turn (one in memory at a time); one report per run. `progress(done, total)`
+    counts photos. `save` keeps each report in its run folder as `<data set>-<split>`
+    (`evaluation_key`), where the Models page's table of test sets reads it. `errors` as in
+    `evaluate_runs`."""
+    from .faces import DEFAULT_DETECTOR, FACE_SIZES, FaceDetector, crop_face
     from .images import ImageError, load_rgb
     from .predictor import Predictor
 
-    predictors = [Predictor.load(run, detector=detector or DEFAULT_DETECTOR) for run in runs]
+    run_infos = [registry.load_run(registry.resolve_run(run)) for run in runs]
     dataset = open_dataset(data, require_train=False)
     if split not in dataset.items or dataset.kind != "folders":
         raise DatasetError(f"{dataset.name} has no {split} folder of photos (it has {', '.join(dataset.splits)})")
-    wanted = {name for predictor in predictors for name in predictor.classes}
+    finder = FaceDetector(detector or DEFAULT_DETECTOR)
+    wanted = {name for run in run_infos for name in run.classes}
     items = [(name, label) for name, label in dataset.items[split] if EMOTIONS[label] in wanted]
     crops, unreadable = {}, set()  # photo -> its most confident face's crop (None: no face)
     for done, (name, _label) in enumerate(items, start=1):
@@ -259,17 +325,28 @@ def evaluate_photos_runs(runs: list[str], data: str, split: str = "test", detect
         except (ImageError, OSError):
             unreadable.add(name)
             continue
-        boxes = predictors[0].detector.detect(rgb, FACE_SIZES[face_size])
+        boxes = finder.detect(rgb, FACE_SIZES[face_size])
         crops[name] = crop_face(rgb, max(boxes, key=lambda box: box.score)) if boxes else None
         if progress:
             progress(done, len(items))
+    fingerprint, content = dataset.fingerprint(), content_fingerprint(dataset, split)
     reports = []
-    for predictor in predictors:
-        classes = predictor.classes
-        mine = [(name, label) for name, label in items if EMOTIONS[label] in classes]
-        found = [(name, label) for name, label in mine if crops.get(name) is not None]
-        if not found:
-            raise DatasetError(f"no face was found in any of the {len(mine)} photos of {dataset.name}/{split}")
+    for run in runs:
+        try:
+            predictor = Predictor.load(run, detector=finder.name)
+            classes = predictor.classes
+            mine = [(name, label) for name, label in items if EMOTIONS[label] in classes]
+            found = [(name, label) for name, label in mine if crops.get(name) is not None]
+            if not mine:
+                raise DatasetError(f"{dataset.name} {split} has no photos of {predictor.run_name}'s classes "
+                                   f"({', '.join(classes)})")
+            if not found:
+                raise DatasetError(f"no face was found in any of the {len(mine)} photos of {dataset.name}/{split}")
+        except (registry.RunError, DatasetError) as error:
+            if errors is None:
+                raise
+            errors[run] = str(error)
+            continue
         inputs = np.stack([predictor.prepare(crops[name]) for name, _ in found])
         labels = np.array([classes.index(EMOTIONS[label]) for _, label in found])
         report = classification_report(labels, predictor.classify(inputs), class_names=classes)
@@ -280,11 +357,15 @@ def evaluate_photos_runs(runs: list[str], data: str, split: str = "test", detect
         note = _note(predictor.run_name, classes, dataset, labels, left_out)
         if note:
             report["note"] = note
+        run_info = registry.load_run(registry.resolve_run(predictor.run_name))
         report.update(run=predictor.run_name, split=split, data=dataset.name, faces="detect",
-                      detector=predictor.detector.name, face_size=face_size, photos=len(mine), no_face=no_face,
-                      unreadable=len(mine) - counted, accuracy_all_photos=correct / max(1, counted),
-                      temperature=predictor.temperature, evaluated=now_iso())
+                      detector=finder.name, face_size=face_size, photos=len(mine), no_face=no_face,
+                      no_face_rate=no_face / max(1, counted), unreadable=len(mine) - counted,
+                      accuracy_all_photos=correct / max(1, counted), tta=tta_mode(predictor.tta),
+                      temperature=predictor.temperature, fingerprint=fingerprint, content_fingerprint=content,
+                      model_fingerprint=model_fingerprint(run_info), evaluated=now_iso())
         if save:
-            registry.save_evaluation(registry.resolve_run(predictor.run_name), f"{dataset.name}-{split}", report)
+            save_report(run_info, evaluation_key(run_info, dataset.name, split, fingerprint), report)
         reports.append(report)
+        del predictor  # the next run's model takes its place
     return reports

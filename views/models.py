@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from emotion_core import comparison, registry
+from emotion_core import comparison, registry, testsets
 from emotion_core.datasets import DatasetError
+from emotion_core.jobs import ACTIVE, list_jobs, scoring_job, start_scoring
 from emotion_core.inference import tta_mode
 from emotion_core.labels import class_set_name
 from emotion_core.serving import export
@@ -47,6 +48,15 @@ JUST_SET_LIVE_KEY = "models.just_set_live"  # the same for the model for live us
 ALL_CLASS_SETS = "every class set"
 NOT_COMPARABLE = ("Accuracy over three classes is not comparable with accuracy over seven (chance alone is "
                   "33% against 14%)")
+JUST_ADDED_SET_KEY = "models.just_added_set"  # set by Add for the rerun that follows, to say so
+POLL_SECONDS = 3  # how often the test-set table is redrawn while a scoring runs
+MAX_SET_UPLOAD_MB = 200  # a test set's zip: hundreds of photos, above the app's limit for one upload
+SET_SOURCES = {"zip": "an uploaded .zip", "folder": "a folder under the data root"}
+SET_KINDS = {"auto": "guessed from their sizes", "crops": "face crops (scored as they are)",
+             "photos": "photos (each one's face found first)"}
+TEST_SET_HELP = {"accuracy": "Share of the set's images read right; for photos, a photo without a face found counts "
+                             "as wrong", "macro-F1": "F1 averaged over the classes the set has images of",
+                 "no face": "Share of the photos where no face was found"}
 
 
 def runs_table_ui(frame):
@@ -179,16 +189,106 @@ def overview_ui(runs, frame):
     right.dataframe(worst, hide_index=True, column_config=TABLE_COLUMNS)
 
 
-def test_sets_ui(runs):
-    """Every run with weights on its validation split and on each labelled set it was scored on."""
-    table = comparison.test_sets_frame(runs, labelled_sets())
+def latest_scoring():
+    """The newest job scoring the runs on the test sets (with its progress or results), or None."""
+    return next(iter(list_jobs(kind=scoring_job.KIND)), None)
+
+
+def test_sets_ui():
+    """The runs on each test set beside FER2013 validation, kept scored in the background, and adding a set."""
     st.markdown("**On your test sets**")
+    try:
+        sets = testsets.list_sets()
+    except DatasetError as error:  # a hand-edited testsets.json that does not parse
+        st.error(str(error))
+        return
+    just_added = st.session_state.pop(JUST_ADDED_SET_KEY, None)
+    if just_added:
+        st.success(f"{just_added} is a test set: every run with weights is being scored on it in the background.")
+    latest = latest_scoring()
+    allowed = admin_unlocked()  # scoring writes each run's figures into its folder
+    if allowed and scoring_job.scoring_due(latest):
+        latest = start_scoring()
+    active = latest is not None and latest["status"] in ACTIVE
+    st.fragment(test_sets_table_ui, run_every=POLL_SECONDS if active else None)(sets, active)
+    add_test_set_ui(sets, allowed)
+
+
+def test_sets_table_ui(sets, was_scoring: bool):
+    """The table of runs x test sets, ranked by the user's pick, and the background scoring's state;
+    redrawn every few seconds while a scoring runs, and the whole page once it ends."""
+    latest = latest_scoring()
+    if was_scoring and (latest is None or latest["status"] not in ACTIVE):
+        st.rerun()  # finished: the page (model cards, side by side) reads the new figures; no more polling
+    table = comparison.test_sets_frame(registry.list_runs(), labelled_sets(), sets)
+    rankings = comparison.test_set_rankings(table)
+    rank_by = st.selectbox("Rank runs by", rankings, key="testsets.rank", help="Click a column's header to sort by "
+                           "any other figure.") if len(rankings) > 1 else None
+    table = comparison.rank_test_sets(table, rank_by) if rank_by else table
     st.dataframe(table, hide_index=True, column_config={
-        column: st.column_config.NumberColumn(format="percent" if column.endswith("accuracy") else "%.3f")
+        column: st.column_config.NumberColumn(
+            format="percent" if column.endswith(("accuracy", "no face")) else "%.3f",
+            help=next(text for end, text in TEST_SET_HELP.items() if column.endswith(end)))
         for column in table.columns if column not in ("run", "classes")})
-    st.caption("Add a set: `python -m emotion_core evaluate --all --data NAME --split test` scores every run on a "
-               "labelled folder under the data root (your own photos: `python -m emotion_core data faces PHOTOS "
-               "--out data/NAME`); a blank is a run not scored on that set yet.")
+    scoring_state_ui(latest, sets)
+
+
+def scoring_state_ui(latest, sets) -> None:
+    """One line on the background scoring: under way, finished (with runs that could not be scored), or locked."""
+    if not sets:
+        st.caption("Add a labelled set of your own faces below: every run is then scored on it, and a blank is a run "
+                   "not scored on a set yet.")
+        return
+    if latest is None:
+        locked_hint("Scoring the runs on your test sets")
+        return
+    if latest["status"] in ACTIVE:
+        done = f", {latest['progress']:.0%}" if latest["progress"] is not None else ""
+        st.caption(f":material/progress_activity: Scoring the runs in the background ({latest['progress_text']}{done}): "
+                   "figures appear as they are saved.")
+    elif latest["status"] == "failed":
+        st.warning(f"The last scoring stopped: {latest['reason']}", icon=":material/warning:")
+    else:
+        st.caption(f"Every run with weights scored on each set ({scoring_job.summary(latest['results'])}; "
+                   f"{str(latest['ended'])[:16].replace('T', ' ')} UTC). A changed set, or a retrained or recalibrated "
+                   "run, is scored again; the others are not.")
+        for result in latest["results"]:
+            for run, reason in result["failed"].items():
+                st.caption(f":material/info: {result['set']}: {'' if run == '*' else run + ': '}{reason}")
+
+
+def add_test_set_ui(sets, allowed: bool) -> None:
+    """Add a test set: an uploaded .zip of class folders, or a labelled folder already under the data root."""
+    registered = {testset.name for testset in sets}
+    with st.popover("Add a test set", icon=":material/add:"):
+        source = st.radio("From", list(SET_SOURCES), format_func=SET_SOURCES.get, horizontal=True, key="testsets.source")
+        if source == "zip":
+            upload = st.file_uploader("A .zip of class folders (happy/, sad/, ... of face crops or photos)", type=["zip"],
+                                      max_upload_size=MAX_SET_UPLOAD_MB, key="testsets.upload")
+            name = st.text_input("Name", placeholder=upload.name.rsplit(".", 1)[0] if upload else "the file's name",
+                                 key="testsets.name")
+            chosen = upload is not None
+        else:
+            folders = [folder for folder in labelled_sets() if folder not in registered]
+            folder = st.selectbox("Folder", folders, key="testsets.folder",
+                                  help="Labelled folders under the data root: class folders in test/ (or validation/).")
+            chosen = folder is not None
+        kind = st.radio("The images are", [testsets.AUTO, *testsets.KINDS], format_func=SET_KINDS.get,
+                        key="testsets.kind", help="Photos are scored as the app reads a photo: each one's most "
+                        "confident face is found, turned upright and cropped; photos without a face count as wrong.")
+        if not allowed:
+            locked_hint("Adding a test set")
+        if st.button("Add and score every run", type="primary", disabled=not (allowed and chosen)) and allowed:
+            try:
+                testset = (testsets.add_zip(upload.name, upload.getvalue(), name or None, kind) if source == "zip"
+                           else testsets.add_folder(folder, kind))
+            except (DatasetError, OSError) as error:
+                st.error(f"Not added: {error}")
+                return
+            start_scoring()
+            st.session_state[JUST_ADDED_SET_KEY] = testset.name
+            st.rerun()
+        st.caption("Or on the command line: `python -m emotion_core testsets add FOLDER|ZIP [--kind photos]`.")
 
 
 def exports_ui(runs, deployed):
@@ -316,7 +416,7 @@ by_name = {run.name: run for run in runs}
 shown = runs_table_ui(frame)
 with st.expander("Deployed model", expanded=deployed is None or JUST_DEPLOYED_KEY in st.session_state
                  or JUST_SET_LIVE_KEY in st.session_state, icon=":material/rocket_launch:"):
-    test_sets_ui(runs)  # the runs on the user's own labelled sets, in view while one is picked
+    test_sets_ui()  # the runs on the user's own labelled sets, in view while one is picked
     promote_ui(runs, deployed)
     st.divider()
     live_model_ui(runs, deployed)

@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from types import ModuleType
 
-from . import analysis_job, training_job
+from . import analysis_job, scoring_job, training_job
 from .store import TRAIN, JobError
 
 
@@ -29,9 +29,12 @@ class Kind:
 # Each kind has slots of its own: an analysis someone waits for at the page (minutes) must not
 # queue behind a training run (hours), and a second training beside the first would only halve
 # both on a 2-core CPU. An analysis beside a training slows the training a little, for minutes.
+# Scoring every run on the test sets starts by itself when a set or a run changes (the Models
+# page): it must neither wait hours behind a training nor hold up an analysis someone waits for.
 KINDS = {kind.name: kind for kind in (
     Kind(TRAIN, "training", training_job, "EMOTION_MAX_JOBS", 1),
     Kind("analyze", "analysis", analysis_job, "EMOTION_MAX_ANALYSES", 1),
+    Kind("score", "scoring", scoring_job, "EMOTION_MAX_SCORES", 1),
 )}
 
 

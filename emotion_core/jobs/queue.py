@@ -124,6 +124,17 @@ def start_analysis(source: Path, out: Path, model: str = registry.DEPLOYED, *, f
                   check=lambda records: _check_out_not_taken(values["out"], records))
 
 
+def start_scoring(request_id: str | None = None, root: Path | None = None) -> dict:
+    """Queue a scoring of every run on every test set (`scoring_job`), started if a slot is free;
+    one already waiting to start is returned instead of a second."""
+    from .scoring_job import KIND, task
+
+    queued = [job for job in read_records(registry.runs_root(root)) if kind_of(job) == KIND and job["status"] == "queued"]
+    if queued:
+        return _describe_one(queued[-1]["id"], registry.runs_root(root))
+    return submit(KIND, {"score": task()}, request_id=request_id, root=root)
+
+
 def submit(name: str, fields: dict, *, request_id: str | None = None, root: Path | None = None,
            check=None) -> dict:
     """Queue a job of kind `name` whose record holds `fields` and start it if a slot is free.
