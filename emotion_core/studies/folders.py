@@ -18,9 +18,8 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from ..adreport import HTML_OUT, MANIFEST_CSV
-from ..analysis.outputs import MANIFEST
+from ..analysis.outputs import finished_outputs
 from ..analysis.uploads import count_images, write_upload
-from ..storage import read_json
 from ..video import SECONDS_CSV, VIDEO_SUFFIXES
 
 UPLOAD_DIR = "upload"
@@ -74,17 +73,7 @@ def new_study(files: list[tuple[str, bytes]], root: Path, name: str = "") -> Pat
 def finished_studies(root: Path) -> list[Study]:
     """The finished analyses of videos directly under `root` (analysis.json and video_seconds.csv),
     newest first; unreadable ones are left out."""
-    root = Path(root)
-    found = []
-    for folder in root.iterdir() if root.is_dir() else []:
-        if (folder / MANIFEST).is_file() and (folder / SECONDS_CSV).is_file():
-            try:
-                manifest = read_json(folder / MANIFEST)
-            except (OSError, ValueError):
-                continue
-            if isinstance(manifest, dict):
-                found.append(Study(folder, manifest))
-    return sorted(found, key=lambda study: str(study.manifest.get("finished", "")), reverse=True)
+    return [Study(output.path, output.manifest) for output in finished_outputs(root, (SECONDS_CSV,))]
 
 
 def save_ad_video(study: Study, ad: str, name: str, data: bytes) -> Path:
