@@ -13,6 +13,7 @@ are saved where `evaluate --data NAME --split SPLIT [--faces detect]` saves them
 from __future__ import annotations
 
 from .. import registry, scoring
+from ..comparison import deployable_runs
 from ..inference import tta_mode
 from .catalog import TestSet, catalog_path, get_set, list_sets
 
@@ -29,8 +30,12 @@ def is_current(report: dict | None, run: registry.Run, testset: TestSet, content
 
 
 def scorable_runs() -> list[registry.Run]:
-    """The runs every test set is scored for: complete or not, any with a usable model file."""
-    return [run for run in registry.list_runs() if run.has_weights and not run.problem]
+    """The runs every test set is scored for: those that can be deployed (`comparison.deployable_runs`:
+    complete, not broken, with weights). A run still training is scored once it completes, not at
+    every epoch's save."""
+    runs = registry.list_runs()
+    names = set(deployable_runs(runs))
+    return [run for run in runs if run.name in names]
 
 
 def stale_runs(testset: TestSet) -> tuple[list[str], list[str], str | None]:
@@ -84,8 +89,8 @@ def score_sets(names: list[str] | None = None, progress=None) -> list[dict]:
 
 def last_change() -> float:
     """When the inputs of the scores last changed (a Unix time): the list of sets, a set's folders
-    (an image added or removed: `datasets.dataset_version`), a run's weights, config (its TTA) or
-    temperature. File times only, so a page may ask on every run; the scoring itself compares
+    (an image added or removed: `datasets.dataset_version`), a run's weights, config (its TTA),
+    temperature or status (a run that just completed). File times only, so a page may ask on every run; the scoring itself compares
     contents, so a touched but unchanged file costs a check, not a rescoring."""
     from ..datasets import dataset_version
 
@@ -95,7 +100,7 @@ def last_change() -> float:
             times.append(dataset_version(testset.path))
     for run in scorable_runs():
         times += [_mtime(path) for path in (*run.weights_files, run.path / registry.CONFIG_FILE,
-                                            run.path / registry.CALIBRATION_FILE)]
+                                            run.path / registry.CALIBRATION_FILE, run.path / registry.STATUS_FILE)]
     return max(times)
 
 

@@ -56,6 +56,17 @@ def test_a_run_that_cannot_be_scored_on_a_set_is_listed_and_the_others_are_score
     assert result["failed"] == {"trio": "smiles test has no images of trio's classes (angry, sad, neutral)"}
 
 
+def test_a_run_still_training_is_scored_once_it_completes(trained_runs):
+    make_image_dataset(data_root() / "posed", {"test": 1})
+    add_folder("posed")
+    registry.update_status(trained_runs["beta"], state="running")
+
+    assert score_set("posed")["scored"] == ["alpha"]
+
+    registry.update_status(trained_runs["beta"], state="complete")
+    assert stale_runs(list_sets()[0])[0] == ["beta"]
+
+
 def test_a_set_whose_folder_is_gone_is_reported_not_fatal(trained_runs):
     make_image_dataset(data_root() / "gone", {"test": 1})
     add_folder("gone")
