@@ -6,6 +6,7 @@ The study is `ad_study_template` (tests/studies/fixtures.py): two ads' reaction 
 ../shared/photos, analysed with the tiny run 'alpha'. No worker process is started here.
 """
 
+import json
 import shutil
 
 import pytest
@@ -13,6 +14,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from emotion_core import jobs
+from emotion_core.storage import write_json_atomic
 from tests.conftest import PROJECT, needs_photos
 
 PAGE = str(PROJECT / "views" / "ads.py")
@@ -105,3 +107,25 @@ def test_a_broken_zip_is_one_error_and_starts_nothing(app):
 
     assert texts(app.error) == ["notes.zip is not a valid .zip file."]
     assert jobs.list_jobs(kind="analyze") == []
+
+
+def test_a_finished_analysis_in_the_list_opens_its_study(app, ad_study_template, isolated_dirs):
+    older = isolated_dirs["analyses"] / "autumn"
+    shutil.copytree(ad_study_template[0], older)
+    manifest = json.loads((older / "analysis.json").read_text())
+    (older / "analysis.json").write_text(json.dumps({**manifest, "finished": "2026-01-01T00:00:00+00:00"}))
+    jobs.jobs_dir().mkdir(exist_ok=True)
+    write_json_atomic(jobs.jobs_dir() / "1.json", {
+        "id": "1", "kind": "analyze", "status": "succeeded", "request_id": None,
+        "analysis": {"source": str(older / "upload" / "upload.zip"), "out": str(older), "model": "alpha", "fps": 5.0,
+                     "faces": None, "detector": "yunet"},
+        "created": "2026-01-01T00:00:00+00:00", "started": "2026-01-01T00:00:00+00:00",
+        "ended": "2026-01-01T00:01:05+00:00", "pid": None, "pid_start": None, "reason": "", "cancel_requested": False})
+    app.run()
+    assert app.selectbox(key="ads.study").value.endswith("spring")  # the newest opens first
+    assert "Done in 1m 05s." in texts(app.caption)
+
+    next(button for button in app.button if button.label == "Open").click().run()
+
+    assert not app.exception
+    assert app.selectbox(key="ads.study").value == str(older)
