@@ -426,14 +426,16 @@ def _write_ad_report(folder: Path) -> None:
     one line on where; an analysis in which no face was found gets a line saying why instead."""
     from . import adreport
 
+    started = time.monotonic()
     try:
         report = adreport.build_report(folder)
     except (ValueError, FileNotFoundError) as error:
         print(f"no ad report: {error}", file=sys.stderr)
         return
     written = [*adreport.write_report(report, folder), adreport.write_html(report, folder)]
-    print(f"ad report in {folder}/: {', '.join(path.name for path in written)} (with a manifest or segments: "
-          f"python -m emotion_core report {folder} --manifest CSV --by COLUMN)", file=sys.stderr)
+    print(f"ad report in {time.monotonic() - started:.1f} s, in {folder}/: {', '.join(path.name for path in written)} "
+          f"(with a manifest or segments: python -m emotion_core report {folder} --manifest CSV --by COLUMN)",
+          file=sys.stderr)
 
 
 def analysis_litert(model: str) -> Path | None:

@@ -98,11 +98,12 @@ def resample_weights(unit: Unit, resamples: int = BOOTSTRAP_RESAMPLES) -> np.nda
     return weights
 
 
-def timeline(unit: Unit, resamples: int = BOOTSTRAP_RESAMPLES) -> pd.DataFrame:
+def timeline(unit: Unit, resamples: int = BOOTSTRAP_RESAMPLES, drawn: tuple | None = None) -> pd.DataFrame:
     """One row per second of the ad: `viewers` present, share_<class>, valence_<valence>, net_valence,
-    p_<class>, expressiveness and attention, the last four with _low and _high (their 95% interval)."""
+    p_<class>, expressiveness and attention, the last four with _low and _high (their 95% interval).
+    `drawn`: the unit's `second_draws`, when already made."""
     names = feature_names(unit.classes)
-    curve, low, high = second_figures(unit, resamples)
+    curve, low, high = second_figures(unit, resamples, drawn)
     present = unit.present.sum(axis=0)
     frame = pd.DataFrame(curve, columns=names)
     frame.insert(0, "ad", unit.ad)
@@ -136,10 +137,11 @@ def viewer_seconds(unit: Unit) -> pd.DataFrame:
         **{name: cube[..., names.index(name)].ravel() for name in ("net_valence", "expressiveness", "attention")}})
 
 
-def second_figures(unit: Unit, resamples: int = BOOTSTRAP_RESAMPLES) -> tuple[np.ndarray, ...]:
+def second_figures(unit: Unit, resamples: int = BOOTSTRAP_RESAMPLES,
+                   drawn: tuple | None = None) -> tuple[np.ndarray, ...]:
     """(means, low, high), each (seconds, features): every feature's mean over the viewers present
     and its 95% bootstrap interval, NaN in seconds with fewer than two viewers present."""
-    curve, draws = second_draws(unit, resamples)
+    curve, draws = drawn or second_draws(unit, resamples)
     low, high = _percentiles(draws, curve.shape)
     few = unit.present.sum(axis=0) < 2
     low[few], high[few] = np.nan, np.nan
@@ -199,15 +201,16 @@ def ad_metrics(curve: np.ndarray, names: list[str], eligible: np.ndarray) -> dic
     return figures
 
 
-def moments(unit: Unit, resamples: int = BOOTSTRAP_RESAMPLES) -> pd.DataFrame:
+def moments(unit: Unit, resamples: int = BOOTSTRAP_RESAMPLES, drawn: tuple | None = None) -> pd.DataFrame:
     """The ad's moments: the highest and lowest second of net valence and each emotion's peak share,
     each kept only when it stands MIN_PROMINENCE from the median eligible second and its
     simultaneous bound (`simultaneous_margins`: over all the ad's seconds and candidates at once,
-    FAMILY_ERROR in 100) leaves the median out; then the opening, the ending and the peak-end score, always. Columns: ad, segment,
-    moment, second, until (the end of a span, exclusive), value, prominence (the distance from the
-    median)."""
+    FAMILY_ERROR in 100) leaves the median out; then the opening, the ending and the peak-end
+    score, always. Columns: ad, segment, moment, second, until (the end of a span, exclusive),
+    value, prominence (the distance from the median). `drawn`: the unit's `second_draws`, when
+    already made."""
     names = feature_names(unit.classes)
-    curve, draws = second_draws(unit, resamples)
+    curve, draws = drawn or second_draws(unit, resamples)
     eligible = eligible_seconds(unit)
     candidates = 2 + len(unit.classes)  # highest and lowest net valence, each emotion's peak
     above, below = simultaneous_margins(curve, draws, eligible, 100 - FAMILY_ERROR / candidates)
@@ -245,17 +248,17 @@ def bootstrapped(units: list[Unit], resamples: int = BOOTSTRAP_RESAMPLES) -> dic
     return {(unit.ad, unit.segment): bootstrap_metrics(unit, resamples) for unit in units}
 
 
-def bootstrap_metrics(unit: Unit, resamples: int = BOOTSTRAP_RESAMPLES) -> tuple[dict, dict]:
+def bootstrap_metrics(unit: Unit, resamples: int = BOOTSTRAP_RESAMPLES,
+                      drawn: tuple | None = None) -> tuple[dict, dict]:
     """The ad's metrics ({name: value}) and their bootstrap draws ({name: (resamples,)}; all NaN
-    for fewer than two viewers)."""
+    for fewer than two viewers). `drawn`: the unit's `second_draws`, when already made."""
     names = feature_names(unit.classes)
-    cube = features(unit)
+    curve, draws = drawn or second_draws(unit, resamples)
     eligible = eligible_seconds(unit)
-    actual = {name: float(value) for name, value in
-              ad_metrics(curves(cube, np.ones((1, len(unit.viewers))))[0], names, eligible).items()}
-    if len(unit.viewers) < 2:
+    actual = {name: float(value) for name, value in ad_metrics(curve, names, eligible).items()}
+    if draws is None:
         return actual, {name: np.full(resamples, np.nan) for name in actual}
-    return actual, ad_metrics(curves(cube, resample_weights(unit, resamples)), names, eligible)
+    return actual, ad_metrics(draws, names, eligible)
 
 
 def compare(units: list[Unit], resamples: int = BOOTSTRAP_RESAMPLES, results: dict | None = None) -> pd.DataFrame:

@@ -83,13 +83,18 @@ def build_report(folder: Path, manifest: Path | None = None, by: str | None = No
     units = viewer_units(aligned_seconds(seconds, listed), result_classes(seconds), by=by)
     if not any(unit.viewers for unit in units):
         raise ValueError(f"{seconds_csv} has no viewer: no face was found in any video")
-    drawn = metrics.bootstrapped(units, resamples)
-    compare, gaps = metrics.compare(units, resamples, drawn), metrics.differences(units, resamples, drawn)
+    # One set of resamples per unit serves its timeline, moments and metrics (2,000 x seconds x features)
+    timelines, moment_rows, results = [], [], {}
+    for unit in units:
+        drawn = metrics.second_draws(unit, resamples)
+        timelines.append(metrics.timeline(unit, resamples, drawn))
+        moment_rows.append(metrics.moments(unit, resamples, drawn))
+        results[(unit.ad, unit.segment)] = metrics.bootstrap_metrics(unit, resamples, drawn)
+    compare, gaps = metrics.compare(units, resamples, results), metrics.differences(units, resamples, results)
     segments = sorted({unit.segment for unit in units})
     model = facts.get("model", _model(seconds))
     return Report(
-        seconds=pd.concat([metrics.timeline(unit, resamples) for unit in units], ignore_index=True),
-        moments=pd.concat([metrics.moments(unit, resamples) for unit in units], ignore_index=True),
+        seconds=pd.concat(timelines, ignore_index=True), moments=pd.concat(moment_rows, ignore_index=True),
         compare=compare, differences=gaps,
         verdicts={segment: metrics.verdict([unit for unit in units if unit.segment == segment]) for segment in segments},
         facts={"model": model, **model_accuracy(model), "manifest": str(manifest) if manifest else None, "by": by,

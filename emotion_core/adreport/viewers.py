@@ -101,9 +101,11 @@ def with_attention(seconds: pd.DataFrame, frames: pd.DataFrame) -> pd.DataFrame:
     facing = faces.assign(second=faces["time"].astype(float).astype(int), face=faces["face"].astype(int))[
         np.abs(yaw_ratios(faces["landmarks"])) <= MAX_YAW_RATIO]
     counts = facing.groupby(["file", "face", "second"])["frame"].nunique()
-    keys = list(zip(seconds["file"], seconds["face"].fillna(-1).astype(int), seconds["second"].astype(int)))
-    shares = [counts.get(key, 0) / per_second.get((key[0], key[2]), np.nan) for key in keys]
-    seconds["attention"] = np.where(seconds["face"].isna(), np.nan, shares)
+    file, face, second = seconds["file"], seconds["face"].fillna(-1).astype(int), seconds["second"].astype(int)
+    facing_frames = counts.reindex(pd.MultiIndex.from_arrays([file, face, second]), fill_value=0).to_numpy()
+    analysed_frames = per_second.reindex(pd.MultiIndex.from_arrays([file, second])).to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        seconds["attention"] = np.where(seconds["face"].isna(), np.nan, facing_frames / analysed_frames)
     return seconds
 
 

@@ -35,7 +35,7 @@ def test_analyze_writes_the_ad_report_and_its_faces_come_from_the_videos(trained
     assert code == 0, err
     for name in (SECONDS_OUT, REPORT_JSON, HTML_OUT):
         assert (out / name).is_file(), name
-    (line,) = [line for line in err.splitlines() if line.startswith("ad report in")]
+    (line,) = [line for line in err.splitlines() if line.startswith("ad report in ")]
     assert str(out) in line and HTML_OUT in line
     page = (out / HTML_OUT).read_text()
     assert not REMOTE.search(page) and "<h2>ad_a</h2>" in page and "<h2>ad_b</h2>" in page
