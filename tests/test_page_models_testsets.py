@@ -53,7 +53,7 @@ def test_a_zip_uploaded_on_the_models_page_is_scored_in_the_background_and_ranks
     at.file_uploader(key="testsets.upload").set_value(("posed.zip", posed_zip(tmp_path), "application/zip")).run()
     widget(at, "button", "Add and score every run").click().run()
 
-    assert "posed is a test set: every run with weights is being scored on it in the background." in texts(at)
+    assert "posed is a test set: every complete run with weights is being scored on it in the background." in texts(at)
     assert [(testset.name, testset.split, testset.kind) for testset in list_sets()] == [("posed", "test", "crops")]
     latest = wait_for_scoring()
     assert latest["status"] == "succeeded", latest["reason"]
@@ -65,7 +65,7 @@ def test_a_zip_uploaded_on_the_models_page_is_scored_in_the_background_and_ranks
         assert table.loc[run, "posed · test accuracy"] == saved["accuracy"]
         assert table.loc[run, "posed · test macro-F1"] == saved["macro_f1"]
         assert table.loc[run, "validation accuracy"] == registry.load_run(trained_runs[run]).validation["accuracy"]
-    assert "Every run with weights scored on each set (posed: 2 scored, 0 unchanged;" in texts(at)
+    assert "Every complete run with weights scored on each set (posed: 2 scored, 0 unchanged;" in texts(at)
     assert widget(at, "selectbox", "Run to deploy")  # the table is in view where the deployed model is picked
 
     at.selectbox(key="testsets.rank").set_value("validation accuracy").run()
@@ -88,7 +88,7 @@ def test_a_bad_zip_gets_one_line_and_a_folder_under_the_data_root_is_added_inste
     at.selectbox(key="testsets.folder").set_value("holdout").run()
     widget(at, "button", "Add and score every run").click().run()
 
-    assert "holdout is a test set: every run with weights is being scored on it in the background." in texts(at)
+    assert "holdout is a test set: every complete run with weights is being scored on it in the background." in texts(at)
     assert jobs.list_jobs(kind=scoring_job.KIND)[0]["status"] == "queued"
     assert "holdout · test accuracy" in table_of(at, "holdout · test accuracy").columns  # blank until scored
 

@@ -204,7 +204,8 @@ def test_sets_ui():
         return
     just_added = st.session_state.pop(JUST_ADDED_SET_KEY, None)
     if just_added:
-        st.success(f"{just_added} is a test set: every run with weights is being scored on it in the background.")
+        st.success(f"{just_added} is a test set: every complete run with weights is being scored on it in the "
+                   "background.")
     latest = latest_scoring()
     allowed = admin_unlocked()  # scoring writes each run's figures into its folder
     if allowed and scoring_job.scoring_due(latest):
@@ -249,7 +250,7 @@ def scoring_state_ui(latest, sets) -> None:
     elif latest["status"] == "failed":
         st.warning(f"The last scoring stopped: {latest['reason']}", icon=":material/warning:")
     else:
-        st.caption(f"Every run with weights scored on each set ({scoring_job.summary(latest['results'])}; "
+        st.caption(f"Every complete run with weights scored on each set ({scoring_job.summary(latest['results'])}; "
                    f"{str(latest['ended'])[:16].replace('T', ' ')} UTC). A changed set, or a retrained or recalibrated "
                    "run, is scored again; the others are not.")
         for result in latest["results"]:

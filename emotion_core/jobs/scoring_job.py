@@ -72,8 +72,8 @@ def summary(results: list[dict]) -> str:
 
 def describe(job: dict, root: Path) -> dict:
     """`progress` (0-1 or None), `progress_text`, `eta_seconds` (None), `results` (once finished)."""
-    view = {"progress": None, "progress_text": "waiting to start", "eta_seconds": None,
-            "results": job.get("results", [])}
+    view = {"progress": None, "progress_text": "waiting to start" if job["status"] == "queued" else "starting",
+            "eta_seconds": None, "results": job.get("results", [])}
     path = progress_path(job["id"], root)
     if job["status"] not in ACTIVE:
         view.update(progress=1.0 if job["status"] == "succeeded" else None, progress_text=job["status"])
