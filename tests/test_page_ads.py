@@ -6,8 +6,11 @@ The study is `ad_study_template` (tests/studies/fixtures.py): two ads' reaction 
 ../shared/photos, analysed with the tiny run 'alpha'. No worker process is started here.
 """
 
+import io
 import json
 import shutil
+import zipfile
+from pathlib import Path
 
 import pytest
 import streamlit as st
@@ -65,6 +68,16 @@ def test_a_finished_study_compares_its_ads_and_shows_each_viewer_at_a_second(app
     downloads = [button.label for button in app.get("download_button")]
     assert {"ad_timeline.csv", "ad_compare.csv", "ad_moments.csv", "video_seconds.csv",
             "The report to share (report.html)"} <= set(downloads)
+
+    # The ad itself, given once, plays from the chosen second.
+    with zipfile.ZipFile(io.BytesIO(ad_study_template[1])) as archive:
+        spot = archive.read("ad_a/anna.mp4")
+    given = next(box for box in app.file_uploader if box.label.startswith("The ad itself (optional): ad_a"))
+    given.set_value(("spot.mp4", spot, "video/mp4")).run()
+    assert not app.exception
+    (video,) = app.get("video")
+    assert video.proto.start_time == 1
+    assert (Path(app.selectbox(key="ads.study").value) / "ads" / "ad_a.mp4").read_bytes() == spot
 
 
 def test_the_viewers_split_by_a_manifest_column(app):
