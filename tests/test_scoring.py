@@ -167,6 +167,8 @@ def test_labelled_photos_go_through_detection_and_count_the_ones_without_a_face(
     assert report["accuracy_all_photos"] == pytest.approx(report["accuracy"] * 2 / 3)
     assert main(["evaluate", "alpha", "--data", str(tmp_path / "photos"), "--split", "test", "--faces", "detect"]) == 0
     assert "no face found on 1" in capsys.readouterr().err
+    saved = json.loads((trained_runs["alpha"] / "evaluation" / "photos-test.json").read_text())  # as crops are saved
+    assert (saved["faces"], saved["no_face"], saved["no_face_rate"]) == ("detect", 1, pytest.approx(1 / 3))
 
 
 def test_a_seven_class_run_on_a_set_missing_two_classes_is_scored_on_the_images_present(trained_runs, alpha_model,

@@ -23,6 +23,7 @@ from pathlib import Path, PurePosixPath
 
 from PIL import Image
 
+from .. import registry
 from ..analysis.sources import check_size, image_names
 from ..datasets import Dataset, DatasetError, data_root, open_dataset
 from ..faceset import SUMMARY_JSON
@@ -100,13 +101,22 @@ def _write(sets: list[TestSet]) -> None:
 
 
 def add_folder(name: str, kind: str = AUTO, source: str = "folder") -> TestSet:
-    """Make the labelled folder `name` under the data root a test set; `kind` crops, photos or auto
-    (guessed from the images' sizes, `guess_kind`). One-line DatasetError when it cannot be one."""
+    """Make the labelled folder `name` under the data root (its name, or its path) a test set; `kind`
+    crops, photos or auto (guessed from the images' sizes, `guess_kind`). One-line DatasetError when
+    it cannot be one: not under the data root, a test set already, or the data set runs trained on."""
+    given = Path(name)
+    if given.is_dir() and given.resolve().parent != data_root().resolve():
+        raise DatasetError(f"{name} is not under the data root {data_root()}: link it there "
+                           f"(ln -s {given.resolve()} {data_root() / given.name}) or add it as a .zip")
+    name = given.name if given.is_dir() else name
     if "/" in name or name.startswith(".") or not (data_root() / name).exists():
         raise DatasetError(f"no labelled folder named '{name}' under the data root {data_root()}")
     if any(testset.name == name for testset in list_sets()):
         raise DatasetError(f"{name} is a test set already")
     dataset = open_dataset(data_root() / name, require_train=False)
+    if dataset.fingerprint() in {run.dataset.get("fingerprint") for run in registry.list_runs()}:
+        raise DatasetError(f"{name} is the data set runs here trained on: its validation figures are the table's "
+                           "own columns already")
     split = next(split for split in SPLITS if split in dataset.items)
     if kind == AUTO:
         kind = guess_kind(dataset, split)

@@ -94,3 +94,16 @@ def test_a_folder_under_the_data_root_is_added_once_on_its_test_split_and_remove
 
     remove_set("holdout")
     assert list_sets() == [] and (data_root() / "holdout" / "test").is_dir()
+
+
+def test_a_folder_is_taken_by_its_path_under_the_data_root_but_not_from_elsewhere_nor_the_training_set(
+        trained_runs, tmp_path):
+    make_image_dataset(data_root() / "holdout", {"test": 1})
+    assert add_folder(str(data_root() / "holdout")).name == "holdout"
+
+    elsewhere = make_image_dataset(tmp_path / "elsewhere", {"test": 1})
+    with pytest.raises(DatasetError, match=f"elsewhere is not under the data root {data_root()}: link it there"):
+        add_folder(str(elsewhere))
+    with pytest.raises(DatasetError, match="tiny is the data set runs here trained on"):
+        add_folder("tiny")
+    assert [testset.name for testset in list_sets()] == ["holdout"]
