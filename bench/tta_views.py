@@ -2,18 +2,21 @@
 
     python bench/tta_views.py                                  # the deployed and live runs
     python bench/tta_views.py vgg_gap-warm2-e60 vgg_gap-seed7-warm-e40 --modes flip,zoom,shifts
+    python bench/tta_views.py A B C D --modes zoom --subsets      # every ensemble of 2+ of them
 
 For each run, every mode of `emotion_core.inference.TTA_MODES` scores FER2013 validation
 (`data/fer2013`) through `predict_probabilities`, the path evaluation and the app use; the table
 gives accuracy, macro-F1, the gain over flip and faces per second in batches of 256, all in the
 same process, so the cost column is a ratio against flip on the same busy or idle machine. With two
 runs or more, a last block scores the average of their probabilities (what `runs ensemble` builds)
-under each mode. Validation only: the test split is never used for a choice.
+under each mode (with --subsets, every group of two runs or more, each run scored once).
+Validation only: the test split is never used for a choice.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 import time
@@ -78,6 +81,7 @@ def main() -> None:
     parser.add_argument("runs", nargs="*", default=None, help="run names (default: deployed and live)")
     parser.add_argument("--modes", default=",".join(TTA_MODES),
                         type=lambda text: [tta_mode(mode) for mode in text.split(",")])
+    parser.add_argument("--subsets", action="store_true", help="also average every group of two runs or more")
     args = parser.parse_args()
     if not DATA.is_dir():
         sys.exit(f"error: {DATA} is missing: link FER2013 there (see the README)")
@@ -88,9 +92,11 @@ def main() -> None:
         y, probabilities, rates = scored(name, args.modes)
         scores[name] = probabilities
         rows += rows_for(name, y, probabilities, rates)
-    if len(names) > 1:
-        averaged = {mode: np.mean([scores[name][mode] for name in names], axis=0) for mode in args.modes}
-        rows += rows_for("average of " + " + ".join(names), y, averaged, None)
+    groups = ([list(group) for size in range(2, len(names) + 1) for group in itertools.combinations(names, size)]
+              if args.subsets else [names] if len(names) > 1 else [])
+    for group in groups:
+        averaged = {mode: np.mean([scores[name][mode] for name in group], axis=0) for mode in args.modes}
+        rows += rows_for("average of " + " + ".join(group), y, averaged, None)
     header = ["run", "TTA", "accuracy", "macro-F1", "points over flip", "faces/s", "cost against flip"]
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join("---" if i < 2 else "---:" for i in range(len(header))) + "|")
