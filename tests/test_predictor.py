@@ -136,3 +136,28 @@ def test_results_frame_has_a_row_per_face_and_exports():
 def test_results_frame_of_no_faces_keeps_its_columns():
     table = results_frame([], "empty.png")
     assert len(table) == 0 and "confidence" in table.columns
+
+
+def test_a_litert_only_predictor_gives_the_keras_answers_without_a_keras_model(trained_runs, tmp_path):
+    """What `analyze` classifies with (cli.analysis_predictor): the run's LiteRT file alone."""
+    from emotion_core.inference import LiteRTModel
+    from emotion_core.serving.export import litert_file
+
+    keras_predictor = Predictor.load(trained_runs["alpha"])
+    lite = Predictor.load(trained_runs["alpha"], litert=litert_file(trained_runs["alpha"]), litert_only=True)
+    assert lite.runtime == "litert" and isinstance(lite.model, LiteRTModel)  # no Keras model behind it
+    assert (lite.run_name, lite.classes, lite.tta, lite.temperature) == (
+        keras_predictor.run_name, keras_predictor.classes, keras_predictor.tta, keras_predictor.temperature)
+    from tests.conftest import face_like_image
+
+    face_like_image(3, np.random.default_rng(0), size=96).save(tmp_path / "face.png")
+    expected = keras_predictor.predict(tmp_path / "face.png", whole_image_fallback=True)
+    faces = lite.predict(tmp_path / "face.png", whole_image_fallback=True)
+    assert [face.label for face in faces] == [face.label for face in expected] and faces
+    for face, keras_face in zip(faces, expected):
+        assert face.probabilities == pytest.approx(keras_face.probabilities, abs=1e-4)
+
+
+def test_a_predictor_without_a_model_or_a_litert_file_is_refused():
+    with pytest.raises(ValueError, match="needs a model, a LiteRT file, or both"):
+        Predictor(None)

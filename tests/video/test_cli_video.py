@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
+
+from emotion_core.labels import EMOTIONS
 from emotion_core.video import FRAMES_CSV, SECONDS_CSV, read_table
 from tests.analysis.photos import face_tiles, group_photo, zip_folder
 from tests.analysis.test_cli_analyze import run_cli
@@ -21,7 +24,7 @@ def mixed_folder(scenes, root):
     return root
 
 
-def test_analyze_writes_photo_and_video_tables_and_continues(trained_runs, scenes, tmp_path, capsys):
+def test_analyze_writes_photo_and_video_tables_and_continues(trained_runs, scenes, scene_analysis, tmp_path, capsys):
     folder = mixed_folder(scenes, tmp_path / "ads")
     out = tmp_path / "out"
     code, printed, err = run_cli(capsys, "analyze", folder, "--out", out, "--model", "alpha")
@@ -40,6 +43,14 @@ def test_analyze_writes_photo_and_video_tables_and_continues(trained_runs, scene
     assert set(frames["group"]) == {"ad_a", "ad_b"} and set(frames["model"]) == {"alpha"}
     seconds = read_table(out / SECONDS_CSV)
     assert len(seconds) == 3 + 2 * 2  # moving: 3 s x 1 viewer; two: 2 s x 2 viewers
+    # The command classifies with the run's LiteRT file (exported on first use, where the Models page
+    # lists exports), and its rows are the Keras Predictor's (analyze_videos in this process).
+    assert (trained_runs["alpha"] / "exports" / "alpha.tflite").is_file()
+    keras_frames = read_table(scene_analysis[0] / FRAMES_CSV)
+    for name in ("ad_a/moving.mp4", "ad_b/two.webm"):
+        ours, keras = frames[frames["file"] == name], keras_frames[keras_frames["file"] == name]
+        assert list(ours["emotion"]) == list(keras["emotion"]) and list(ours["face"]) == list(keras["face"])
+        assert np.allclose(ours[list(EMOTIONS)].to_numpy(float), keras[list(EMOTIONS)].to_numpy(float), atol=2e-4)
 
     code, _, err = run_cli(capsys, "analyze", folder, "--out", out, "--model", "alpha")
     assert code == 0 and "0 videos analysed" in err and "(3 done earlier)" in err
