@@ -784,6 +784,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "per person all through the video), video_seconds.csv (per video, viewer and second: mean "
                     "probabilities, their emotion and valence, face_share = share of the second's analysed "
                     "frames the face was found in), and each video's facts in analysis.json. "
+                    "Faces are classified by the run's checked LiteRT file (exported once, on first use: a minute "
+                    "for an ensemble), so TensorFlow is not loaded. "
                     "Run the same command again to continue an interrupted analysis.")
     analyze.add_argument("path", help="a folder (searched recursively; a sub-folder per ad), a .zip, or one video; "
                                       "with --engine ray also a URI Ray reads (s3://bucket/folder, gs://...; photos only)")
