@@ -204,9 +204,9 @@ def ad_ui(study: Study, report, by: str | None, ad: str, segment: str) -> None:
     st.dataframe(moments, hide_index=True)
     duration = int(report.compare[(report.compare["ad"] == ad) & (report.compare["segment"] == segment)]["duration"].iloc[0])
     marked = [int(when.split()[0]) for when, kept in zip(moments["when"], moments["marked"]) if kept and when]
-    second = st.slider("Second of the ad", 0, max(0, duration - 1), marked[0] if marked else 0,
-                       key=f"ads.second.{study.path}.{ad}.{segment}",
-                       help="Each reaction video at that second of the ad, and the ad itself when you give it.")
+    second = 0 if duration < 2 else st.slider(  # a slider needs two values to slide between
+        "Second of the ad", 0, duration - 1, marked[0] if marked else 0, key=f"ads.second.{study.path}.{ad}.{segment}",
+        help="Each reaction video at that second of the ad, and the ad itself when you give it.")
     ad_video_ui(study, ad, second)
     viewers_ui(study, report, by, ad, segment, second)
     chart_ui(lambda width=None: viewer_multiples(report.viewers, ad, segment, **(

@@ -30,7 +30,7 @@ def test_an_analysis_runs_beside_training_is_cancelled_and_continues_into_its_fo
     from tests.analysis.photos import face_tiles
 
     videos = write_ad_videos(tmp_path / "videos")
-    write_video(videos / "ad_b" / "long.mp4", moving(face_tiles(), 20.0))  # 100 frames to analyse: time to cancel
+    write_video(videos / "ad_b" / "long.mp4", moving(face_tiles(), 12.0))  # 60 frames to analyse: time to cancel
     out = tmp_path / "analyses" / "spring"
     # A training job holding its slot: this test's own process stands in for its worker.
     jobs.store.jobs_dir().mkdir()
@@ -57,7 +57,7 @@ def test_an_analysis_runs_beside_training_is_cancelled_and_continues_into_its_fo
         "ad_a/anna.mp4", "ad_a/ben.mp4", "ad_b/carl.mp4", "ad_b/long.mp4"]
     seconds = pd.read_csv(out / SECONDS_CSV)
     assert seconds.groupby("file")["second"].max().to_dict() == {
-        "ad_a/anna.mp4": 2, "ad_a/ben.mp4": 1, "ad_b/carl.mp4": 3, "ad_b/long.mp4": 19}
+        "ad_a/anna.mp4": 2, "ad_a/ben.mp4": 1, "ad_b/carl.mp4": 3, "ad_b/long.mp4": 11}
     assert (out / FRAMES_CSV).is_file()
     compare = pd.read_csv(out / COMPARE_OUT)
     assert compare[["ad", "viewers"]].values.tolist() == [["ad_a", 3], ["ad_b", 2]]
