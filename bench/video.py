@@ -26,7 +26,6 @@ import argparse
 import contextlib
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -120,22 +119,6 @@ def ours(video: Path, model: str, out: Path, tree: Path = ROOT) -> tuple[float, 
     return wall, peak, cpu, float(analysing.group(1)) if analysing else float("nan")
 
 
-@contextlib.contextmanager
-def worktree(commit: str | None):
-    """A `git worktree` of `commit` (removed afterwards), or None without one."""
-    if not commit:
-        yield None
-        return
-    folder = Path(tempfile.mkdtemp(prefix="before-")) / "tree"
-    subprocess.run(["git", "worktree", "add", "--detach", str(folder), commit], cwd=ROOT, check=True,
-                   capture_output=True)
-    try:
-        yield folder
-    finally:
-        subprocess.run(["git", "worktree", "remove", "--force", str(folder)], cwd=ROOT, check=False)
-        shutil.rmtree(folder.parent, ignore_errors=True)
-
-
 FER_CHILD = """
 import os, sys, time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -221,9 +204,12 @@ def main() -> None:
     parser.add_argument("--model", default="deployed", help="runs or aliases, comma-separated (default deployed)")
     parser.add_argument("--keep", type=Path, help="folder to keep the generated videos in (reused when there)")
     parser.add_argument("--no-fer", action="store_true", help="skip fer")
-    parser.add_argument("--before", metavar="COMMIT", help="also time `analyze` as of this commit (first length)")
+    parser.add_argument("--before", metavar="COMMIT", help="also time `analyze` as of this commit, or of a folder "
+                                                           "holding its files (the first length only)")
     args = parser.parse_args()
-    with worktree(args.before) as before:
+    from bench.live_browser import source_tree  # a worktree of a commit (or a folder), removed afterwards
+
+    with source_tree("shipped", args.before) if args.before else contextlib.nullcontext() as before:
         run(args, before)
 
 
