@@ -104,3 +104,20 @@ def test_the_deployed_models_card_on_home_lists_its_figure_on_each_test_set(trai
 
     assert (f"`posed` test: accuracy {report['accuracy']:.1%}, macro-F1 {report['macro_f1']:.3f} on 7 images"
             in texts(at))
+
+
+def test_side_by_side_leaves_a_test_set_to_the_background_scoring(trained_runs, monkeypatch):
+    from emotion_core.scoring import evaluate_runs
+    from emotion_core.testsets import add_folder
+
+    monkeypatch.setenv(jobs.KINDS[scoring_job.KIND].slots_env, "0")
+    make_image_dataset(data_root() / "holdout", {"test": 1}, seed=2)
+    add_folder("holdout", kind="photos")
+    evaluate_runs(["alpha"], "holdout", "test")  # alpha has a figure on it, beta not yet
+    at = open_page("views/models.py")
+
+    widget(at, "selectbox", "Evaluation").set_value(
+        next(option for option in widget(at, "selectbox", "Evaluation").options if option.startswith("holdout"))).run()
+
+    assert "Not scored on holdout · test yet: test sets are scored in the background" in texts(at)
+    assert not [button for button in at.button if button.label.startswith("Evaluate on holdout")]

@@ -329,6 +329,10 @@ def evaluation_ui(run, choice, normalised):
         if not run.has_weights or run.problem:
             st.info(run.problem or "No model file (a comparison-only run): nothing to evaluate.")
             return
+        if choice.data in {testset.name for testset in testsets.list_sets()}:  # photos are scored through detection
+            st.caption(f"Not scored on {choice.label} yet: test sets are scored in the background (Deployed model, "
+                       "On your test sets).")
+            return
         if not st.button(f"Evaluate on {choice.label}", key=f"evaluate-{run.name}-{choice.key}"):
             st.caption(f"Not evaluated on {choice.label} yet.")
             return
