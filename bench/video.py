@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -95,13 +97,13 @@ def repeat_video(source: Path, path: Path, copies: int) -> Path:
     return path
 
 
-def timed_process(command: list[str], cwd: Path = ROOT) -> tuple[float, float, float, str]:
+def timed_process(command: list[str], cwd: Path = ROOT, runs: Path = ROOT / "models") -> tuple[float, float, float, str]:
     """(wall seconds, peak resident MB, CPU seconds, stderr) of a command in a fresh process (in
-    `cwd`, reading this checkout's models/). CPU seconds (user + system, all its threads) hold
+    `cwd`, reading the registry `runs`). CPU seconds (user + system, all its threads) hold
     better than wall time on a shared machine: a process waiting for a core spends none."""
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=cwd,
-                               env={**os.environ, "EMOTION_RUNS_DIR": str(ROOT / "models")})
+                               env={**os.environ, "EMOTION_RUNS_DIR": str(runs)})
     stderr = process.stderr.read()
     _, status, usage = os.wait4(process.pid, 0)  # this child's own peak, not the largest of all children's
     wall = time.perf_counter() - started
@@ -111,12 +113,30 @@ def timed_process(command: list[str], cwd: Path = ROOT) -> tuple[float, float, f
     return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, stderr
 
 
-def ours(video: Path, model: str, out: Path, tree: Path = ROOT) -> tuple[float, float, float, float]:
+def ours(video: Path, model: str, out: Path, tree: Path = ROOT,
+         runs: Path = ROOT / "models") -> tuple[float, float, float, float]:
     """(wall seconds, peak MB, CPU seconds, seconds the command says its video work took) of `analyze` in `tree`."""
     wall, peak, cpu, stderr = timed_process([sys.executable, "-m", "emotion_core", "analyze", str(video), "--out",
-                                        str(out), "--model", model, "--fps", str(SAMPLED)], cwd=tree)
+                                        str(out), "--model", model, "--fps", str(SAMPLED)], cwd=tree, runs=runs)
     analysing = re.search(r"videos analysed in ([0-9.]+) s", stderr)
     return wall, peak, cpu, float(analysing.group(1)) if analysing else float("nan")
+
+
+def registry_with_model_files(folder: Path) -> Path:
+    """This checkout's registry as code from before 85f1c7d reads it: every run linked, and each
+    ensemble given the model.keras it kept then (assembled from its members), so an older
+    commit's `analyze` classifies with the same model and does not fall back to an earlier one."""
+    from emotion_core import registry
+    from emotion_core.ensemble import load_run_model
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for entry in (ROOT / "models").iterdir():
+        if (entry / "ensemble.json").is_file() and not (entry / registry.MODEL_FILE).is_file():
+            shutil.copytree(entry, folder / entry.name)
+            load_run_model(registry.load_run(entry)).save(folder / entry.name / registry.MODEL_FILE)
+        else:
+            (folder / entry.name).symlink_to(entry)
+    return folder
 
 
 FER_CHILD = """
@@ -222,6 +242,7 @@ def run(args, before: Path | None) -> None:
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; models {', '.join(models)}; "
           f"720p {RATE} fps H.264, one face, {SAMPLED} frames analysed a second\n")
     rows, fer_time = [], None
+    old_registry = registry_with_model_files(work / "models-before") if before else None
     for length in minutes:
         video = folder / f"face-{length:g}min.mp4"
         if not video.exists():
@@ -232,12 +253,15 @@ def run(args, before: Path | None) -> None:
                 make_video(video, length * 60)
             print(f"generated {video.name} in {time.perf_counter() - started:.0f} s")
         for model in models if length == minutes[0] else models[:1]:
-            trees = [("now", ROOT)] + ([(f"before ({args.before})", before)] if before and length == minutes[0] else [])
-            for label, tree in trees:
-                wall, peak, cpu, analysing = ours(video, model, work / f"out-{length:g}-{model}-{len(rows)}", tree)
-                print(f"ours {label} ({model}), {length:g} min: {wall:.1f} s (analysing {analysing:.1f} s), "
+            trees = [("now", ROOT, ROOT / "models")] + (
+                [(f"before ({args.before})", before, old_registry)] if before and length == minutes[0] else [])
+            for label, tree, runs in trees:
+                out = work / f"out-{length:g}-{model}-{len(rows)}"
+                wall, peak, cpu, analysing = ours(video, model, out, tree, runs)
+                used = json.loads((out / "analysis.json").read_text()).get("model")  # the run that classified
+                print(f"ours {label} ({model}: {used}), {length:g} min: {wall:.1f} s (analysing {analysing:.1f} s), "
                       f"CPU {cpu:.1f} s, peak {peak:.0f} MB", flush=True)
-                rows.append((length, f"{model}, {label}", wall, peak, cpu, analysing))
+                rows.append((length, f"{model} ({used}), {label}", wall, peak, cpu, analysing))
         if length == minutes[0] and not args.no_fer:
             fer_time = fer(video, work / f"fer-{length:g}")
             if fer_time:
@@ -254,7 +278,7 @@ def run(args, before: Path | None) -> None:
     if fer_time:
         print(f"| {minutes[0]:g} min | fer `Video.analyze` | {fer_time[0]:.1f} s | | {minutes[0] * 60 / fer_time[0]:.1f}x "
               f"| {fer_time[2]:.1f} | {fer_time[1]:.0f} MB | - | - |")
-    longest = [row for row in rows if row[1] == f"{models[0]}, now"]
+    longest = [row for row in rows if row[1].startswith(f"{models[0]} (") and row[1].endswith(", now")]
     if len(longest) > 1:
         print(f"\npeak memory ({models[0]}), {longest[-1][0]:g} min minus {longest[0][0]:g} min: "
               f"{longest[-1][3] - longest[0][3]:+.0f} MB")
