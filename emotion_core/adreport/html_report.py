@@ -21,6 +21,7 @@ import pandas as pd
 import vl_convert
 
 from ..storage import now_iso, write_bytes_atomic
+from ..valence import VALENCE, VALENCES
 from ..wording import plural
 from . import metrics
 from .charts import compare_chart, timeline_chart, viewer_multiples
@@ -109,13 +110,15 @@ def _sample_sizes(report: Report) -> str:
 
 
 def _how_to_read(report: Report) -> str:
+    valences = _valences(report)
     items = [
         "Each <b>viewer</b> is one face followed through one reaction video; every figure is an average over "
         "viewers, so a long video does not count more than a short one.",
         "Each second, a viewer's face reads as one emotion (the model's most likely class). The coloured bands "
         "show the <b>share of viewers</b> showing each emotion, second by second.",
-        "<b>Net valence</b> is the share of viewers reading positive (happy, surprise) minus the share reading "
-        "negative (angry, disgust, fear, sad): +1 means everyone smiled, −1 everyone frowned, 0 balance or neutral.",
+        f"<b>Net valence</b> is the share of viewers reading positive ({', '.join(valences['positive'])}) minus "
+        f"the share reading negative ({', '.join(valences['negative'])}): +1 means everyone smiled, −1 everyone "
+        "frowned, 0 balance or neutral.",
         "A <b>range in brackets</b>, and the light band around a curve, is a 95% interval: where the figure would "
         f"land for most other groups of viewers like these ({report.facts.get('resamples', metrics.BOOTSTRAP_RESAMPLES):,}"
         " resamples of the viewers).",
@@ -186,10 +189,20 @@ def _model(report: Report) -> str:
             f"Analysis: {_e(facts.get('analysis') or '')}.</p>")
 
 
+def _valences(report: Report) -> dict[str, list[str]]:
+    """{valence: [classes]}: the run's mapping as the readings show it, valence.VALENCE for a class never read."""
+    classes = [column.removeprefix("share_") for column in report.compare.columns
+               if column.startswith("share_") and not column.endswith(("_low", "_high"))]
+    read = report.viewers[report.viewers["emotion"] != ""].drop_duplicates("emotion")
+    mapping = {**VALENCE, **dict(zip(read["emotion"], read["valence"]))}
+    return {valence: [name for name in classes if mapping.get(name) == valence] for valence in VALENCES}
+
+
 def _figure(name: str, row: dict) -> str:
     value, low, high = row[name], row[f"{name}_low"], row[f"{name}_high"]
     text = _value(name, value)
-    return text if math.isnan(low) else f"{text} [{_value(name, low)}, {_value(name, high)}]"
+    # the range on a line of its own: two ads' columns fit a phone's width
+    return text if math.isnan(low) else f"{text}<br><span class='muted'>[{_value(name, low)}, {_value(name, high)}]</span>"
 
 
 def _value(name: str, value: float) -> str:

@@ -37,6 +37,7 @@ def test_report_html_is_one_offline_file_naming_both_ads_with_inline_charts(tmp_
     assert page.count("<svg") == 5 and page.count("</svg>") == 5
     assert "net valence (positive − negative): ad_a vs ad_b" in page  # the compare chart's title, drawn as SVG text
     assert "How to read this" in page and "Sample sizes" in page
+    assert "reading positive (happy, surprise) minus the share reading negative (angry, disgust, fear, sad)" in page
 
 
 def test_report_html_marks_gaps_beyond_chance_flags_few_viewers_and_names_the_moment(tmp_path):
