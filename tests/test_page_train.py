@@ -203,12 +203,15 @@ def test_a_fine_tune_on_your_own_faces_is_queued_and_a_finished_one_shows_both_f
     at = open_train_page()
     own = widget(at, "selectbox", "Your own faces")
     assert own.options == ["none (the data set only)", "mine"]
+    widget(at, "button", "Fine-tune settings").click().run()
+    own = widget(at, "selectbox", "Your own faces")
     widget(at, "selectbox", "Data set").set_value("tiny")
     own.set_value("mine")
     widget(at, "number_input", "Your faces' share of training").set_value(0.3)
     widget(at, "button", "Start training").click().run()
     [job] = jobs.list_jobs()
     assert (job["config"]["own_faces"], job["config"]["own_share"], job["config"]["own_holdout"]) == ("mine", 0.3, 0.3)
+    assert (job["config"]["epochs"], job["config"]["learning_rate"], job["config"]["warmup_epochs"]) == (1, 0.0001, 0)
 
     write_run("adapted", 2, 2, own_faces="mine", init_from="alpha")
     write_json_atomic(registry.runs_root() / "adapted" / "adaptation.json", {

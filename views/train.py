@@ -65,6 +65,20 @@ def _load_source() -> None:
         prefill(jobs.retrain_values(source))
 
 
+def fine_tune_ui() -> None:
+    """One click puts the settings of a fine-tune on your own faces into the form (config.FINE_TUNE)."""
+    st.button("Fine-tune settings", icon=":material/tune:", on_click=prefill_some, args=(config.FINE_TUNE,),
+              help="For a fine-tune on your own faces: " + ", ".join(
+                  f"{config.option_label(key).lower()} {config.value_text(key, value)}"
+                  for key, value in config.FINE_TUNE.items()) + ". One epoch at a learning rate of 0.001 cost "
+                  "0.8 points of validation accuracy; at 0.0001 it kept it.")
+
+
+def prefill_some(values: dict) -> None:
+    for name, value in values.items():
+        st.session_state[option_key(name)] = value
+
+
 def retrain_ui(runs) -> None:
     """'Retrain this run': copy a run's config into the widgets; the new run gets its own name."""
     st.selectbox("Start from", [run.name for run in runs if not run.problem], index=None, key=SOURCE_KEY,
@@ -307,6 +321,7 @@ for name in RUN_OPTIONS:
     options[name] = {**options[name], "choices": run_choices(runs, name)}
 options["own_faces"] = {**options["own_faces"], "choices": ("", *(entry["name"] for entry in face_sets(data_root())))}
 retrain_ui(runs)
+fine_tune_ui()
 architecture_ui(options, runs)
 if datasets or st.session_state.get(option_key("data")):
     values = options_form_ui(options, datasets, allowed)
