@@ -708,6 +708,28 @@ def build_parser() -> argparse.ArgumentParser:
     proxy.add_argument("--limit", type=int, help="at most this many photos a class")
     proxy.set_defaults(func=cmd_data_proxy)
 
+    testsets = commands.add_parser("testsets", help="labelled sets every run is scored on (the Models page's table)"
+                                   ).add_subparsers(dest="testsets_command", required=True)
+    testsets_list = testsets.add_parser("list", help="each test set and how many runs are scored on it")
+    testsets_list.add_argument("--json", action="store_true")
+    testsets_list.set_defaults(func=cmd_testsets_list)
+    testsets_add = testsets.add_parser("add", help="a labelled folder under the data root, or a .zip of class "
+                                                   "folders (unpacked there), then score every run on it")
+    testsets_add.add_argument("source", metavar="FOLDER|ZIP")
+    testsets_add.add_argument("--name", default=None, help="the new folder's name, for a .zip (default: the file's)")
+    testsets_add.add_argument("--kind", choices=["auto", "crops", "photos"], default="auto",
+                              help="crops: the images are faces, scored as they are; photos: each photo's face is "
+                                   "found first and photos without one are counted; auto: guessed from the sizes")
+    testsets_add.add_argument("--no-score", action="store_true", help="only add it (`testsets score` later)")
+    testsets_add.set_defaults(func=cmd_testsets_add, needs_keras=True)
+    testsets_score = testsets.add_parser("score", help="score the runs whose figures on the sets are missing or "
+                                                       "stale (a changed set, a retrained run); the others stay")
+    testsets_score.add_argument("names", nargs="*", metavar="NAME", help="default: every test set")
+    testsets_score.set_defaults(func=cmd_testsets_score, needs_keras=True)
+    testsets_remove = testsets.add_parser("remove", help="take a set off the list (its folder stays)")
+    testsets_remove.add_argument("name")
+    testsets_remove.set_defaults(func=cmd_testsets_remove)
+
     train = commands.add_parser("train", help="train a run (or --resume one)")
     train.add_argument("--resume", metavar="RUN", help="continue an interrupted run")
     train.add_argument("--runs-dir", type=Path, help=RUNS_DIR_HELP)
