@@ -53,6 +53,7 @@ def test_a_zip_of_two_ads_is_analysed_in_the_background_and_its_report_opens_off
         sync_api.expect(page.get_by_test_id("stImageCaption").filter(has_text=f"{ad}/")).not_to_have_count(0)
     sync_api.expect(page.get_by_test_id("stException")).to_have_count(0)
 
+    wait_idle(page)
     with page.expect_download() as download:
         page.get_by_role("button", name="The report to share (report.html)").click()
     report = tmp_path / "report.html"

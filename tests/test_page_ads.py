@@ -109,6 +109,7 @@ def test_an_upload_starts_a_background_analysis_that_can_be_cancelled(app, ad_st
     study = isolated_dirs["analyses"] / job["out"].rsplit("/", 1)[1]
     assert study.name.startswith("summer-") and (study / "upload" / "upload.zip").read_bytes() == upload
     assert (study / "upload" / "manifest.csv").is_file()
+    app.run()  # as the list's next refresh does
     assert any(text.startswith("**Analysis 1** · queued · `summer-") for text in texts(app.markdown))
 
     next(button for button in app.button if button.label == "Cancel").click().run()
@@ -142,3 +143,15 @@ def test_a_finished_analysis_in_the_list_opens_its_study(app, ad_study_template,
 
     assert not app.exception
     assert app.selectbox(key="ads.study").value == str(older)
+
+
+def test_without_a_model_the_studies_still_open(ad_study_template, isolated_dirs):
+    shutil.copytree(ad_study_template[0], isolated_dirs["analyses"] / "spring")
+    st.cache_data.clear()
+
+    app = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+
+    assert not app.exception
+    assert "No trained model yet" in texts(app.info)[0]
+    assert app.selectbox(key="ads.study").value.endswith("spring")
+    assert list(app.table[0].value.columns) == ["ad_a", "ad_b"]

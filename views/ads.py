@@ -283,7 +283,7 @@ def downloads_ui(study: Study, report) -> None:
                                                            icon=":material/download:", key=f"ads.download.{name}")
     html = study.report_html
     if html is not None:
-        st.download_button("The report to share (report.html)", partial(html.read_bytes), f"{study.path.name}-report.html",
+        st.download_button("The report to share (report.html)", html.read_bytes(), f"{study.path.name}-report.html",
                            "text/html", icon=":material/description:", type="primary", key="ads.download.html")
         st.caption("One file that opens offline in any browser, charts included: mail it on.")
     else:
@@ -294,8 +294,10 @@ def downloads_ui(study: Study, report) -> None:
 st.title("Ads")
 st.caption("How viewers reacted to each ad, second by second, from videos of their faces; the ads compared.")
 found = finished_studies(analyses_dir())
-new_analysis_ui(expanded=not found)
+upload_area = st.container()  # drawn last: without a model it stops the script, and the studies must still show
 jobs_ui()
 study = study_ui(found)
 if study is not None:
     report_ui(study)
+with upload_area:
+    new_analysis_ui(expanded=not found)
