@@ -446,9 +446,13 @@ def analysis_litert(model: str) -> Path | None:
     from .serving.export import ExportError, litert_file
 
     try:
-        # Exporting loads TensorFlow, whose start-up notices are noise here.
-        with native_stderr_silenced() if wants_quiet() else contextlib.nullcontext():
-            return litert_file(registry.resolve_serving(model)[0])
+        with contextlib.ExitStack() as export:
+            def exporting(line: str) -> None:
+                print(line, file=sys.stderr, flush=True)
+                if wants_quiet():  # exporting loads TensorFlow, whose start-up notices are noise here
+                    export.enter_context(native_stderr_silenced())
+
+            return litert_file(registry.resolve_serving(model)[0], log=exporting)
     except ExportError as error:
         print(f"note: classifying with Keras: no LiteRT file ({error})", file=sys.stderr)
         return None

@@ -133,12 +133,13 @@ def export_run(run: str | Path, fmt: str, out: str | Path | None = None, quantiz
     return {**record, "path": target}
 
 
-def litert_file(run: str | Path, cache: str | Path | None = None) -> Path:
+def litert_file(run: str | Path, cache: str | Path | None = None, log=None) -> Path:
     """The run's checked float LiteRT file, exported (and checked) on first use.
 
     Kept in the run's exports/, where `export` puts it and the Models page lists it; in
     `cache`/RUN (default: the temporary folder) when the run folder is read-only. A model file
-    newer than the export is exported again. Raises ExportError as `export_run` does.
+    newer than the export is exported again; `log(line)` hears it first (it takes a minute for
+    an ensemble). Raises ExportError as `export_run` does.
     """
     run_dir = registry.resolve_run(run)
     model_time = registry.load_run(run_dir).weights_mtime
@@ -149,6 +150,8 @@ def litert_file(run: str | Path, cache: str | Path | None = None) -> Path:
             if (record["file"] == export_name(run_dir.name, "litert") and record["format"] == "litert"
                     and record["path"].stat().st_mtime >= model_time):
                 return record["path"]
+    if log:
+        log(f"exporting {run_dir.name} to LiteRT and checking it on {VERIFY_FACES} faces, once (the next runs reuse it)")
     try:
         return export_run(run_dir, "litert", folders[0])["path"]
     except PermissionError:  # a read-only deployment
