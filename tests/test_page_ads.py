@@ -113,7 +113,14 @@ def test_an_upload_starts_a_background_analysis_that_can_be_cancelled(app, ad_st
     assert any(text.startswith("**Analysis 1** · queued · `summer-") for text in texts(app.markdown))
 
     next(button for button in app.button if button.label == "Cancel").click().run()
+    assert not app.exception
     assert jobs.get_job("1")["status"] == "cancelled"
+
+    app.run()  # as the list's next refresh does
+    next(button for button in app.button if button.label == "Continue").click().run()  # into the same study
+    assert not app.exception
+    (again, cancelled) = jobs.list_jobs(kind="analyze")
+    assert (again["status"], again["out"], again["source"]) == ("queued", cancelled["out"], cancelled["source"])
 
 
 def test_a_broken_zip_is_one_error_and_starts_nothing(app):

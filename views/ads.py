@@ -126,7 +126,19 @@ def job_ui(job: dict) -> None:
                 jobs.cancel_job(job["id"])
             except jobs.JobError as error:  # it finished in the meantime
                 st.warning(str(error))
-            st.rerun(scope="fragment")
+            st.rerun()
+        if status in ("failed", "cancelled") and st.button(
+                "Continue", key=f"ads.continue.{job['id']}", icon=":material/play_arrow:",
+                help="A new analysis into the same study: the videos finished before are not read again."):
+            values = job["analysis"]
+            try:  # keyed by this job: pressing Continue twice gives one analysis, not two
+                jobs.start_analysis(values["source"], values["out"], values["model"], fps=values["fps"],
+                                    faces=values["faces"], detector=values["detector"],
+                                    request_id=f"continue-{job['id']}")
+            except ValueError as error:  # the upload or the model is gone, or it is being continued
+                st.warning(str(error))
+            else:
+                st.rerun()  # the whole page: a full run may be the one that drew this button
         if status == "succeeded" and st.button("Open", key=f"ads.open.{job['id']}", icon=":material/open_in_new:"):
             st.session_state[STUDY_KEY] = str(out)
             st.rerun(scope="app")
