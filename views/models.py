@@ -50,7 +50,6 @@ NOT_COMPARABLE = ("Accuracy over three classes is not comparable with accuracy o
                   "33% against 14%)")
 JUST_ADDED_SET_KEY = "models.just_added_set"  # set by Add for the rerun that follows, to say so
 POLL_SECONDS = 3  # how often the test-set table is redrawn while a scoring runs
-MAX_SET_UPLOAD_MB = 200  # a test set's zip: hundreds of photos, above the app's limit for one upload
 SET_SOURCES = {"zip": "an uploaded .zip", "folder": "a folder under the data root"}
 SET_KINDS = {"auto": "guessed from their sizes", "crops": "face crops (scored as they are)",
              "photos": "photos (each one's face found first)"}
@@ -264,8 +263,11 @@ def add_test_set_ui(sets, allowed: bool) -> None:
     with st.popover("Add a test set", icon=":material/add:"):
         source = st.radio("From", list(SET_SOURCES), format_func=SET_SOURCES.get, horizontal=True, key="testsets.source")
         if source == "zip":
+            limit = st.get_option("server.maxUploadSize")  # the server refuses more, whatever a widget says
             upload = st.file_uploader("A .zip of class folders (happy/, sad/, ... of face crops or photos)", type=["zip"],
-                                      max_upload_size=MAX_SET_UPLOAD_MB, key="testsets.upload")
+                                      key="testsets.upload", help=f"Up to {limit} MB here (the app's "
+                                      "`server.maxUploadSize`). A larger set: put its folder under the data root and "
+                                      "pick it here, or `python -m emotion_core testsets add ZIP`.")
             name = st.text_input("Name", placeholder=upload.name.rsplit(".", 1)[0] if upload else "the file's name",
                                  key="testsets.name")
             chosen = upload is not None
