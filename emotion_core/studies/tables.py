@@ -8,11 +8,12 @@ figures with their intervals in words), the key moments, the manifest columns to
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
 
-from ..adreport.html_report import METRICS, _figure, _value
+from ..adreport.html_report import METRICS, _value
 from ..adreport.viewers import ALL
 
 
@@ -31,12 +32,18 @@ def readable_compare(report, segment: str = ALL) -> pd.DataFrame:
         line = {"metric": label}
         for row in rows.to_dict("records"):
             leads = [lead.split(" > ")[1] for lead in str(row["beyond_chance"]).split("; ") if lead.startswith(f"{name} > ")]
-            line[row["ad"]] = _figure(name, row) + (f" ▲ over {', '.join(leads)}" if leads else "")
+            line[row["ad"]] = _figure_text(name, row) + (f" ▲ over {', '.join(leads)}" if leads else "")
         table.append(line)
     for label, column, unit in (("Viewers", "viewers", ""), ("Duration", "duration", " s"), ("Note", "note", "")):
         table.append({"metric": label, **{row["ad"]: f"{row[column]}{unit}" if row[column] != "" else ""
                                            for row in rows.to_dict("records")}})
     return pd.DataFrame(table)
+
+
+def _figure_text(name: str, row: dict) -> str:
+    """'+0.12 [−0.03, +0.25]' in plain text (report.html sets the range on a line of its own in HTML)."""
+    text, low = _value(name, row[name]), row[f"{name}_low"]
+    return text if math.isnan(low) else f"{text} [{_value(name, low)}, {_value(name, row[f'{name}_high'])}]"
 
 
 def readable_moments(report, ad: str, segment: str = ALL) -> pd.DataFrame:
