@@ -163,11 +163,12 @@ class Labelling:
         elif out.exists() and (not out.is_dir() or any(out.iterdir())):
             raise LabellingError(f"{out} already exists and holds other files; choose another name")
         else:
-            FaceSetWriter(out).abandon()  # an empty manifest: the folder is a face set from the start
             state = {"analysis": str(output.resolve()), "split": DEFAULT_SPLIT, "answers": {}, "started": now_iso()}
         session = cls(output, out, state)
         if not session.faces:
             raise LabellingError(f"{output.name} found no face to label")
+        if not (out / STATE_JSON).is_file():
+            FaceSetWriter(out).abandon()  # an empty manifest: the folder is a face set from the start
         session._save_state()
         return session
 

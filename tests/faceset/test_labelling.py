@@ -101,6 +101,10 @@ def test_a_folder_that_holds_something_else_is_refused_in_one_line(tmp_path):
     with pytest.raises(LabellingError, match="not a finished analysis"):
         Labelling.open(tmp_path / "media", tmp_path / "data" / "new")
     assert (other / "notes.txt").read_text() == "mine" and not (other / MANIFEST_CSV).exists()
+    (second / "results.csv").write_text((second / "results.csv").read_text().splitlines()[0] + "\n")
+    with pytest.raises(LabellingError, match="found no face to label"):
+        Labelling.open(second, tmp_path / "data" / "none")
+    assert not (tmp_path / "data" / "none").exists()  # nothing left behind to refuse the name later
 
 
 @needs_photos
