@@ -48,6 +48,8 @@ def test_each_click_labels_the_face_shown_and_a_new_session_continues_after_it(t
     assert again.caption[1].value == "clip.mp4 at 0.0 s, viewer 1 (skipped before)"
     again.button(key="label.sad").click().run()
     assert "Every face has an answer: 4 labelled" in again.success[0].value
+    again.button(key="label.undo").click().run()  # a mis-click: the face comes back, its crop goes
+    assert again.caption[1].value == "clip.mp4 at 0.0 s, viewer 1" and len(read_manifest(out)) == 3
 
 
 def test_a_name_taken_by_another_folder_is_refused_in_one_line(tmp_path, isolated_dirs):

@@ -2,7 +2,7 @@
 
 The faces of an analysis under analyses/ (its photos' faces; one face of each viewer a second of its
 videos) come one at a time, large, with the model's guess. One click, or a key (1-7 for the
-emotions, n for not a face, s to skip; each button shows its key), answers and shows the next. `emotion_core.faceset.Labelling`
+emotions, n for not a face, s to skip, u to undo; each button shows its key), answers and shows the next. `emotion_core.faceset.Labelling`
 saves every answer at once into a data set under the data root, so leaving and coming back
 continues where the user stopped. Any page and command reads that data set like any other.
 """
@@ -69,6 +69,7 @@ def face_ui(session: Labelling) -> None:
     if face is None:
         counts = session.progress()
         st.success(f"Every face has an answer: {counts['labelled']} labelled in `{session.out}`.")
+        undo_ui(session, st)
         return
     picture, answers = st.columns([2, 3])
     try:
@@ -85,9 +86,16 @@ def face_ui(session: Labelling) -> None:
                                   width="stretch")
     columns[3].button("Not a face", key="label.not-a-face", shortcut=SHORTCUTS[NOT_A_FACE],
                       on_click=_answer, args=(session, face.key, NOT_A_FACE), width="stretch")
-    answers.button("Skip for now", key="label.skip", shortcut=SHORTCUTS[SKIP],
-                   on_click=_answer, args=(session, face.key, SKIP), icon=":material/skip_next:",
-                   help="It comes back after the other faces.")
+    skip, undo = answers.columns(2)
+    skip.button("Skip for now", key="label.skip", shortcut=SHORTCUTS[SKIP], on_click=_answer,
+                args=(session, face.key, SKIP), icon=":material/skip_next:", help="It comes back after the other faces.")
+    undo_ui(session, undo)
+
+
+def undo_ui(session: Labelling, where) -> None:
+    where.button("Undo the last answer", key="label.undo", shortcut="u", icon=":material/undo:",
+                 on_click=session.undo, disabled=not session.answers,
+                 help="Shows that face again; a label's crop leaves the data set.")
 
 
 def face_sets_ui() -> None:

@@ -4,6 +4,7 @@
     face = session.next_face()                                  # None when every face has an answer
     crop = session.crop(face)                                   # HxWx3 RGB, aligned as the model saw it
     session.answer(face, "happy")                               # or NOT_A_FACE, or SKIP
+    session.undo()                                              # a mis-click taken back
     session.progress()                                          # {"faces", "labelled", "not_a_face", ...}
 
 The queue is the analysis's faces: every face of its photos (results.csv), and from its videos
@@ -30,12 +31,12 @@ from ..analysis.sources import ImageSource
 from ..faces import FaceBox, crop_face
 from ..labels import EMOTIONS
 from ..predictor import box_from_row
-from ..storage import now_iso, read_json, write_json_atomic
+from ..storage import now_iso, read_json, write_bytes_atomic, write_json_atomic
 from ..video.pipeline import open_source
 from ..video.reading import VIDEO_SUFFIXES, VideoError, open_video, upright_rgb
 from ..video.tables import FRAMES_CSV, read_table
 from .photos import DEFAULT_SPLIT
-from .writer import SUMMARY_JSON, FaceSetWriter
+from .writer import MANIFEST_CSV, SUMMARY_JSON, FaceSetWriter, read_manifest
 
 STATE_JSON = "labelling.json"  # the analysis labelled, and every answer by face
 NOT_A_FACE = "not a face"
@@ -203,17 +204,38 @@ class Labelling:
         if self.answers.get(face.key, SKIP) != SKIP:
             raise LabellingError(f"{face.where} already has an answer ({self.answers[face.key]})")
         crop = self.crop(face) if answer in EMOTIONS else None  # an unreadable source fails before any change
+        self.answers.pop(face.key, None)  # a skipped face answered now: its answer is the latest
         self.answers[face.key] = answer
         self._save_state()
+        return self._write(lambda writer: writer.add(crop, answer, self.state["split"], face.file, face.box,
+                                                     face.face, face.time_s, face.guess) if crop is not None else None)
+
+    def undo(self) -> FaceToLabel | None:
+        """Take the latest answer back (a mis-click): a label's crop and manifest row go too. Returns
+        that face, which is shown again, or None when nothing was answered yet."""
+        if not self.answers:
+            return None
+        key, answer = list(self.answers.items())[-1]
+        if answer in EMOTIONS:  # the latest label is the manifest's last row
+            manifest = self.out / MANIFEST_CSV
+            lines = manifest.read_text().splitlines(keepends=True)
+            last = read_manifest(self.out).iloc[-1]
+            (self.out / last["file"]).unlink(missing_ok=True)
+            write_bytes_atomic(manifest, "".join(lines[:-1]).encode())
+        del self.answers[key]
+        self._save_state()
+        self._write(lambda writer: None)
+        return next(face for face in self.faces if face.key == key)
+
+    def _write(self, change):
+        """`change(writer)` on the face set opened for appending, then its counts rewritten."""
         writer = FaceSetWriter(self.out, append=True)
         try:
-            path = writer.add(crop, answer, self.state["split"], face.file, face.box, face.face, face.time_s,
-                              face.guess) if crop is not None else None
+            return change(writer)
         finally:
             progress = self.progress()
             writer.close(source=str(self.container), analysis=self.state["analysis"],
                          **{key: progress[key] for key in ("not_a_face", "skipped", "left")})
-        return path
 
     def progress(self) -> dict:
         """Counts of the queue: faces, labelled, not_a_face, skipped, left (never answered), and the

@@ -129,3 +129,25 @@ def test_the_real_faces_of_an_analysed_zip_are_labelled_as_aligned_crops_a_detec
     for file in manifest["file"]:
         crop = np.asarray(Image.open(tmp_path / "data" / "campaign-faces" / file))
         assert len(detector.detect(crop)) == 1  # one face, upright and framed, in every crop
+
+
+def test_undo_takes_the_latest_answer_back_with_its_crop_and_row(tmp_path):
+    analysis, _media = write_analysis(tmp_path, with_video=False)
+    out = tmp_path / "data" / "mine"
+    session = Labelling.open(analysis, out)
+    assert session.undo() is None  # nothing to take back yet
+    first = session.next_face()
+    session.answer(first, SKIP)
+    session.answer(session.next_face(), "sad")
+    mistaken = session.next_face()
+    crop = session.answer(mistaken, "fear")
+
+    assert session.undo() == mistaken and not crop.exists()
+    assert list(read_manifest(out)["emotion"]) == ["sad"]
+    assert json.loads((out / SUMMARY_JSON).read_text())["counts"] == {"test": {"sad": 1}}
+    assert session.next_face() == mistaken  # shown again, then answered again
+    session.answer(mistaken, "happy")
+    session.answer(session.next_face(), "angry")  # the skipped face, answered last
+    assert session.undo() == first and session.pending() == [first]
+    assert list(read_manifest(out)["emotion"]) == ["sad", "happy"]
+    assert Labelling.open(analysis, out).next_face() == first  # on disk, not only in this session
