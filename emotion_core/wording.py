@@ -4,6 +4,7 @@
     plural(3, "face")          # '3 faces'
     percent(0.8333)            # '83%'
     percent_range(0.44, 0.97)  # '44–97%'
+    signed(-0.031)             # '−0.03' (a true minus sign; '+0.12' for a gain)
 """
 
 from __future__ import annotations
@@ -26,3 +27,11 @@ def percent_range(low: float, high: float) -> str:
     if low is None or high is None or math.isnan(low) or math.isnan(high):
         return "-"
     return f"{low * 100:.0f}–{percent(high)}"
+
+
+def signed(value: float) -> str:
+    """A figure that may fall either side of 0 (net valence, a gap) with its sign, to 2 places,
+    a true minus sign; '-' when it is unknown (NaN)."""
+    if value is None or math.isnan(value):
+        return "-"
+    return f"{value:+.2f}".replace("-", "−")

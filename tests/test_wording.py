@@ -2,7 +2,7 @@
 
 import math
 
-from emotion_core.wording import percent, percent_range, plural
+from emotion_core.wording import percent, percent_range, plural, signed
 
 
 def test_plural():
@@ -15,3 +15,8 @@ def test_one_percentage_format():
     assert percent(math.nan) == "-"
     assert percent_range(0.436, 0.97) == "44–97%"
     assert percent_range(math.nan, math.nan) == "-"
+
+
+def test_a_signed_figure_shows_its_sign():
+    assert [signed(x) for x in (0.123, -0.031, 0.0)] == ["+0.12", "−0.03", "+0.00"]
+    assert signed(math.nan) == "-"

@@ -22,7 +22,7 @@ import vl_convert
 
 from ..storage import now_iso, write_bytes_atomic
 from ..valence import VALENCE, VALENCES
-from ..wording import plural
+from ..wording import plural, signed
 from . import metrics
 from .charts import compare_chart, timeline_chart, viewer_multiples
 from .report import Report
@@ -101,10 +101,10 @@ def render_html(report: Report, faces: dict[tuple, MomentFace]) -> str:
 
 def _sample_sizes(report: Report) -> str:
     rows = "".join(f"<tr><td>{_e(_name(row.ad, row.segment))}</td><td class='number'>{row.viewers}</td>"
-                   f"<td class='number'>{row.duration} s</td><td class='number'>{row.positive_viewers}</td>"
+                   f"<td class='number'>{row.duration} s</td>"
                    f"<td class='flag'>{_e(row.note)}</td></tr>" for row in report.compare.itertuples())
     return ("<h2>Sample sizes</h2><div class='scroll'><table><tr><th>ad</th><th>viewers</th><th>duration</th>"
-            f"<th>viewers reading positive overall</th><th>note</th></tr>{rows}</table></div>"
+            f"<th>note</th></tr>{rows}</table></div>"
             f"<p class='muted'>Fewer than {metrics.MIN_VIEWERS} viewers an ad is flagged: with so few, the ranges "
             "below are too optimistic and a difference is too few to tell.</p>")
 
@@ -123,7 +123,8 @@ def _how_to_read(report: Report) -> str:
         f"land for most other groups of viewers like these ({report.facts.get('resamples', metrics.BOOTSTRAP_RESAMPLES):,}"
         " resamples of the viewers).",
         "A difference between two ads is marked <b>beyond chance</b> only when its own 95% interval leaves out "
-        "zero. Otherwise the ads may well be alike.",
+        "zero. Otherwise the ads may well be alike. The sentence at the top ranks the ads by the table's net "
+        "valence over the whole ad and calls a lead beyond chance exactly where the table marks it.",
         "A dashed line marks a <b>key moment</b>: the highest or lowest second of net valence, or an emotion's "
         f"peak, kept only when it stands at least {metrics.MIN_PROMINENCE:.0%} above (below) the ad's typical "
         "second and beyond what chance gives over all the ad's seconds at once. Pure noise gives a moment in "
@@ -208,8 +209,7 @@ def _figure(name: str, row: dict) -> str:
 def _value(name: str, value: float) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
-    signed = name in SIGNED or "net valence" in name
-    return f"{value:+.2f}".replace("-", "−") if signed else f"{value:.0%}"
+    return signed(value) if name in SIGNED or "net valence" in name else f"{value:.0%}"
 
 
 def _name(ad: str, segment: str) -> str:

@@ -28,9 +28,9 @@ import zlib
 import numpy as np
 import pandas as pd
 
-from ..analysis.verdict import Tally, compare_groups
+from ..analysis.verdict import joined, lead_sentence
 from ..valence import VALENCES
-from ..wording import plural
+from ..wording import plural, signed
 from .viewers import Unit
 
 BOOTSTRAP_RESAMPLES = 2000  # each 2.5% tail of the interval then rests on 50 resamples
@@ -311,11 +311,36 @@ def positive_viewers(unit: Unit) -> int:
         return int((np.nanmean(net, axis=1) > 0).sum())
 
 
-def verdict(units: list[Unit]) -> str:
-    """In words (`analysis.verdict`): which ad's viewers read most positive, and whether that is beyond
-    chance; with fewer than MIN_VIEWERS viewers in either ad, too few to tell (as `sample_note` says)."""
-    return compare_groups([Tally(unit.ad, positive_viewers(unit), len(unit.viewers)) for unit in units],
-                          "positive", unit="viewer", min_sample=MIN_VIEWERS)
+def verdict(compared: pd.DataFrame, gaps: pd.DataFrame) -> str:
+    """In words, from the compare table's own figure and mark (`compare` and `differences` rows of one
+    segment): which ad read most positive by mean net valence, against the next, their gap with its
+    95% interval, and beyond chance exactly when the table marks it (▲: the interval leaves out 0);
+    with fewer than MIN_VIEWERS viewers in either, too few to tell (as `sample_note` says)."""
+    rows = compared[(compared["viewers"] > 0) & compared["mean_net_valence"].notna()]
+    if rows.empty:
+        return "There are no viewers to read."
+    ranked = rows.sort_values(["mean_net_valence", "ad"], ascending=[False, True]).to_dict("records")
+    top = ranked[0]
+    if len(ranked) == 1:
+        interval = ("" if np.isnan(top["mean_net_valence_low"]) else
+                    f", 95% interval {signed(top['mean_net_valence_low'])} to {signed(top['mean_net_valence_high'])}")
+        return (f"Only {top['ad']} has viewers to compare: mean net valence {signed(top['mean_net_valence'])}"
+                f"{interval}, over {plural(int(top['viewers']), 'viewer')}.")
+    next_ = ranked[1]
+    if abs(top["mean_net_valence"] - next_["mean_net_valence"]) < 1e-9:
+        tied = [row["ad"] for row in ranked if abs(row["mean_net_valence"] - top["mean_net_valence"]) < 1e-9]
+        return f"{joined(tied)} read equally positive (mean net valence {signed(top['mean_net_valence'])} each)."
+    pair = gaps[(gaps["metric"] == "mean_net_valence") & gaps["ad"].isin([top["ad"], next_["ad"]])
+                & gaps["other"].isin([top["ad"], next_["ad"]])].iloc[0]
+    # the table's gap is ad minus other: turn it to top minus next
+    sign = 1 if pair["ad"] == top["ad"] else -1
+    low, high = sorted((sign * pair["low"], sign * pair["high"]))
+    interval = "" if np.isnan(low) else f", 95% interval {signed(low)} to {signed(high)}"
+    figures = (f"mean net valence {signed(top['mean_net_valence'])} vs {signed(next_['mean_net_valence'])}; "
+               f"gap {signed(sign * pair['difference'])}{interval}")
+    return lead_sentence(top["ad"], next_["ad"], len(ranked), "positive", figures,
+                         (int(top["viewers"]), int(next_["viewers"])), bool(pair["beyond_chance"]), "viewer",
+                         MIN_VIEWERS)
 
 
 def sample_note(viewers: int) -> str:

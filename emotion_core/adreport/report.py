@@ -96,7 +96,8 @@ def build_report(folder: Path, manifest: Path | None = None, by: str | None = No
     return Report(
         seconds=pd.concat(timelines, ignore_index=True), moments=pd.concat(moment_rows, ignore_index=True),
         compare=compare, differences=gaps,
-        verdicts={segment: metrics.verdict([unit for unit in units if unit.segment == segment]) for segment in segments},
+        verdicts={segment: metrics.verdict(compare[compare["segment"] == segment], gaps[gaps["segment"] == segment])
+                  for segment in segments},
         facts={"model": model, **model_accuracy(model), "manifest": str(manifest) if manifest else None, "by": by,
                "resamples": resamples, "min_viewers": metrics.MIN_VIEWERS, "min_prominence": metrics.MIN_PROMINENCE,
                "analysis": str(folder.resolve()), "source": facts.get("source"),

@@ -77,20 +77,29 @@ def compare_groups(tallies: Sequence[Tally], reading: str, unit: str = "face", m
     ranked = sorted(groups, key=lambda tally: (-tally.share, tally.group))
     top, next_ = ranked[0], ranked[1]
     if top.hits == 0:
-        return f"No {unit} read {reading} in {_names([tally.group for tally in groups], 'or')}."
+        return f"No {unit} read {reading} in {joined([tally.group for tally in groups], 'or')}."
     if top.share == next_.share:
         tied = [tally.group for tally in ranked if tally.share == top.share]
-        return f"{_names(tied)} read equally {reading} ({percent(top.share)} of {unit}s each)."
-    lead = (f"{top.group} read more {reading} than {next_.group}" if len(groups) == 2 else
-            f"{top.group} read the most {reading}, ahead of {next_.group}")
-    figures = f"({percent(top.share)} vs {percent(next_.share)} of {unit}s)"
-    sizes = (f"{plural(top.total, unit)} each" if top.total == next_.total else
-             f"{top.total:,} and {next_.total:,} {unit}s")
-    if min(top.total, next_.total) < min_sample:
-        return f"{lead} {figures}, but with {sizes} that is too few to tell."
-    if difference_interval(top, next_)[0] > 0:
-        return f"{lead} {figures}, a difference beyond chance with {sizes}."
-    return f"{lead} {figures}, but with {sizes} the difference is within chance."
+        return f"{joined(tied)} read equally {reading} ({percent(top.share)} of {unit}s each)."
+    return lead_sentence(top.group, next_.group, len(groups), reading,
+                         f"{percent(top.share)} vs {percent(next_.share)} of {unit}s", (top.total, next_.total),
+                         difference_interval(top, next_)[0] > 0, unit, min_sample)
+
+
+def lead_sentence(top: str, next_: str, groups: int, reading: str, figures: str, totals: tuple[int, int],
+                  beyond_chance: bool, unit: str = "face", min_sample: int = MIN_SAMPLE) -> str:
+    """'top read more `reading` than next_ (figures), ...' (of `groups` ranked: 'the most ..., ahead of'),
+    ending as the gap stands: too few to tell below `min_sample` units in either, else beyond chance
+    or within it. Every verdict that ranks groups says it this way (`compare_groups`, the ad report's)."""
+    lead = (f"{top} read more {reading} than {next_}" if groups == 2 else
+            f"{top} read the most {reading}, ahead of {next_}")
+    first, second = totals
+    sizes = f"{plural(first, unit)} each" if first == second else f"{first:,} and {second:,} {unit}s"
+    if min(totals) < min_sample:
+        return f"{lead} ({figures}), but with {sizes} that is too few to tell."
+    if beyond_chance:
+        return f"{lead} ({figures}), a difference beyond chance with {sizes}."
+    return f"{lead} ({figures}), but with {sizes} the difference is within chance."
 
 
 def describe_one(counts: Mapping[str, int], unit: str = "face") -> str:
@@ -105,9 +114,9 @@ def describe_one(counts: Mapping[str, int], unit: str = "face") -> str:
     leaders = [reading for reading, count in counts.items() if count == most]
     if total < MIN_SAMPLE:
         return (f"Only {plural(total, unit)}: too few to say how people reacted "
-                f"({most} read {_names(leaders, 'or')}).")
+                f"({most} read {joined(leaders, 'or')}).")
     if len(leaders) > 1:
-        return f"{_names(leaders).capitalize()} were equally common ({percent(most / total)} of {total:,} {unit}s each)."
+        return f"{joined(leaders).capitalize()} were equally common ({percent(most / total)} of {total:,} {unit}s each)."
     (leader,) = leaders
     low, high = share_interval(most, total)
     figures = f"{percent(most / total)} of {total:,} {unit}s (likely range {percent_range(low, high)})"
@@ -118,6 +127,6 @@ def describe_one(counts: Mapping[str, int], unit: str = "face") -> str:
     return f"{leader.capitalize()} was the most common reading: {figures}; with {total:,} {unit}s, it may not be a majority."
 
 
-def _names(names: Sequence[str], conjunction: str = "and") -> str:
+def joined(names: Sequence[str], conjunction: str = "and") -> str:
     """'a', 'a and b', 'a, b and c'."""
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {conjunction} {names[-1]}"

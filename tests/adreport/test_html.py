@@ -46,7 +46,10 @@ def test_report_html_marks_gaps_beyond_chance_flags_few_viewers_and_names_the_mo
     net_row = page[page.index("Net valence, whole ad"):].split("</tr>")[0]
     assert "class='number lead'" in net_row and "▲ beyond chance over ad_b" in net_row
     assert "only 4 viewers: too few to tell" in page
-    assert "with 12 and 4 viewers that is too few to tell." in page  # the verdict agrees with the note
+    # the verdict quotes the table's own gap, whose interval leaves out 0 as the ▲ says, and agrees with the note
+    said = page[page.index("<h2>In short</h2>"):].split("</p>")[0]
+    assert ("ad_a read more positive than ad_b (mean net valence +0.34 vs −0.75; gap +1.09, 95% interval +" in said
+            and said.endswith("but with 12 and 4 viewers that is too few to tell.</b>"))
     # the moment: every viewer of ad_a happy at second 4 (3 of 12 otherwise)
     moments = page[page.index("<h2>ad_a</h2>"):page.index("<h2>ad_b</h2>")]
     assert "<td>peak happy</td><td class='number'>4 s</td><td class='number'>100%</td>" in moments

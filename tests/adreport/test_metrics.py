@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 
 from emotion_core.adreport import Unit, aligned_seconds, compare, differences, moments, timeline, viewer_units
-from emotion_core.adreport.metrics import MIN_VIEWERS, verdict
+from emotion_core.adreport.metrics import MIN_VIEWERS, bootstrapped, positive_viewers, verdict
+from emotion_core.analysis.verdict import Tally, compare_groups
 from emotion_core.labels import EMOTIONS
 from emotion_core.valence import VALENCE
+from emotion_core.wording import signed
 from tests.adreport.hand import seconds_table
 
 
@@ -42,13 +44,21 @@ def test_each_second_averages_the_viewers_present(tmp_path):
     assert timeline(lone)[["net_valence_low", "p_happy_high", "expressiveness_low"]].isna().all().all()
 
 
-def random_viewers(rng, viewers: int, seconds: int) -> Unit:
-    """Viewers whose probabilities are Dirichlet(1, ..., 1) draws: every class's true mean is 1/7."""
+def random_viewers(rng, viewers: int, seconds: int, ad: str = "synthetic", happy: float = 0.0) -> Unit:
+    """Viewers whose probabilities are Dirichlet(1, ..., 1) draws: every class's true mean is 1/7;
+    then a `happy` share of their seconds, drawn at random, read happy."""
     probabilities = rng.dirichlet(np.ones(len(EMOTIONS)), size=(viewers, seconds))
     emotions = probabilities.argmax(axis=-1)
+    emotions[rng.random((viewers, seconds)) < happy] = EMOTIONS.index("happy")
     valences = np.vectorize(lambda index: VALENCE[EMOTIONS[index]], otypes=[object])(emotions)
-    return Unit("synthetic", "all", tuple(f"v{index}" for index in range(viewers)), seconds, EMOTIONS,
+    return Unit(ad, "all", tuple(f"{ad}-v{index}" for index in range(viewers)), seconds, EMOTIONS,
                 probabilities, emotions, valences)
+
+
+def sentence(units) -> str:
+    """The verdict as the report builds it: from the compare table and its differences."""
+    results = bootstrapped(units)
+    return verdict(compare(units, results=results), differences(units, results=results))
 
 
 def test_the_bootstrap_interval_holds_the_true_mean_about_95_percent_of_the_time():
@@ -133,8 +143,10 @@ def test_ads_compared_mark_gaps_beyond_chance_and_flag_small_samples(tmp_path):
     gaps = differences(units).set_index("metric")
     assert gaps.loc["mean_net_valence", "difference"] == 1.5 and gaps.loc["mean_net_valence", "low"] > 0
     assert gaps.loc["mean_net_valence", "beyond_chance"]
-    assert verdict(units) == ("ad_a read more positive than ad_b (75% vs 0% of viewers), but with 12 and 4 viewers "
-                              "that is too few to tell.")
+    # the sentence quotes the table's own gap and interval (beyond chance there), and says too few, as the note does
+    low, high = (signed(gaps.loc["mean_net_valence", end]) for end in ("low", "high"))
+    assert sentence(units) == (f"ad_a read more positive than ad_b (mean net valence +0.75 vs −0.75; gap +1.50, 95% interval "
+                                f"{low} to {high}), but with 12 and 4 viewers that is too few to tell.")
 
 
 def test_two_ads_read_alike_differ_within_chance(tmp_path):
@@ -152,6 +164,40 @@ def test_the_sentence_and_the_note_agree_on_what_is_too_few(tmp_path):
     viewers = {(f"{ad}/v{index}.mp4", 1): [emotion] * 4 for ad, emotion in (("ad_a", "happy"), ("ad_b", "sad"))
                for index in range(8)}
     units = units_of(viewers, tmp_path)
-    assert verdict(units) == ("ad_a read more positive than ad_b (100% vs 0% of viewers), but with 8 viewers each "
-                              "that is too few to tell.")
+    assert sentence(units) == ("ad_a read more positive than ad_b (mean net valence +1.00 vs −1.00; gap +2.00, 95% interval "
+                                "+2.00 to +2.00), but with 8 viewers each that is too few to tell.")
     assert compare(units)["note"].str.startswith("only 8 viewers: too few to tell").all()
+
+
+def test_the_verdict_says_beyond_chance_exactly_where_the_table_marks_the_lead():
+    # 12 v 12 seeded studies, ad_a's viewers somewhat happier: the sentence ranks by the table's mean
+    # net valence and calls the lead beyond chance exactly when the table marks ▲ on it. The old
+    # sentence (the share of viewers leaning positive, Newcombe) disagreed with the table's mark here.
+    said, old_disagreed = set(), 0
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        units = [random_viewers(rng, 12, 20, "ad_a", happy=0.25), random_viewers(rng, 12, 20, "ad_b", happy=0.1)]
+        results = bootstrapped(units)
+        table = compare(units, results=results).set_index("ad")
+        text = verdict(table.reset_index(), differences(units, results=results))
+        top, other = table["mean_net_valence"].idxmax(), table["mean_net_valence"].idxmin()
+        marked = "mean_net_valence > " + other in table.loc[top, "beyond_chance"].split("; ")
+        assert text.startswith(f"{top} read more positive than {other} (mean net valence "), text
+        assert ("a difference beyond chance" in text) == marked, (seed, text, table.loc[top, "beyond_chance"])
+        assert ("the difference is within chance" in text) == (not marked), text
+        said.add(marked)
+        old = compare_groups([Tally(unit.ad, positive_viewers(unit), 12) for unit in units], "positive",
+                             unit="viewer", min_sample=MIN_VIEWERS)
+        old_disagreed += ("beyond chance" in old) != marked
+    assert said == {True, False} and old_disagreed >= 1
+
+
+def test_the_verdict_of_three_ads_names_the_leader_against_the_next(tmp_path):
+    # net valence: ad_c +1 (12 happy), ad_a +0.5 (6 happy, 6 neutral), ad_b 0 (12 neutral)
+    viewers = {(f"{ad}/v{index}.mp4", 1): ["happy" if index < happy else "neutral"] * 5
+               for ad, happy in (("ad_a", 6), ("ad_b", 0), ("ad_c", 12)) for index in range(12)}
+    text = sentence(units_of(viewers, tmp_path))
+    assert text.startswith("ad_c read the most positive, ahead of ad_a (mean net valence +1.00 vs +0.50; gap +0.50")
+    assert text.endswith("a difference beyond chance with 12 viewers each.")
+    (only,) = units_of({(f"ad_a/v{index}.mp4", 1): ["happy"] * 3 for index in range(3)}, tmp_path / "one")
+    assert sentence([only]) == "Only ad_a has viewers to compare: mean net valence +1.00, 95% interval +1.00 to +1.00, over 3 viewers."
