@@ -439,23 +439,16 @@ def _write_ad_report(folder: Path) -> None:
 
 
 def analysis_litert(model: str) -> Path | None:
-    """The LiteRT file an analysis classifies with, on every engine: the run's checked export
-    (`serving.export.litert_file`: exported and checked once, on first use; probabilities within
-    1e-4 of Keras's). None, with a note, for a run whose export fails its check: Keras classifies."""
-    from . import registry
-    from .serving.export import ExportError, litert_file
+    """`serving.export.analysis_litert`, its lines on standard error (TensorFlow's notices hidden)."""
+    from .serving.export import analysis_litert as checked_litert
 
-    try:
-        with contextlib.ExitStack() as export:
-            def exporting(line: str) -> None:
-                print(line, file=sys.stderr, flush=True)
-                if wants_quiet():  # exporting loads TensorFlow, whose start-up notices are noise here
-                    export.enter_context(native_stderr_silenced())
+    with contextlib.ExitStack() as export:
+        def exporting(line: str) -> None:
+            print(line, file=sys.stderr, flush=True)
+            if wants_quiet():  # exporting loads TensorFlow, whose start-up notices are noise here
+                export.enter_context(native_stderr_silenced())
 
-            return litert_file(registry.resolve_serving(model)[0], log=exporting)
-    except ExportError as error:
-        print(f"note: classifying with Keras: no LiteRT file ({error})", file=sys.stderr)
-        return None
+        return checked_litert(model, log=exporting)
 
 
 def analysis_predictor(model: str, detector: str):

@@ -54,13 +54,16 @@ def run(job: dict, root: Path) -> tuple[str, str]:
     """Analyse the job's source into its output folder, then write the ad report's tables."""
     from .. import analysis, video
     from ..predictor import Predictor
+    from ..serving.export import analysis_litert
 
     values = job["analysis"]
     source, out = Path(values["source"]), Path(values["out"])
     report = Progress(progress_path(job["id"], root))
     photos, videos = video.list_media(source)
     report.update("model", 0, 1)
-    predictor = Predictor.load(values["model"], detector=values["detector"])
+    # as `analyze` classifies: the run's checked LiteRT file alone (lines go to the job's log)
+    litert = analysis_litert(values["model"], log=lambda line: print(line, flush=True))
+    predictor = Predictor.load(values["model"], detector=values["detector"], litert=litert, litert_only=True)
     out.mkdir(parents=True, exist_ok=True)
     counts = dict.fromkeys(("images", "faces", "no_face", "unreadable"), 0)
     if photos:
