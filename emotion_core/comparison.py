@@ -36,6 +36,8 @@ RUN_COLUMNS = [
 COMPACT_COLUMNS = ["run", "deployed", "accuracy", "model_mb"]
 INTEGER_COLUMNS = ["batch_size", "epochs_planned", "best_epoch", "parameters", "multiply_adds"]
 MEMBERS = "its members'"  # an ensemble's epochs and curves: it trained none of its own
+# A test-set table's blank cell: a figure on its way (a scoring queued or running), or none yet.
+SCORING, NOT_SCORED = "scoring…", "—"
 # Keys that differ between any two runs by construction, so highlighting them says nothing.
 UNINFORMATIVE_CONFIG_KEYS = {"name"}
 # What the box plots may group runs by: the recipe choices people actually compare.
@@ -277,8 +279,9 @@ def test_sets_frame(runs, datasets, sets=()) -> pd.DataFrame:
     sets, `evaluate --all --data NAME --split test`), one row per run with weights. `sets` are the
     test sets (testsets.TestSet), shown even before any run is scored on them. A photo set also has
     its share of photos where no face was found, and its accuracy counts those photos as wrong. A
-    blank: not scored on that set yet. `classes` names each run's class set: accuracy over three
-    classes is not comparable with accuracy over seven. Ranked by the first test set's accuracy."""
+    blank (NaN): not scored on that set yet, shown as `unscored_text` says. `classes` names each
+    run's class set: accuracy over three classes is not comparable with accuracy over seven. Ranked
+    by the first test set's accuracy."""
     others = {choice.key: choice for choice in evaluation_choices(runs, datasets)[2:]}
     for testset in sets:
         key = f"{testset.name}-{testset.split}"
@@ -305,6 +308,13 @@ def test_sets_frame(runs, datasets, sets=()) -> pd.DataFrame:
         rows.append(row)
     frame = pd.DataFrame(rows, columns=columns)
     return rank_test_sets(frame, test_set_rankings(frame)[0])
+
+
+def unscored_text(scoring: bool) -> str:
+    """What a blank cell of `test_sets_frame` reads as: SCORING while a background scoring is queued
+    or running (the figure is on its way), else NOT_SCORED (none yet: scoring is locked here, it
+    stopped, or the run could not be scored on that set)."""
+    return SCORING if scoring else NOT_SCORED
 
 
 def test_set_rankings(frame: pd.DataFrame) -> list[str]:

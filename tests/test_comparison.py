@@ -519,6 +519,7 @@ def test_test_sets_frame_puts_each_runs_figures_on_every_scored_set_beside_valid
     assert list(frame.index) == ["sgd64", "adam32"]  # scored on posed first
     assert frame.loc["sgd64", "posed · test accuracy"] == pytest.approx(0.6)
     assert math.isnan(frame.loc["adam32", "posed · test accuracy"])  # not scored on it yet
+    assert (comparison.unscored_text(scoring=True), comparison.unscored_text(scoring=False)) == ("scoring…", "—")
     assert list(frame.columns[:3]) == ["classes", "validation accuracy", "validation macro-F1"]
 
     # A set of photos scored through the whole pipeline: photos without a face found count as wrong.

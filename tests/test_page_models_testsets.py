@@ -38,6 +38,11 @@ def table_of(at, column: str):
     return next(frame for frame in (element.value for element in at.dataframe) if column in frame)
 
 
+def blank_cells_read(at, column: str) -> str:
+    """What the table holding `column` shows in a cell with no figure (the browser's text for a missing value)."""
+    return next(element.proto.placeholder for element in at.dataframe if column in element.value)
+
+
 def wait_for_scoring(timeout: float = 240) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -90,7 +95,13 @@ def test_a_bad_zip_gets_one_line_and_a_folder_under_the_data_root_is_added_inste
 
     assert "holdout is a test set: every complete run with weights is being scored on it in the background." in texts(at)
     assert jobs.list_jobs(kind=scoring_job.KIND)[0]["status"] == "queued"
-    assert "holdout · test accuracy" in table_of(at, "holdout · test accuracy").columns  # blank until scored
+    # blank until scored, and while the scoring waits the blank reads "scoring…", never "None"
+    assert table_of(at, "holdout · test accuracy")["holdout · test accuracy"].isna().all()
+    assert blank_cells_read(at, "holdout · test accuracy") == "scoring…"
+    jobs.cancel_job(jobs.list_jobs(kind=scoring_job.KIND)[0]["id"])
+    at.run()
+    assert table_of(at, "holdout · test accuracy")["holdout · test accuracy"].isna().all()
+    assert blank_cells_read(at, "holdout · test accuracy") == "—"  # no scoring under way: not scored
 
 
 def test_the_deployed_models_card_on_home_lists_its_figure_on_each_test_set(trained_runs):

@@ -225,7 +225,8 @@ def test_sets_table_ui(sets, was_scoring: bool):
     rank_by = st.selectbox("Rank runs by", rankings, key="testsets.rank", help="Click a column's header to sort by "
                            "any other figure.") if len(rankings) > 1 else None
     table = comparison.rank_test_sets(table, rank_by) if rank_by else table
-    st.dataframe(table, hide_index=True, column_config={
+    scoring = latest is not None and latest["status"] in ACTIVE
+    st.dataframe(table, hide_index=True, placeholder=comparison.unscored_text(scoring), column_config={
         column: st.column_config.NumberColumn(
             format="percent" if column.endswith(("accuracy", "no face")) else "%.3f",
             help=next(text for end, text in TEST_SET_HELP.items() if column.endswith(end)))
@@ -236,8 +237,8 @@ def test_sets_table_ui(sets, was_scoring: bool):
 def scoring_state_ui(latest, sets) -> None:
     """One line on the background scoring: under way, finished (with runs that could not be scored), or locked."""
     if not sets:
-        st.caption("Add a labelled set of your own faces below: every run is then scored on it, and a blank is a run "
-                   "not scored on a set yet.")
+        st.caption("Add a labelled set of your own faces below: every run is then scored on it, and "
+                   f"{comparison.SCORING} or {comparison.NOT_SCORED} marks a run not scored on a set yet.")
         return
     if latest is None:
         locked_hint("Scoring the runs on your test sets")
