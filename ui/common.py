@@ -13,6 +13,7 @@ from typing import NamedTuple
 import streamlit as st
 
 from emotion_core import access, registry
+from emotion_core.analysis import analyses_dir
 from emotion_core.datasets import DatasetError, data_root, find_datasets, open_dataset, summarize
 from emotion_core.drawing import WARM_FROM, overlay, to_rgb_uint8
 from emotion_core.faces import DEFAULT_DETECTOR, DETECTOR_DESCRIPTIONS, DETECTORS, FACE_SIZES
@@ -323,6 +324,17 @@ def locked_hint(action: str) -> None:
         st.caption(f":material/lock: {action} needs the admin password: enter it in the sidebar.")
 
 
-__all__ = ["PAGES", "AppPage", "DatasetError", "admin_ui", "admin_unlocked", "available_datasets",
-           "dataset_summary", "deployed_run", "face_options_ui", "face_panel_ui", "load_predictor", "locked_hint", "no_dataset_hint",
+def analysis_picker_ui(outputs: list, example: str):
+    """A select box of finished analyses (`analysis.outputs`' found folders, each with a `label`): the
+    one picked, or None and a hint when there is none yet; `example` is a command that writes one,
+    with DIR standing for the analyses folder."""
+    if not outputs:
+        st.info(f"No finished analysis in `{analyses_dir()}` yet. Write one there first, for example "
+                f"`{example.replace('DIR', str(analyses_dir()))}`.")
+        return None
+    return st.selectbox("Analysis", outputs, format_func=lambda found: found.label)
+
+
+__all__ = ["PAGES", "AppPage", "DatasetError", "admin_ui", "admin_unlocked", "analysis_picker_ui",
+           "available_datasets", "dataset_summary", "deployed_run", "face_options_ui", "face_panel_ui", "load_predictor", "locked_hint", "no_dataset_hint",
            "selected_dataset", "sidebar_status"]

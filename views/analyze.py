@@ -46,7 +46,7 @@ from emotion_core.images import IMAGE_SUFFIXES, ImageError
 from emotion_core.valence import VALENCE, VALENCES, valences_of
 from emotion_core.wording import percent, plural
 from ui import charts
-from ui.common import face_options_ui, face_panel_ui, load_explainer, load_predictor, model_ui
+from ui.common import analysis_picker_ui, face_options_ui, face_panel_ui, load_explainer, load_predictor, model_ui
 
 UPLOAD_TYPES = [suffix.lstrip(".") for suffix in sorted(IMAGE_SUFFIXES)] + ["zip"]
 GRID_FACES = 24  # faces shown per emotion, most confident first: enough to see a pattern, quick to crop
@@ -251,12 +251,10 @@ def downloads_ui(analysis: Analysis, summary: pd.DataFrame, valences: pd.DataFra
 
 def finished_ui():
     """A select box of finished output folders; (Analysis, its run or None), or None when there is none."""
-    outputs = finished_outputs(analyses_dir())
-    if not outputs:
-        st.info(f"No finished analysis in `{analyses_dir()}` yet. Write one there from the command line, "
-                f"for example `python -m emotion_core analyze PHOTOS --engine ray --out {analyses_dir()}/NAME`.")
+    output = analysis_picker_ui(finished_outputs(analyses_dir()),
+                                "python -m emotion_core analyze PHOTOS --engine ray --out DIR/NAME")
+    if output is None:
         return None
-    output = st.selectbox("Analysis", outputs, format_func=lambda found: found.label)
     runs = {run.name: run for run in registry.list_runs() if run.has_weights and not run.problem}
     run = runs.get(str(output.manifest.get("model", "")))
     key = (str(output.path), output.manifest.get("finished"))

@@ -14,6 +14,7 @@ from emotion_core.datasets import data_root
 from emotion_core.faceset import NOT_A_FACE, SKIP, Labelling, LabellingError, face_sets, labelling_outputs
 from emotion_core.labels import EMOTIONS
 from emotion_core.wording import percent, plural
+from ui.common import analysis_picker_ui
 
 SESSION_KEY = "label.session"  # (analysis folder, face set folder) -> the open Labelling
 ERROR_KEY = "label.error"
@@ -23,12 +24,10 @@ SHORTCUTS = {**{emotion: str(index) for index, emotion in enumerate(EMOTIONS, st
 
 def analysis_ui():
     """The finished analysis to label and the data set to save into; the open Labelling, or None."""
-    outputs = labelling_outputs(analyses_dir())
-    if not outputs:
-        st.info(f"No finished analysis in `{analyses_dir()}` yet. Analyse photos or videos there first, for "
-                f"example `python -m emotion_core analyze PHOTOS --out {analyses_dir()}/NAME`.")
+    output = analysis_picker_ui(labelling_outputs(analyses_dir()),
+                                "python -m emotion_core analyze PHOTOS --out DIR/NAME")
+    if output is None:
         return None
-    output = st.selectbox("Analysis", outputs, format_func=lambda found: found.label)
     name = st.text_input("Save the labels as the data set", value=f"{output.path.name}-faces",
                          key=f"label.name.{output.path.name}",
                          help=f"A folder under the data root ({data_root()}). The same name again continues it.")
