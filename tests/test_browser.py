@@ -76,13 +76,19 @@ def stop_workers(models: Path) -> None:
                 pass
 
 
-@pytest.fixture(scope="module")
-def server(trained_run_template, tmp_path_factory):
-    root = tmp_path_factory.mktemp("browser")
+def app_root(trained_run_template: Path, tmp_path_factory, name: str) -> Path:
+    """A fresh folder for one module's app: data/tiny and the runs alpha and beta under models/,
+    copied from the session's template, for `serve_app`."""
+    root = tmp_path_factory.mktemp(name)
     shutil.copytree(trained_run_template / "data" / "tiny", root / "data" / "tiny")
     for run in ("alpha", "beta"):
         shutil.copytree(trained_run_template / "models" / run, root / "models" / run)
-    with serve_app(root) as app:
+    return root
+
+
+@pytest.fixture(scope="module")
+def server(trained_run_template, tmp_path_factory):
+    with serve_app(app_root(trained_run_template, tmp_path_factory, "browser")) as app:
         yield app
 
 

@@ -11,13 +11,13 @@ set under the data root that the page lists, with the labels given.
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 
 from emotion_core.faceset import read_manifest
 from tests.faceset.analyses import write_analysis
-from tests.test_browser import ARTIFACTS, CHROMIUM, WAIT_MS, no_exception, serve_app, sync_api, wait_idle
+from tests.test_browser import (ARTIFACTS, CHROMIUM, WAIT_MS, app_root, no_exception, serve_app, sync_api,
+                                wait_idle)
 from tests.test_browser import browser  # noqa: F401  (a fixture: one Chromium for the module)
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium (apt-get install chromium)")
@@ -25,10 +25,7 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chrom
 
 @pytest.fixture(scope="module")
 def server(trained_run_template, tmp_path_factory):
-    root = tmp_path_factory.mktemp("browser-label")
-    shutil.copytree(trained_run_template / "data" / "tiny", root / "data" / "tiny")
-    for run in ("alpha", "beta"):
-        shutil.copytree(trained_run_template / "models" / run, root / "models" / run)
+    root = app_root(trained_run_template, tmp_path_factory, "browser-label")
     write_analysis(root)  # root/analyses/campaign, of root/media
     with serve_app(root, log_name="streamlit-label.log", EMOTION_ANALYSES_DIR=str(root / "analyses")) as app:
         app.data = root / "data"

@@ -18,7 +18,7 @@ from emotion_core import registry
 from emotion_core.labels import EMOTIONS
 from emotion_core.valence import VALENCES
 from tests.conftest import PHOTOS, needs_photos
-from tests.test_browser import ARTIFACTS, CHROMIUM, WAIT_MS, serve_app, sync_api
+from tests.test_browser import ARTIFACTS, CHROMIUM, WAIT_MS, app_root, serve_app, sync_api
 from tests.test_browser import browser  # noqa: F401  (a fixture: one Chromium for the module)
 
 PHONE = {"width": 390, "height": 844}  # an iPhone 14, upright
@@ -27,13 +27,10 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chrom
 
 @pytest.fixture(scope="module")
 def server(trained_run_template, tmp_path_factory):
-    root = tmp_path_factory.mktemp("browser-phone")
-    data = root / "data" / "tiny"
-    shutil.copytree(trained_run_template / "data" / "tiny", data)
-    for image in sorted((data / "train" / "happy").iterdir()):  # happy: 12 training images, the others 6
+    root = app_root(trained_run_template, tmp_path_factory, "browser-phone")
+    happy = root / "data" / "tiny" / "train" / "happy"
+    for image in sorted(happy.iterdir()):  # happy: 12 training images, the others 6
         shutil.copy(image, image.with_name(f"again_{image.name}"))
-    for run in ("alpha", "beta"):
-        shutil.copytree(trained_run_template / "models" / run, root / "models" / run)
     registry.deploy("alpha", root / "models")
     with serve_app(root, log_name="streamlit-phone.log") as app:
         yield app
