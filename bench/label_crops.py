@@ -23,11 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import av  # noqa: E402
 import numpy as np  # noqa: E402
 
 from emotion_core.faceset.labelling import TIME_TOLERANCE, video_frame  # noqa: E402
 from emotion_core.video.reading import open_video, upright_rgb  # noqa: E402
+from tests.video.videos import write_video as encode  # noqa: E402
 
 FPS = 30
 SIZE = (1280, 720)
@@ -35,20 +35,11 @@ KEY_FRAME_EVERY = 60  # frames: 2 s
 
 
 def write_video(path: Path, seconds: float) -> None:
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=FPS)
-        stream.width, stream.height, stream.pix_fmt = *SIZE, "yuv420p"
-        stream.codec_context.gop_size = KEY_FRAME_EVERY
-        rng = np.random.default_rng(0)
-        texture = rng.integers(0, 40, (SIZE[1], SIZE[0], 3), dtype=np.uint8)  # so frames cost what real ones do
-        for index in range(round(seconds * FPS)):
-            rgb = texture + np.uint8(index * 200 // round(seconds * FPS))
-            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-            frame.pts, frame.time_base = index, Fraction(1, FPS)
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+    rng = np.random.default_rng(0)
+    texture = rng.integers(0, 40, (SIZE[1], SIZE[0], 3), dtype=np.uint8)  # so frames cost what real ones do
+    count = round(seconds * FPS)
+    encode(path, ((index / FPS, texture + np.uint8(index * 200 // count)) for index in range(count)), rate=FPS,
+           key_frame_every=KEY_FRAME_EVERY, time_base=Fraction(1, FPS))
 
 
 def from_the_start(path: Path, time_s: float) -> np.ndarray:

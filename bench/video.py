@@ -53,6 +53,7 @@ def make_video(path: Path, seconds: float) -> Path:
     """A 720p 30 fps H.264 video of the astronaut's face swaying over a blurred photo."""
     from emotion_core.faces import FaceDetector, crop_face
     from emotion_core.images import load_rgb
+    from tests.video.videos import write_video
 
     rgb = load_rgb(PHOTOS / "astronaut.png")
     (box,) = FaceDetector().detect(rgb)
@@ -60,22 +61,17 @@ def make_video(path: Path, seconds: float) -> Path:
     face = np.asarray(Image.fromarray(crop_face(rgb, box, margin=0.3)).resize((side, side), Image.Resampling.LANCZOS))
     background = np.asarray(Image.open(PHOTOS / "coffee.png").convert("RGB").resize(SIZE)
                             .filter(ImageFilter.GaussianBlur(8)))
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=RATE, options={"preset": "veryfast", "crf": "23"})
-        stream.width, stream.height, stream.pix_fmt = *SIZE, "yuv420p"
-        for index in range(round(seconds * RATE)):
-            t = index / RATE
-            left = int(SIZE[0] / 2 - side / 2 + 120 * np.sin(t / 3))
-            top = int(SIZE[1] / 2 - side / 2 + 40 * np.sin(t / 2))
-            frame = background.copy()
-            frame[top:top + side, left:left + side] = face
-            video_frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
-            video_frame.pts, video_frame.time_base = index, Fraction(1, RATE)
-            for packet in stream.encode(video_frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
+
+    def swaying(t: float) -> np.ndarray:
+        left = int(SIZE[0] / 2 - side / 2 + 120 * np.sin(t / 3))
+        top = int(SIZE[1] / 2 - side / 2 + 40 * np.sin(t / 2))
+        frame = background.copy()
+        frame[top:top + side, left:left + side] = face
+        return frame
+
+    times = (index / RATE for index in range(round(seconds * RATE)))
+    return write_video(path, ((t, swaying(t)) for t in times), rate=RATE, options={"preset": "veryfast", "crf": "23"},
+                       time_base=Fraction(1, RATE))
 
 
 def repeat_video(source: Path, path: Path, copies: int) -> Path:

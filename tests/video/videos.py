@@ -7,6 +7,7 @@ scene says. Videos are a few seconds at 320x240, so a test analyses a few dozen 
 
 from __future__ import annotations
 
+import itertools
 from fractions import Fraction
 from pathlib import Path
 
@@ -30,23 +31,31 @@ def canvas(tiles, faces, size=SIZE, side: int = FACE) -> np.ndarray:
     return frame
 
 
-def write_video(path: Path, frames, codec: str = "libx264", rotation: int = 0) -> Path:
+def write_video(path: Path, frames, codec: str = "libx264", rotation: int = 0, rate: int = 30,
+                options: dict | None = None, key_frame_every: int | None = None,
+                time_base: Fraction = Fraction(1, 1000)) -> Path:
     """Encode (time, rgb) frames, each at its own timestamp (ms), so gaps make a variable frame rate.
 
-    `rotation`: the display matrix's degrees counter-clockwise (a phone's tag); the frames are
-    stored as given.
+    `frames` may be a generator (the benches' long 720p videos are never held whole). `rotation`:
+    the display matrix's degrees counter-clockwise (a phone's tag); the frames are stored as given.
+    `options`: the encoder's (preset, crf); `key_frame_every`: frames between key frames (the
+    encoder's choice when None); `time_base`: the timestamps' clock, ms by default (1/rate: a
+    constant frame rate, as the benches' videos have).
     """
+    frames = iter(frames)
+    first = next(frames)
     with av.open(str(path), "w") as container:
-        stream = container.add_stream(codec, rate=30)
-        first = frames[0][1]
-        stream.width, stream.height = first.shape[1], first.shape[0]
+        stream = container.add_stream(codec, rate=rate, options=options or {})
+        stream.width, stream.height = first[1].shape[1], first[1].shape[0]
         stream.pix_fmt = "yuv420p"
-        stream.time_base = stream.codec_context.time_base = Fraction(1, 1000)  # or pts snap to 1/30 s
+        stream.time_base = stream.codec_context.time_base = time_base  # ms, or pts snap to 1/30 s
+        if key_frame_every:
+            stream.codec_context.gop_size = key_frame_every
         if rotation:
             stream.set_display_rotation(rotation)
-        for time, rgb in frames:
+        for time, rgb in itertools.chain([first], frames):
             frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-            frame.pts, frame.time_base = round(time * 1000), Fraction(1, 1000)
+            frame.pts, frame.time_base = round(time / time_base), time_base
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():
