@@ -70,8 +70,10 @@ def runs_table_ui(frame):
     shown = comparison.filter_runs(frame, text, include_broken=right.toggle("Show broken runs", value=True),
                                    class_set=None if class_set == ALL_CLASS_SETS else class_set)
     wide, narrow = wide_and_narrow("runs-table")  # a phone shows no accuracy without scrolling sideways
-    wide.dataframe(shown, hide_index=True, column_config=TABLE_COLUMNS)
-    narrow.dataframe(shown[comparison.COMPACT_COLUMNS], hide_index=True, column_config=COMPACT_TABLE_COLUMNS)
+    # a run still training, or one without an evaluation, has no figures yet: a dash, not "None"
+    wide.dataframe(shown, hide_index=True, column_config=TABLE_COLUMNS, placeholder="—")
+    narrow.dataframe(shown[comparison.COMPACT_COLUMNS], hide_index=True, column_config=COMPACT_TABLE_COLUMNS,
+                     placeholder="—")
     st.download_button("Download table as CSV", shown.to_csv(index=False), "runs.csv", "text/csv",
                        icon=":material/download:")
     return shown
