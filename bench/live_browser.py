@@ -90,12 +90,14 @@ def camera_videos(folder: Path, rates: list[int], faces: list[str]) -> dict[tupl
 
 
 def registry_copy(root: Path) -> Path:
-    """A registry with copies of this machine's live and deployed runs (no exports: "now" makes its own)."""
+    """A registry with copies of this machine's live and deployed runs, and an ensemble's members
+    (it keeps only their names); no exports: "now" makes its own."""
     models = root / "models"
     for alias in (registry.DEPLOYED, registry.LIVE):
         run_dir = registry.resolve_run(alias)
-        if not (models / run_dir.name).exists():
-            shutil.copytree(run_dir, models / run_dir.name, ignore=shutil.ignore_patterns(EXPORTS_DIR))
+        for name in [run_dir.name, *registry.load_run(run_dir).members]:
+            if not (models / name).exists():
+                shutil.copytree(run_dir.parent / name, models / name, ignore=shutil.ignore_patterns(EXPORTS_DIR))
         registry.deploy(run_dir.name, models, alias=alias)
     return models
 
