@@ -145,6 +145,8 @@ def submit(name: str, fields: dict, *, request_id: str | None = None, root: Path
     kind(name)
     root = registry.runs_root(root)
     with locked(root):
+        # A job whose worker died (a machine restart) must not keep its run or folder taken.
+        reconcile(root)
         records = read_records(root)
         if request_id:
             for job in records:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import subprocess
 import threading
 from pathlib import Path
 
@@ -91,3 +92,23 @@ def test_retrain_values_are_the_runs_config_without_its_name(isolated_dirs):
     values = jobs.retrain_values("alpha")
 
     assert values == {**TINY_CONFIG, "data": "tiny", "name": ""}
+
+
+def test_a_dead_workers_job_does_not_block_resuming_its_run(paused, isolated_dirs, capsys):
+    """After a machine restart a record still says 'running'; `jobs start --resume` must not refuse."""
+    from emotion_core.cli import main
+
+    run = write_finished_run(isolated_dirs["models"], "partial")
+    registry.update_status(run, state="running", epoch=1, epochs=3)
+    first = jobs.start_job(resume="partial")
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # its pid is no longer a process (or, if reused, one started at another time)
+    record = json.loads((jobs.jobs_dir() / "1.json").read_text())
+    record.update(status="running", pid=gone.pid, pid_start="1", started=record["created"])
+    write_json_atomic(jobs.jobs_dir() / "1.json", record)
+
+    assert main(["jobs", "start", "--resume", "partial"]) == 0, capsys.readouterr().err
+
+    statuses = {job["id"]: job["status"] for job in jobs.list_jobs()}
+    assert statuses == {first["id"]: "failed", "2": "queued"}
+    assert registry.load_run(run).status["state"] == "failed"  # marked resumable, then resumed by job 2
