@@ -1,7 +1,8 @@
-"""Worker processes: start one detached from this process, and tell whether one still runs."""
+"""Worker processes: start one detached from this process, tell whether one still runs, lower one's priority."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -57,3 +58,13 @@ def worker_alive(job: dict) -> bool:
         return False
     start = process_start(job["pid"])
     return start is not None and start == job.get("pid_start", start)
+
+
+def lower_priority(by: int) -> None:
+    """Raise this process's niceness by `by` (at most 19): on Linux each thread has its own, so every
+    thread running now (numpy's BLAS threads, started at import) too; threads started later inherit it."""
+    tasks = Path("/proc/self/task")
+    threads = [int(task.name) for task in tasks.iterdir()] if tasks.is_dir() else [0]  # 0: this process
+    for thread in threads:
+        with contextlib.suppress(ProcessLookupError):  # a thread that ended meanwhile
+            os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + by))

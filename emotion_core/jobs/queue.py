@@ -20,6 +20,7 @@ from ..storage import now_iso, read_json
 from .kinds import KINDS, kind, slots
 from .process import process_start, reap_finished, spawn_worker, worker_alive
 from .store import ACTIVE, TRAIN, JobError, kind_of, locked, log_path, read_job, read_records, write_job
+from .training_job import niceness
 from .view import describe
 
 MAX_JOBS_ENV = KINDS[TRAIN].slots_env
@@ -96,6 +97,7 @@ def start_job(config: TrainConfig | None = None, *, resume: str | None = None, e
 
     A second call with the same `request_id` returns the first call's job instead of a new one.
     """
+    niceness()  # a bad EMOTION_TRAIN_NICE is one line now, not a failed job later
     root = registry.runs_root(root)
     if resume:
         run_dir = registry.resolve_run(resume, root)
@@ -113,13 +115,14 @@ def start_job(config: TrainConfig | None = None, *, resume: str | None = None, e
 
 
 def start_analysis(source: Path, out: Path, model: str = registry.DEPLOYED, *, fps: float | None = None,
-                   faces: str | None = None, detector: str | None = None, request_id: str | None = None,
-                   root: Path | None = None) -> dict:
-    """Queue `analyze SOURCE --out OUT` with `model` (see `analysis_job.task`) and start it if a slot is free."""
+                   faces: str | None = None, detector: str | None = None, quantize: str | None = "int8",
+                   request_id: str | None = None, root: Path | None = None) -> dict:
+    """Queue `analyze SOURCE --out OUT` with `model` (see `analysis_job.task`; `quantize` None: the
+    float LiteRT file, `analyze --float`) and start it if a slot is free."""
     from .analysis_job import task
 
     options = {"detector": detector} if detector else {}
-    values = task(source, out, model, fps=fps, faces=faces, **options)
+    values = task(source, out, model, fps=fps, faces=faces, quantize=quantize, **options)
     return submit("analyze", {"analysis": values}, request_id=request_id, root=root,
                   check=lambda records: _check_out_not_taken(values["out"], records))
 

@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .. import registry
 from ..config import TrainConfig, config_from_dict
-from .store import locked, read_job, write_job
+from .process import lower_priority
+from .store import JobError, locked, read_job, write_job
+
+NICE_ENV = "EMOTION_TRAIN_NICE"
+# A training run takes every core for hours; at 10 the app, the API and an analysis beside it get
+# the CPU first when they want it, and training still has it whenever they are idle.
+DEFAULT_NICE = 10
+
+
+def niceness() -> int:
+    """How much a training worker lowers its CPU priority (EMOTION_TRAIN_NICE, 0 keeps it)."""
+    value = os.environ.get(NICE_ENV, str(DEFAULT_NICE))
+    if not value.isdigit() or int(value) > 19:
+        raise JobError(f"{NICE_ENV} must be a whole number from 0 (keep the priority) to 19, not '{value}'")
+    return int(value)
 
 
 def run(job: dict, root: Path) -> tuple[str, str]:
-    """Train the job's run (new, or `resume`); (status, reason) from the state the run ended in."""
+    """Train the job's run (new, or `resume`) at low CPU priority; (status, reason) from the state
+    the run ended in."""
+    lower_priority(niceness())  # the worker process is this training run alone
     run_dir = _train(job, root)
     status_now = registry.load_run(run_dir).status
     cancelled = status_now.get("state") == "interrupted" and status_now.get("reason") == "cancelled"

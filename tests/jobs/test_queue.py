@@ -112,3 +112,13 @@ def test_a_dead_workers_job_does_not_block_resuming_its_run(paused, isolated_dir
     statuses = {job["id"]: job["status"] for job in jobs.list_jobs()}
     assert statuses == {first["id"]: "failed", "2": "queued"}
     assert registry.load_run(run).status["state"] == "failed"  # marked resumable, then resumed by job 2
+
+
+def test_a_bad_training_niceness_is_refused_before_a_job_is_queued(tiny_dataset, paused, monkeypatch):
+    for value in ("-5", "low", "25"):
+        monkeypatch.setenv("EMOTION_TRAIN_NICE", value)
+        with pytest.raises(jobs.JobError, match=f"EMOTION_TRAIN_NICE must be a whole number from 0 .* not '{value}'"):
+            jobs.start_job(tiny_config(tiny_dataset))
+    monkeypatch.setenv("EMOTION_TRAIN_NICE", "0")  # keeps the priority
+    assert jobs.start_job(tiny_config(tiny_dataset))["status"] == "queued"
+    assert len(jobs.list_jobs()) == 1
