@@ -195,8 +195,8 @@ def tradeoffs_frame(runs) -> pd.DataFrame:
         if any(name in run.classes for run in runs):
             add(f"Recall: {name}", [(_fraction(_recall(run.validation, name), ".1%"), _recall(run.validation, name))
                                     if name in run.classes else ("not learned", None) for run in runs])
-    add("Model file", [(f"{run.info['model_bytes'] / 2**20:.1f} MB", run.info["model_bytes"])
-                       if run.info.get("model_bytes") else ("unknown", None) for run in runs], higher=False)
+    add("Model file", [(_model_size(run), run.model_mb) if run.model_mb else ("unknown", None) for run in runs],
+        higher=False)
     add("Parameters", [(f"{run.info['parameters']:,}", run.info["parameters"]) if run.info.get("parameters")
                        else ("unknown", None) for run in runs], higher=False)
     add("Multiply-adds per face", [_cost(run) for run in runs], higher=False)
@@ -228,6 +228,12 @@ def compact_tradeoffs(table: pd.DataFrame) -> tuple[pd.DataFrame, str]:
 
 def _fraction(value, spec: str) -> str:
     return "not evaluated" if value is None else format(value, spec)
+
+
+def _model_size(run) -> str:
+    """"1.0 MB", or for an ensemble kept as its members' names "9.7 MB (members' files)"."""
+    size = f"{run.model_mb:.1f} MB"
+    return size if run.model_files == "Model file" else f"{size} ({run.model_files.lower()})"
 
 
 def _cost(run) -> tuple[str, float | None]:

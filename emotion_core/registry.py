@@ -158,6 +158,20 @@ class Run:
         return all(path.is_file() for path in self.weights_files)
 
     @property
+    def model_mb(self) -> float | None:
+        """The size of the files its model is read from, in MB as recorded when it was saved (an
+        ensemble stored as its members' names: theirs together; `model_files` names which)."""
+        size = self.info.get("model_bytes")
+        return size / 2**20 if size else None
+
+    @property
+    def model_files(self) -> str:
+        """What `model_mb` measures, as a label: "Model file", or "Members' files" for an ensemble that
+        keeps no model file of its own."""
+        own = self.path / MODEL_FILE
+        return "Model file" if own.is_file() or not self.members else "Members' files"
+
+    @property
     def weights_mtime(self) -> float:
         """When its weights last changed (0.0 when a file is gone): keys caches of its loaded model."""
         try:
@@ -271,7 +285,7 @@ class Run:
             "tta": tta_mode(validation["tta"]) if "tta" in validation else None,
             "parameters": self.info.get("parameters"),
             "multiply_adds": self.info.get("multiply_adds"),
-            "model_mb": round(self.info["model_bytes"] / 2**20, 2) if self.info.get("model_bytes") else None,
+            "model_mb": round(self.model_mb, 2) if self.model_mb else None,
             "training_minutes": round(self.status.get("training_seconds", 0) / 60, 1),
             "weights": self.has_weights,
             "problem": self.problem,

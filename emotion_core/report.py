@@ -31,7 +31,6 @@ def model_card(run: Run) -> dict:
     """What a model card states, from the run's own files; None where the files do not say."""
     config, info, dataset, validation = run.config, run.info, run.dataset, run.validation
     best = run.best_epoch or {}
-    model_bytes = info.get("model_bytes")
     return {
         "run": run.name,
         "architecture": info.get("architecture") if run.members else config.get("arch") or info.get("architecture"),
@@ -39,7 +38,8 @@ def model_card(run: Run) -> dict:
         "description": info.get("description", ""),
         "parameters": info.get("parameters"),
         "multiply_adds": info.get("multiply_adds"),
-        "model_mb": model_bytes / 2**20 if model_bytes else None,
+        "model_mb": run.model_mb,
+        "model_files": run.model_files,  # what model_mb measures: "Model file", or an ensemble's "Members' files"
         "weights": run.has_weights,  # False for a comparison-only run: its figures stay, its file does not
         "trained": (run.status.get("ended") or run.status.get("started") or "")[:10] or None,
         "epochs": len(run.history),
@@ -214,7 +214,7 @@ def model_card_text(run: Run) -> str:
          "per face is the sum of theirs, and its Grad-CAM the average of their maps."
          if card["members"] else f"**Architecture:** `{card['architecture']}`: {card['description']}"),
         f"**Parameters:** {card['parameters'] or 0:,}; **multiply-adds per face:** "
-        f"{(card['multiply_adds'] or 0) / 1e6:.1f} M; **file:** {card['model_mb'] or 0:.1f} MB"
+        f"{(card['multiply_adds'] or 0) / 1e6:.1f} M; **{card['model_files'].lower()}:** {card['model_mb'] or 0:.1f} MB"
         + ("" if card["weights"] else " (not kept here: a comparison run, its figures stay)"),
         "",
         "## Intended use",

@@ -343,7 +343,8 @@ def test_tradeoffs_set_accuracy_recall_size_and_cost_side_by_side_and_name_the_r
 
     assert table.loc["Accuracy (validation)"].tolist() == ["90.0%", "70.0%", "duo"]
     assert table.loc["Recall: angry", "duo"] == "90.0%" and table.loc["Recall: angry", "better"] == "duo"
-    assert table.loc["Model file"].tolist() == ["2.0 MB", "1.0 MB", "sgd64"]  # smaller is better
+    # smaller is better; the ensemble keeps only its members' names, so its size is theirs, named so
+    assert table.loc["Model file"].tolist() == ["2.0 MB (members' files)", "1.0 MB", "sgd64"]
     assert table.loc["Parameters"].tolist() == ["2,000", "1,000", "sgd64"]
     assert table.loc["Time per face", "duo"].startswith("not recorded")
     assert table.loc["Time per face", "better"] == ""
@@ -357,7 +358,7 @@ def test_a_phones_tradeoffs_name_the_runs_a_and_b_and_mark_the_better_figure(wit
     compact, legend = comparison.compact_tradeoffs(comparison.tradeoffs_frame([by_name["duo"], by_name["sgd64"]]))
 
     assert list(compact.columns) == ["A", "B"] and "Figures from" not in compact.index
-    assert compact.loc["Model file"].tolist() == ["2.0 MB", "1.0 MB ▲"]
+    assert compact.loc["Model file"].tolist() == ["2.0 MB (members' files)", "1.0 MB ▲"]
     assert legend == "A: duo; B: sgd64; ▲ the better figure."
 
 

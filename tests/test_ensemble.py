@@ -11,7 +11,7 @@ from emotion_core.cli import main
 from emotion_core.ensemble import load_run_model, make_ensemble
 from emotion_core.explain import Explainer
 from emotion_core.predictor import Predictor
-from emotion_core.report import format_runs_markdown
+from emotion_core.report import format_runs_markdown, model_card_text
 
 
 def test_an_ensemble_predicts_the_average_of_its_members(trained_runs):
@@ -39,6 +39,7 @@ def test_it_stores_the_members_names_not_a_second_copy_of_their_weights(trained_
 def test_an_ensemble_saved_with_its_own_model_file_still_loads_from_it(trained_runs):
     folder = make_ensemble("duo", ["alpha", "beta"])
     load_run_model(registry.load_run(folder)).save(folder / registry.MODEL_FILE)
+    assert registry.load_run(folder).model_files == "Model file"
     (trained_runs["beta"] / registry.MODEL_FILE).unlink()
     faces = np.random.default_rng(2).integers(0, 256, (3, 48, 48, 1)).astype(np.float32)
     assert Predictor.load("duo").classify(faces).shape == (3, 7)
@@ -58,6 +59,10 @@ def test_its_card_facts_sum_the_members_cost(trained_runs):
     assert run.info["multiply_adds"] == alpha.info["multiply_adds"] + beta.info["multiply_adds"]
     assert run.info["parameters"] == alpha.info["parameters"] + beta.info["parameters"]
     assert run.summary_row()["architecture"] == "ensemble of 2"
+    # It keeps no model file: its size is its members' files together, and named so (Home, card, tables).
+    assert run.model_mb == pytest.approx(sum(member.model_mb for member in (alpha, beta)))
+    assert (run.model_files, alpha.model_files) == ("Members' files", "Model file")
+    assert f"**members' files:** {run.model_mb:.1f} MB" in model_card_text(run)
 
 
 def test_its_grad_cam_is_the_average_of_the_members_maps(trained_runs):

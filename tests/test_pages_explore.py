@@ -254,6 +254,8 @@ def test_every_page_with_an_ensemble_deployed_shows_it_and_its_evaluated_figures
     assert f"Validation accuracy: {accuracy:.1%}" in shown
     assert "as the average of `alpha` and `beta` (each trained for 2 epochs) on `tiny`" in shown
     assert "for 0 epochs" not in shown
+    members_mb = sum(registry.load_run(trained_runs[name]).model_mb for name in ("alpha", "beta"))
+    assert f"Members' files: {members_mb:.1f} MB" in shown and "Model file" not in shown  # it keeps no file
 
     at.switch_page("views/models.py").run()
     assert not at.exception, [error.message for error in at.exception]

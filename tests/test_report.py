@@ -41,7 +41,7 @@ def test_the_card_file_states_the_facts_the_home_page_shows(trained_runs):
     card, text = report.model_card(run), report.model_card_text(run)
 
     assert f"Accuracy **{card['val_accuracy']:.2%}**, macro-F1 **{card['val_macro_f1']:.3f}**" in text
-    assert f"**Parameters:** {card['parameters']:,};" in text and f"**file:** {card['model_mb']:.1f} MB" in text
+    assert f"**Parameters:** {card['parameters']:,};" in text and f"**model file:** {card['model_mb']:.1f} MB" in text
     assert f"Data set `{card['data']}` (fingerprint `{card['fingerprint']}`): {card['train_images']:,} training" in text
     assert f"best epoch {card['best_epoch']} of {card['epochs']}." in text
 

@@ -22,7 +22,9 @@ def model_card_ui(facts: dict, record: dict) -> None:
     figures[0].metric("Validation accuracy", f"{facts['val_accuracy']:.1%}" if facts["val_accuracy"] is not None else "n/a")
     figures[1].metric("Macro-F1", f"{facts['val_macro_f1']:.3f}" if facts["val_macro_f1"] is not None else "n/a")
     figures[2].metric("Parameters", f"{facts['parameters']:,}" if facts["parameters"] else "n/a")
-    figures[3].metric("Model file", f"{facts['model_mb']:.1f} MB" if facts["model_mb"] else "n/a")
+    figures[3].metric(facts["model_files"], f"{facts['model_mb']:.1f} MB" if facts["model_mb"] else "n/a",
+                      help=None if facts["model_files"] == "Model file" else
+                      "An ensemble keeps only its members' names; its model is assembled from their files.")
     trained = report.origin_text(facts) + " on "
     data = (f"`{facts['data']}` ({facts['train_images']:,} training images, fingerprint `{facts['fingerprint']}`)"
             if facts["data"] else "an unrecorded data set")

@@ -12,6 +12,7 @@ from ui import charts
 from ui.common import (admin_ui, admin_unlocked, available_datasets, labelled_sets, locked_hint, no_dataset_hint,
                        wide_and_narrow)
 
+MODEL_MB_HELP = "Size of the model file; an ensemble's is its members' files together (it keeps only their names)"
 TABLE_COLUMNS = {
     "deployed": st.column_config.CheckboxColumn("deployed", width="small"),
     "accuracy": st.column_config.NumberColumn("accuracy", format="percent",
@@ -26,7 +27,7 @@ TABLE_COLUMNS = {
     "val_accuracy": st.column_config.NumberColumn("val acc (eval)", format="percent"),
     "val_macro_f1": st.column_config.NumberColumn("macro-F1", format="%.3f"),
     "parameters": st.column_config.NumberColumn("parameters", format="localized"),
-    "model_mb": st.column_config.NumberColumn("MB", format="%.2f"),
+    "model_mb": st.column_config.NumberColumn("MB", format="%.2f", help=MODEL_MB_HELP),
     "training_minutes": st.column_config.NumberColumn("train min", format="%.1f",
                                                       help="Training time; an ensemble's is its members' together"),
     "warm_start_from": "warm start from",
@@ -38,7 +39,7 @@ COMPACT_TABLE_COLUMNS = {
     "deployed": st.column_config.CheckboxColumn("✓", width=32, help="Deployed"),
     "accuracy": st.column_config.NumberColumn("accuracy", format="percent", width=74,
                                               help=TABLE_COLUMNS["accuracy"].get("help")),
-    "model_mb": st.column_config.NumberColumn("MB", format="%.1f", width=50, help="Size of the model file"),
+    "model_mb": st.column_config.NumberColumn("MB", format="%.1f", width=50, help=MODEL_MB_HELP),
 }
 LABELS = {"batch_size": "batch size", "color_mode": "colour", "augment": "augmentation"}
 HIGHLIGHT = "background-color: rgba(255, 200, 0, 0.35)"
