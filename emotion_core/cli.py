@@ -41,7 +41,7 @@ from .inference import TTA_MODES
 from .quiet import TF_LOG_LEVEL, native_stderr_silenced, wants_quiet
 from .registry import ALIASES, DEPLOYED
 from .video.defaults import VIDEO_FACES, VIDEO_FPS
-from .wording import plural
+from .wording import accuracy, plural
 
 RUNS_DIR_HELP = "registry folder (default models/ or EMOTION_RUNS_DIR)"
 
@@ -249,8 +249,8 @@ def cmd_runs_calibrate(args) -> int:
     print(f"{result['run']}: temperature {result['temperature']:.3f} on {result['images']:,} validation images "
           f"({result['tta']} TTA): ECE {result['ece_before']:.3f} -> {result['ece_after']:.3f}"
           + (f" ({check:.3f} fitted on the other half)" if check is not None else "")
-          + f", mean confidence {result['mean_confidence_before']:.1%} -> {result['mean_confidence_after']:.1%} "
-          f"at accuracy {result['accuracy']:.1%}")
+          + f", mean confidence {accuracy(result['mean_confidence_before'])} -> "
+          f"{accuracy(result['mean_confidence_after'])} at accuracy {accuracy(result['accuracy'])}")
     _exports_follow(args.run)
     return 0
 
@@ -268,9 +268,9 @@ def cmd_runs_tta(args) -> int:
     from .scoring import adopt_tta
 
     result = adopt_tta(args.run, args.mode, args.data)
-    previous = (f"{result['previous_accuracy']:.2%} with {result['previous_tta']}"
+    previous = (f"{accuracy(result['previous_accuracy'])} with {result['previous_tta']}"
                 if result["previous_accuracy"] is not None else "not evaluated before")
-    print(f"{result['run']} predicts with {result['tta']} TTA: validation {result['accuracy']:.2%}, "
+    print(f"{result['run']} predicts with {result['tta']} TTA: validation {accuracy(result['accuracy'])}, "
           f"macro-F1 {result['macro_f1']:.3f} ({previous})")
     _exports_follow(args.run)
     return 0
@@ -298,7 +298,7 @@ def cmd_evaluate(args) -> int:
         heading = f"{report['run']}: " if len(reports) > 1 else ""
         if report.get("faces") == "detect":
             print(f"{heading}{report['photos']} photos: no face found on {report['no_face']}, unreadable "
-                  f"{report['unreadable']}; accuracy {report['accuracy_all_photos']:.1%} counting those as wrong",
+                  f"{report['unreadable']}; accuracy {accuracy(report['accuracy_all_photos'])} counting those as wrong",
                   file=sys.stderr)
         if report.get("note"):  # classes left out, or classes the set has no images of
             print(f"{heading}{report['note']}", file=sys.stderr)

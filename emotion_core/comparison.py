@@ -23,6 +23,7 @@ from .config import choice_label, option_label, training_options, value_text
 from .evaluation import row_normalised
 from .inference import tta_mode, tta_view_count
 from .labels import EMOTIONS, class_set_name
+from .wording import accuracy
 
 # The runs table's columns, in the order a reader scans them: identity, recipe, results, cost,
 # why a run is broken; then the details few people sort by.
@@ -187,13 +188,13 @@ def tradeoffs_frame(runs) -> pd.DataFrame:
     def add(figure, values, higher=True):
         rows.append((figure, values, higher))
 
-    add("Accuracy (validation)", [(_fraction(run.accuracy, ".1%"), run.accuracy) for run in runs])
+    add("Accuracy (validation)", [(_fraction(run.accuracy, accuracy), run.accuracy) for run in runs])
     add("Figures from", [(run.accuracy_source, None) for run in runs])
-    add("Macro-F1", [(_fraction(run.validation.get("macro_f1"), ".3f"), run.validation.get("macro_f1"))
+    add("Macro-F1", [(_fraction(run.validation.get("macro_f1"), "{:.3f}".format), run.validation.get("macro_f1"))
                      for run in runs])
     for name in EMOTIONS:
         if any(name in run.classes for run in runs):
-            add(f"Recall: {name}", [(_fraction(_recall(run.validation, name), ".1%"), _recall(run.validation, name))
+            add(f"Recall: {name}", [(_fraction(_recall(run.validation, name), accuracy), _recall(run.validation, name))
                                     if name in run.classes else ("not learned", None) for run in runs])
     add("Model file", [(_model_size(run), run.model_mb) if run.model_mb else ("unknown", None) for run in runs],
         higher=False)
@@ -226,8 +227,8 @@ def compact_tradeoffs(table: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     return compact, "; ".join(f"{letter}: {run}" for run, letter in letters.items()) + "; ▲ the better figure."
 
 
-def _fraction(value, spec: str) -> str:
-    return "not evaluated" if value is None else format(value, spec)
+def _fraction(value, text) -> str:
+    return "not evaluated" if value is None else text(value)
 
 
 def _model_size(run) -> str:
@@ -369,9 +370,9 @@ def ensemble_notes(runs) -> list[str]:
     notes = []
     for run in runs:
         if run.members:
-            accuracy = f"{run.accuracy:.1%}" if run.accuracy is not None else "not measured yet"
+            figure = accuracy(run.accuracy) if run.accuracy is not None else "not measured yet"
             notes.append(f"{run.name} is an ensemble: it trained no epochs itself, so its curves are its members' "
-                         f"({', '.join(run.members)}, marked \"member\"); its accuracy, {accuracy}, comes from its own "
+                         f"({', '.join(run.members)}, marked \"member\"); its accuracy, {figure}, comes from its own "
                          "evaluation.")
     return notes
 
@@ -564,8 +565,8 @@ def calibration_caption(report: dict) -> str:
         return ""
     gap = figures["mean_confidence"] - figures["accuracy"]
     leaning = "over-confident" if gap > 0 else "under-confident"
-    text = (f"ECE {figures['ece']:.3f} (15 bins): mean confidence {figures['mean_confidence']:.1%} at accuracy "
-            f"{figures['accuracy']:.1%}, {leaning} by {abs(gap):.1%}.")
+    text = (f"ECE {figures['ece']:.3f} (15 bins): mean confidence {accuracy(figures['mean_confidence'])} at accuracy "
+            f"{accuracy(figures['accuracy'])}, {leaning} by {accuracy(abs(gap))}.")
     if report.get("temperature", 1.0) != 1.0:
         text += (f" Temperature {report['temperature']:.3f} applied (`runs calibrate`); "
                  f"ECE {report['uncalibrated_ece']:.3f} without it.")

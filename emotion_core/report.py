@@ -18,6 +18,7 @@ from .labels import EMOTIONS
 from .proxy import PROXY_EVALUATION
 from .registry import MODEL_CARD_FILE, Run, load_run
 from .storage import read_json
+from .wording import accuracy
 
 # The recipe choices a card states; the rest of the config is in the run's config.json.
 RECIPE_KEYS = ("epochs", "optimizer", "learning_rate", "schedule", "batch_size", "augment", "class_weights",
@@ -80,7 +81,7 @@ def calibration_text(validation: dict, calibration: dict) -> str:
     if not figures:
         return "Calibration not measured yet (evaluated before calibration was): `evaluate RUN` measures it."
     text = (f"Calibration: expected calibration error (ECE, 15 bins) **{figures['ece']:.3f}**, mean confidence "
-            f"{figures['mean_confidence']:.1%} at accuracy {figures['accuracy']:.1%}")
+            f"{accuracy(figures['mean_confidence'])} at accuracy {accuracy(figures['accuracy'])}")
     if not calibration:
         return text + "; not calibrated (`python -m emotion_core runs calibrate RUN` fits a temperature)."
     check = calibration.get("ece_after_two_fold")
@@ -109,11 +110,11 @@ def other_sets_lines(run: Run) -> list[str]:
 
 def _other_set_figures(report: dict) -> str:
     if report.get("faces") != "detect":
-        return f"accuracy {report['accuracy']:.1%}, macro-F1 {report['macro_f1']:.3f} on {report['n']:,} images"
+        return f"accuracy {accuracy(report['accuracy'])}, macro-F1 {report['macro_f1']:.3f} on {report['n']:,} images"
     counted = report["photos"] - report.get("unreadable", 0)
-    return (f"accuracy {report['accuracy_all_photos']:.1%} of {counted:,} photos, no face found on "
+    return (f"accuracy {accuracy(report['accuracy_all_photos'])} of {counted:,} photos, no face found on "
             f"{report['no_face']:,} ({report['no_face'] / max(1, counted):.1%}) counted as wrong; on the "
-            f"{report['n']:,} with a face {report['accuracy']:.1%}, macro-F1 {report['macro_f1']:.3f}")
+            f"{report['n']:,} with a face {accuracy(report['accuracy'])}, macro-F1 {report['macro_f1']:.3f}")
 
 
 def adaptation(run: Run) -> dict:
@@ -138,7 +139,7 @@ def adaptation_rows(record: dict) -> list[dict]:
 
 def _adaptation_cell(key: str, value: float, change: bool) -> str:
     if "accuracy" in key:
-        return f"{value * 100:+.1f} points" if change else f"{value:.1%}"
+        return f"{value * 100:+.2f} points" if change else accuracy(value)
     return f"{value:+.3f}" if change else f"{value:.3f}"
 
 
@@ -239,7 +240,7 @@ def model_card_text(run: Run) -> str:
     ]
     if validation:
         lines += [
-            f"Accuracy **{validation['accuracy']:.2%}**, macro-F1 **{validation['macro_f1']:.3f}**, "
+            f"Accuracy **{accuracy(validation['accuracy'])}**, macro-F1 **{validation['macro_f1']:.3f}**, "
             f"macro AUC {validation['roc']['macro_auc']:.3f} on {validation['n']:,} images "
             f"(test-time augmentation: {tta_mode(validation.get('tta'))})"
             + ("" if card["members"] else f"; best epoch {card['best_epoch']} of {card['epochs']}")
@@ -296,8 +297,8 @@ def format_runs_markdown(runs: list[Run], deployed: str | None) -> str:
         auc = (validation.get("roc") or {}).get("macro_auc")
         name = f"`{run.name}`" + (" (deployed)" if run.name == deployed else "")
         lines.append(" | ".join([
-            f"| {name}", _percent(validation.get("accuracy")),
-            _percent(run.evaluations.get(PROXY_EVALUATION, {}).get("accuracy_all_photos")),
+            f"| {name}", accuracy(validation.get("accuracy")),
+            accuracy(run.evaluations.get(PROXY_EVALUATION, {}).get("accuracy_all_photos")),
             _number(validation.get("macro_f1"), ".3f"),
             _number(auc, ".3f"), row["tta"] or "-",
             str(row["architecture"]), str(row["optimizer"]), str(row["batch_size"]), str(row["color_mode"] or "-"),
@@ -316,10 +317,6 @@ def _epochs_text(run: Run, row: dict) -> str:
 
 def _training_text(run: Run, row: dict) -> str:
     return "its members'" if run.members else f"{row['training_minutes']:.0f} min"
-
-
-def _percent(value) -> str:
-    return "-" if value is None else f"{value:.1%}"
 
 
 def _number(value, spec: str) -> str:
@@ -341,7 +338,7 @@ def format_runs_table(runs: list[Run], deployed: str | None) -> str:
         lines.append(
             f"{mark}{row['run']:<38}{row['state']:<12}{str(row['architecture']):<24}"
             f"{row['epochs']:>4}/{_cell(row['epochs_planned'], '<3', 3)}"
-            f"{_cell(row['best_val_accuracy'], '>10.4f', 10)}{_cell(row['val_accuracy'], '>9.4f', 9)}"
+            f"{accuracy(row['best_val_accuracy']):>10}{accuracy(row['val_accuracy']):>9}"
             f"{_cell(row['val_macro_f1'], '>7.3f', 7)}{_cell(row['parameters'], '>11,', 11)}"
             f"{'yes' if row['weights'] else 'no':>9}  {row['classes']}"
         )

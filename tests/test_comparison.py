@@ -312,7 +312,7 @@ def test_an_ensembles_learning_curves_are_its_members_labelled_so(with_ensemble)
     assert sorted(frame["run"].unique()) == ["adam32 (member)", "sgd64 (member)"]
     (note,) = comparison.ensemble_notes([duo])
     assert note.startswith("duo is an ensemble: it trained no epochs itself, so its curves are its members' "
-                           "(sgd64, adam32, marked \"member\")") and "its accuracy, 90.0%, comes from its own evaluation" in note
+                           "(sgd64, adam32, marked \"member\")") and "its accuracy, 90.00%, comes from its own evaluation" in note
 
 
 def test_an_ensembles_recipe_shows_its_members_training_choices_as_theirs(with_ensemble):
@@ -341,8 +341,8 @@ def test_tradeoffs_set_accuracy_recall_size_and_cost_side_by_side_and_name_the_r
 
     table = comparison.tradeoffs_frame([by_name["duo"], sgd])
 
-    assert table.loc["Accuracy (validation)"].tolist() == ["90.0%", "70.0%", "duo"]
-    assert table.loc["Recall: angry", "duo"] == "90.0%" and table.loc["Recall: angry", "better"] == "duo"
+    assert table.loc["Accuracy (validation)"].tolist() == ["90.00%", "70.00%", "duo"]
+    assert table.loc["Recall: angry", "duo"] == "90.00%" and table.loc["Recall: angry", "better"] == "duo"
     # smaller is better; the ensemble keeps only its members' names, so its size is theirs, named so
     assert table.loc["Model file"].tolist() == ["2.0 MB (members' files)", "1.0 MB", "sgd64"]
     assert table.loc["Parameters"].tolist() == ["2,000", "1,000", "sgd64"]

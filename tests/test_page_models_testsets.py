@@ -113,7 +113,7 @@ def test_the_deployed_models_card_on_home_lists_its_figure_on_each_test_set(trai
 
     at = open_page()
 
-    assert (f"`posed` test: accuracy {report['accuracy']:.1%}, macro-F1 {report['macro_f1']:.3f} on 7 images"
+    assert (f"`posed` test: accuracy {report['accuracy']:.2%}, macro-F1 {report['macro_f1']:.3f} on 7 images"
             in texts(at))
 
 

@@ -225,6 +225,7 @@ def test_a_fine_tune_on_your_own_faces_is_queued_and_a_finished_one_shows_both_f
     assert "On 5 of your faces (`mine`) held out, and on validation:" in texts(at)
     table = at.table[0].value
     assert list(table.index) == ["before: alpha", "after: adapted", "change"]
-    assert table.loc["change", "your faces accuracy"] == "+40.0 points"
-    assert table.loc["change", "validation accuracy"] == "-5.0 points"
+    assert table.loc["change", "your faces accuracy"] == "+40.00 points"
+    assert table.loc["change", "validation accuracy"] == "-5.00 points"
+    assert table.loc["after: adapted", "validation accuracy"] == "55.00%"  # as every accuracy reads
     assert table.loc["after: adapted", "validation macro-F1"] == "0.500"

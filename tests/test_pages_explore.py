@@ -120,7 +120,7 @@ def test_home_shows_the_deployed_models_card(trained_runs):
     shown = texts(open_page())
 
     assert "Deployed model: beta" in shown
-    assert f"Validation accuracy: {beta.validation['accuracy']:.1%}" in shown
+    assert f"Validation accuracy: {beta.validation['accuracy']:.2%}" in shown  # as the runs tables show it
     assert f"Macro-F1: {beta.validation['macro_f1']:.3f}" in shown
     assert "on `tiny` (42 training images" in shown
     assert "No data set found" not in shown
@@ -186,7 +186,7 @@ def test_models_page_computes_a_missing_evaluation_with_the_button(trained_runs)
     saved = json.loads((trained_runs["beta"] / registry.EVALUATION_DIR / "validation.json").read_text())
     assert saved["n"] == 21 and len(saved["confusion_matrix"]) == 7
     accuracies = [metric.value for metric in at.metric if metric.label == "Accuracy"]
-    assert f"{saved['accuracy']:.1%}" in accuracies
+    assert f"{saved['accuracy']:.2%}" in accuracies
 
 
 # --- Runs of two class sets -------------------------------------------------------------------------
@@ -251,7 +251,7 @@ def test_every_page_with_an_ensemble_deployed_shows_it_and_its_evaluated_figures
 
     at = open_page()
     shown = texts(at)
-    assert f"Validation accuracy: {accuracy:.1%}" in shown
+    assert f"Validation accuracy: {accuracy:.2%}" in shown
     assert "as the average of `alpha` and `beta` (each trained for 2 epochs) on `tiny`" in shown
     assert "for 0 epochs" not in shown
     members_mb = sum(registry.load_run(trained_runs[name]).model_mb for name in ("alpha", "beta"))

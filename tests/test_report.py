@@ -117,6 +117,8 @@ def test_runs_table_marks_broken_runs(trained_runs):
     assert table.count("    broken: ") == 2
     assert "    broken: model.keras is corrupt" in table and "    broken: no config.json" in table
     assert "\n* beta " in table and table.endswith("* deployed: beta")
+    beta = registry.load_run(trained_runs["beta"])
+    assert f"{beta.validation['accuracy']:.2%}" in next(line for line in table.splitlines() if line.startswith("* beta "))
 
 
 def test_markdown_results_table_ranks_runs_by_validation_accuracy(trained_runs):
@@ -131,7 +133,7 @@ def test_markdown_results_table_ranks_runs_by_validation_accuracy(trained_runs):
     ranked = sorted(accuracy, key=accuracy.get, reverse=True)
     assert [line.split("`")[1] for line in lines[2:]] == ranked
     beta = next(line for line in lines if "`beta`" in line)
-    assert "(deployed)" in beta and f"{accuracy['beta']:.1%}" in beta and "| vgg_gap_small | adam | 8 |" in beta
+    assert "(deployed)" in beta and f"| {accuracy['beta']:.2%} |" in beta and "| vgg_gap_small | adam | 8 |" in beta
 
 
 def test_markdown_results_table_names_the_run_a_warm_start_began_from(trained_runs):
@@ -153,7 +155,8 @@ def test_markdown_results_table_shows_the_real_face_proxy_beside_validation(trai
 
     alpha = next(line for line in lines if line.startswith("| `alpha`")).split(" | ")
     beta = next(line for line in lines if line.startswith("| `beta`")).split(" | ")
-    assert alpha[2] == "45.7%"  # photos without a face found count as wrong
+    assert (alpha[1], alpha[2]) == (f"{registry.load_run(trained_runs['alpha']).accuracy:.2%}", "45.67%")
+    # photos without a face found count as wrong; both accuracies to two places, as every one reads
     assert beta[2] == "-"  # not measured
 
 
@@ -165,6 +168,6 @@ def test_the_card_lists_the_runs_figures_on_other_labelled_sets(trained_runs):
     report = evaluate_run("alpha", str(posed), "test")
 
     card = (trained_runs["alpha"] / "MODEL_CARD.md").read_text()
-    assert (f"- `posed` test: accuracy {report['accuracy']:.1%}, macro-F1 {report['macro_f1']:.3f} on 4 images "
+    assert (f"- `posed` test: accuracy {report['accuracy']:.2%}, macro-F1 {report['macro_f1']:.3f} on 4 images "
             "(posed has no images of angry, disgust, fear, surprise, neutral: scored on the 4 images of the other "
             "2 classes, a prediction of one of them counts as wrong)") in card

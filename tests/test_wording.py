@@ -2,7 +2,7 @@
 
 import math
 
-from emotion_core.wording import percent, percent_range, plural, signed
+from emotion_core.wording import accuracy, percent, percent_range, plural, signed
 
 
 def test_plural():
@@ -15,6 +15,7 @@ def test_one_percentage_format():
     assert percent(math.nan) == "-"
     assert percent_range(0.436, 0.97) == "44–97%"
     assert percent_range(math.nan, math.nan) == "-"
+    assert [accuracy(x) for x in (0.696, 0.68066, None, math.nan)] == ["69.60%", "68.07%", "-", "-"]
 
 
 def test_a_signed_figure_shows_its_sign():

@@ -18,6 +18,7 @@ from emotion_core.datasets import DatasetError, data_root, find_datasets, open_d
 from emotion_core.drawing import WARM_FROM, overlay, to_rgb_uint8
 from emotion_core.faces import DEFAULT_DETECTOR, DETECTOR_DESCRIPTIONS, DETECTORS, FACE_SIZES
 from emotion_core.labels import EMOTIONS
+from emotion_core.wording import accuracy
 from ui import charts
 
 
@@ -183,8 +184,8 @@ def sidebar_status() -> None:
         if run is None:
             st.caption("Deployed model: none usable" if warning else "Deployed model: none yet")
         else:
-            accuracy = run.validation.get("accuracy")
-            figure = f" · val acc {accuracy:.1%}" if accuracy is not None else ""
+            validation = run.validation.get("accuracy")
+            figure = f" · val acc {accuracy(validation)}" if validation is not None else ""
             st.caption(f"Deployed model: **{run.name}**{figure}")
         names = available_datasets()
         if names:

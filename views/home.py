@@ -5,6 +5,7 @@ import streamlit as st
 from emotion_core import comparison, registry, report
 from emotion_core.datasets import recorded_summary, shared_images_note
 from emotion_core.labels import EMOTIONS
+from emotion_core.wording import accuracy
 from ui import charts
 from ui.common import PAGES, available_datasets, deployed_run, no_dataset_hint
 
@@ -19,7 +20,7 @@ def model_card_ui(facts: dict, record: dict) -> None:
     if len(facts["classes"]) < len(EMOTIONS):
         st.caption(f"It reads {len(facts['classes'])} emotions only: {', '.join(facts['classes'])}.")
     figures = st.columns(4)
-    figures[0].metric("Validation accuracy", f"{facts['val_accuracy']:.1%}" if facts["val_accuracy"] is not None else "n/a")
+    figures[0].metric("Validation accuracy", accuracy(facts["val_accuracy"]) if facts["val_accuracy"] is not None else "n/a")
     figures[1].metric("Macro-F1", f"{facts['val_macro_f1']:.3f}" if facts["val_macro_f1"] is not None else "n/a")
     figures[2].metric("Parameters", f"{facts['parameters']:,}" if facts["parameters"] else "n/a")
     figures[3].metric(facts["model_files"], f"{facts['model_mb']:.1f} MB" if facts["model_mb"] else "n/a",

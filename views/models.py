@@ -8,6 +8,7 @@ from emotion_core.jobs import ACTIVE, list_jobs, scoring_job, start_scoring
 from emotion_core.inference import tta_mode
 from emotion_core.labels import class_set_name
 from emotion_core.serving import export
+from emotion_core.wording import accuracy
 from ui import charts
 from ui.common import (admin_ui, admin_unlocked, available_datasets, labelled_sets, locked_hint, no_dataset_hint,
                        wide_and_narrow)
@@ -353,7 +354,7 @@ def evaluation_ui(run, choice, normalised):
             return
         bar.empty()
     figures = st.columns(4)
-    figures[0].metric("Accuracy", f"{report['accuracy']:.1%}")
+    figures[0].metric("Accuracy", accuracy(report["accuracy"]))
     figures[1].metric("Macro-F1", f"{report['macro_f1']:.3f}")
     for column, label, value in ((figures[2], "Macro AUC", report["roc"]["macro_auc"]),
                                  (figures[3], "Micro AUC", report["roc"]["micro"]["auc"])):

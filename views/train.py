@@ -17,6 +17,7 @@ from emotion_core import comparison, config, jobs, registry, report
 from emotion_core.architectures import ARCHITECTURES
 from emotion_core.datasets import data_root
 from emotion_core.faceset import face_sets
+from emotion_core.wording import accuracy
 from ui import charts
 from ui.common import admin_ui, admin_unlocked, available_datasets, locked_hint, no_dataset_hint, selected_dataset
 
@@ -251,8 +252,8 @@ def job_ui(job: dict) -> None:
             adaptation_ui(job["run"])
         if job["latest"]:
             latest = job["latest"]
-            st.caption(f"Epoch {latest['epoch']}: accuracy {latest['accuracy']:.1%}, val accuracy "
-                       f"{latest['val_accuracy']:.1%}, loss {latest['loss']:.3f}, val loss {latest['val_loss']:.3f}")
+            st.caption(f"Epoch {latest['epoch']}: accuracy {accuracy(latest['accuracy'])}, val accuracy "
+                       f"{accuracy(latest['val_accuracy'])}, loss {latest['loss']:.3f}, val loss {latest['val_loss']:.3f}")
             with st.expander("Learning curves", expanded=status == "running"):
                 curves_ui(job)
         actions_ui(job)

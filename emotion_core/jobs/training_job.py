@@ -8,6 +8,7 @@ from pathlib import Path
 from .. import registry
 from ..config import TrainConfig, config_from_dict
 from .process import lower_priority
+from ..wording import accuracy
 from .store import JobError, locked, read_job, write_job
 
 NICE_ENV = "EMOTION_TRAIN_NICE"
@@ -80,8 +81,8 @@ def changed_options(values: dict) -> dict:
 def table_row(job: dict) -> tuple[str, str, str, str]:
     """(what, how far, its figure, where) in `jobs list`: the architecture, epochs, val accuracy, the run."""
     latest = job["latest"] or {}
-    accuracy = f"{latest['val_accuracy']:.4f}" if "val_accuracy" in latest else "-"
-    return job["architecture"], f"{job['epoch']:>5}/{job['epochs']:<3}", accuracy, job.get("run") or "-"
+    figure = accuracy(latest.get("val_accuracy"))
+    return job["architecture"], f"{job['epoch']:>5}/{job['epochs']:<3}", figure, job.get("run") or "-"
 
 
 def table_details(job: dict) -> list[str]:

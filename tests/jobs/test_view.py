@@ -21,7 +21,7 @@ def test_a_failed_job_in_the_table_shows_its_options_reason_and_log():
     header, row, options, failed, *log = view.format_jobs_table([job]).splitlines()
 
     assert header.split() == ["id", "status", "what", "done", "figure", "elapsed", "left", "where"]
-    assert row.split() == ["3", "failed", "vgg_gap_small", "2/5", "0.4123", "1m", "05s", "-", "r1"]
+    assert row.split() == ["3", "failed", "vgg_gap_small", "2/5", "41.23%", "1m", "05s", "-", "r1"]
     assert "epochs=2" in options and "arch=" not in options and "data=" not in options
     assert failed.strip() == "failed: out of memory"
     assert log == ["      | line 1", "      | line 2"]
