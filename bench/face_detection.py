@@ -3,6 +3,7 @@
     python bench/face_detection.py                     # ../shared/photos
     python bench/face_detection.py --photos DIR        # plus a folder of real photos
     python bench/face_detection.py --fer-faces 600     # tilted FER2013 faces through the whole pipeline
+    OMP_NUM_THREADS=1 python bench/face_detection.py --first-pass   # only table 4, in CPU ms
 
 Tables (markdown, ready for BENCHMARKS.md):
 1. detection time per photo (median / p90 ms over interleaved rounds) and faces found, per
@@ -10,7 +11,11 @@ Tables (markdown, ready for BENCHMARKS.md):
 2. faces found on the photos turned by 0, 15, 25 and 35 degrees (both ways), per detector;
 3. tilted FER2013: validation faces upscaled 3x, turned by +-20 degrees and pasted into a
    larger photo, then detected, cropped (aligned or not) and classified by the deployed model;
-   validation accuracy against the upright faces classified directly.
+   validation accuracy against the upright faces classified directly;
+4. (--first-pass) the default scan for faces of any size, a cheap first pass that skips the fine
+   scan where every face it finds is large, against the fine scan on every photo ("all"), and
+   other reaches of the first pass: CPU ms and faces found on the shared photos and on generated
+   group photos (portraits' faces tiled at known sizes).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import argparse
 import os
 import random
 import sys
+import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -27,10 +33,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from bench.inference import PHOTOS, interleaved, ms, table  # noqa: E402
+from bench.inference import CLOCK, PHOTOS, interleaved, ms, table  # noqa: E402
 from emotion_core.faces import DETECTORS, FACE_SIZES, FaceDetector, crop_face  # noqa: E402
 from emotion_core.images import IMAGE_SUFFIXES, load_rgb  # noqa: E402
 from emotion_core.labels import EMOTIONS  # noqa: E402
+from tests.faces.scenes import face_tiles, scene  # noqa: E402
 
 TILTS = (0, 15, 25, 35)
 FER_TILT = 20
@@ -120,14 +127,66 @@ def fer_table(data: Path, limit: int) -> None:
     table(["faces", "no face found", "validation accuracy"], rows)
 
 
+# Generated group photos on a 1280x640 canvas (tests/faces/scenes.py): each face as (portrait, its size as a fraction of
+# the shorter side). The first pass's rule is written for the selfie rows: a large face beside
+# faces at 40-50% of its size keeps them; a face under half its neighbour's size and under the
+# first pass's reach is the one it can lose (what `--faces all` is for).
+SCENES = {
+    "pair, 18% + 18%": [("astronaut.png", 0.18), ("grace_hopper.jpg", 0.18)],
+    "pair, 25% + 25%": [("astronaut.png", 0.25), ("grace_hopper.jpg", 0.25)],
+    "selfie, 30% + 15% + 12%": [("astronaut.png", 0.30), ("grace_hopper.jpg", 0.15), ("astronaut.png", 0.12)],
+    "selfie, 40% + 16%": [("grace_hopper.jpg", 0.40), ("astronaut.png", 0.16)],
+    "selfie, 22% + 9%": [("astronaut.png", 0.22), ("grace_hopper.jpg", 0.09)],
+    "group of 6, 12-14%": [(name, size) for name in ("astronaut.png", "grace_hopper.jpg") for size in (0.12, 0.13, 0.14)],
+    "crowd of 20, 10%": [("astronaut.png", 0.10)] * 20,
+    "crowd of 40, 7%": [("grace_hopper.jpg", 0.07)] * 40,
+}
+FIRST_PASSES = ((0.09, 2.0), (0.10, 2.0), (0.15, 2.0), (0.08, 2.0))  # (reach, margin); the first is the default's
+
+
+def first_pass_table(photos: dict[str, np.ndarray], repeats: int) -> None:
+    fine = FaceDetector()
+    tiles = face_tiles()
+    photos = {**photos, **{name: scene(faces, tiles) for name, faces in SCENES.items()}}
+    expected = {name: len(faces) for name, faces in SCENES.items()}
+    detectors = {}
+    for reach, margin in FIRST_PASSES:
+        detector = FaceDetector()
+        detector.first_pass_reach, detector.first_pass_margin = reach, margin
+        detectors[f"first pass {reach:.0%}, x{margin:g}"] = detector
+    fine_name = "fine scan (--faces all)"
+    runs = {fine_name: lambda rgb: fine.detect(rgb, FACE_SIZES["all"]),
+            **{name: (lambda rgb, d=d: d.detect(rgb, FACE_SIZES["any"])) for name, d in detectors.items()}}
+    default = next(iter(detectors))
+    rows, totals = [], {name: 0.0 for name in runs}
+    for photo, rgb in photos.items():
+        seconds = interleaved({name: (lambda run=run: run(rgb)) for name, run in runs.items()}, repeats)
+        found = {name: len(run(rgb)) for name, run in runs.items()}
+        for name in runs:
+            totals[name] += float(np.median(seconds[name]))
+        rows.append([photo, f"{rgb.shape[1]}x{rgb.shape[0]}", expected.get(photo, "")]
+                    + [f"{ms(seconds[name])} ({found[name]})" for name in runs]
+                    + [f"{np.median(seconds[fine_name]) / np.median(seconds[default]):.2f}x"])
+    rows.append(["all photos, sum of medians", "", ""] + [f"{totals[name] * 1e3:.1f}" for name in runs]
+                + [f"{totals[fine_name] / totals[default]:.2f}x"])
+    table(["photo", "size", "faces in it"] + list(runs) + [f"fine / {default}"], rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=Path, help="a folder of real photos to add")
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--data", type=Path, default=Path("data/fer2013"))
     parser.add_argument("--fer-faces", type=int, default=600)
+    parser.add_argument("--first-pass", action="store_true",
+                        help="only the first-pass table, in CPU ms of this process")
     args = parser.parse_args()
     photos = real_photos(args.photos)
+    if args.first_pass:
+        CLOCK["now"] = time.process_time
+        print(f"Faces of any size: first pass or fine scan, CPU ms median / p90 (faces found), {args.repeats} rounds")
+        first_pass_table(photos, args.repeats)
+        return
     print("Detection per photo, ms median / p90 (faces found)")
     speed_table(photos, args.repeats)
     print("\nTilted photos")

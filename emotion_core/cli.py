@@ -36,7 +36,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .config import add_train_options, resolve_config
-from .faces import DEFAULT_DETECTOR, DETECTOR_DESCRIPTIONS, DETECTORS, FACE_SIZES
+from .faces import DEFAULT_DETECTOR, DETECTOR_DESCRIPTIONS, DETECTORS, FACE_SIZE_HELP, FACE_SIZES
 from .inference import TTA_MODES
 from .quiet import TF_LOG_LEVEL, native_stderr_silenced, wants_quiet
 from .registry import ALIASES, DEPLOYED
@@ -349,9 +349,12 @@ def _describe_prediction(image_path: str, faces) -> str:
     return "\n".join(lines)
 
 
+# Why photos look for faces of any size by default (faces.FACE_SIZES).
+_PHOTO_FACES_REASON = "a portrait takes half the fine scan's time, and a group photo of small faces still gets it"
+
+
 def _add_faces_option(parser, default: str | None = "any", note: str = "") -> None:
-    help_text = (f"smallest face to look for: any = {FACE_SIZES['any']:.0%} of the photo's shorter side "
-                 f"(group photos), large = {FACE_SIZES['large']:.0%} (portraits, webcam; about 5x faster)") + note
+    help_text = "smallest face to look for: " + FACE_SIZE_HELP + (note or f"; default: {default} ({_PHOTO_FACES_REASON})")
     parser.add_argument("--faces", choices=list(FACE_SIZES), default=default,
                         help=help_text.replace("%", "%%"))  # argparse %-formats help: "5%" alone is an error
     parser.add_argument("--detector", choices=list(DETECTORS), default=DEFAULT_DETECTOR,
@@ -827,8 +830,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="local engine: face detection processes (default one per CPU; none beside this one "
                               "for a few photos or --faces large); ray: at most this many model actors (default one per CPU)")
     _add_faces_option(analyze, default=None, note=(
-        f"; default: any for photos, {VIDEO_FACES} for videos (a webcam or phone filming its viewer frames the face "
-        "at 15% or more of the picture, and looking for large faces only is several times faster)"))
+        f"; default: any for photos ({_PHOTO_FACES_REASON}), {VIDEO_FACES} for videos (a webcam or phone filming "
+        "its viewer frames the face at 15% or more of the picture, and looking for large faces only is several "
+        "times faster)"))
     # Local analyses classify on LiteRT (analysis_predictor): TensorFlow is loaded only for Ray, or to export once.
     analyze.set_defaults(func=cmd_analyze, needs_keras=lambda args: args.engine == "ray")
 

@@ -16,7 +16,7 @@ from emotion_core import access, registry
 from emotion_core.analysis import analyses_dir
 from emotion_core.datasets import DatasetError, data_root, find_datasets, open_dataset, summarize
 from emotion_core.drawing import WARM_FROM, overlay, to_rgb_uint8
-from emotion_core.faces import DEFAULT_DETECTOR, DETECTOR_DESCRIPTIONS, DETECTORS, FACE_SIZES
+from emotion_core.faces import DEFAULT_DETECTOR, DETECTOR_DESCRIPTIONS, DETECTORS, FACE_SIZE_DESCRIPTIONS
 from emotion_core.labels import EMOTIONS
 from emotion_core.wording import accuracy
 from ui import charts
@@ -262,7 +262,7 @@ def admin_ui() -> bool:
     st.rerun()  # draw the page again without the box, the buttons now enabled
 
 
-FACE_SIZE_LABELS = {"any": "Any size (group photos)", "large": "Large only (portraits, selfies, webcam: faster)"}
+FACE_SIZE_LABELS = {"any": "Any size", "all": "All, however small (slower)", "large": "Large only (faster)"}
 CROP_WIDTH = 160  # display width of the 48x48 crops: big enough to see, small enough for a phone
 
 
@@ -271,9 +271,7 @@ def face_options_ui() -> tuple[str, str]:
     size_col, detector_col = st.columns([3, 2])
     face_size = size_col.radio(
         "Faces to look for", list(FACE_SIZE_LABELS), format_func=FACE_SIZE_LABELS.get, horizontal=True,
-        help=f"'Any size' finds faces down to {FACE_SIZES['any']:.0%} of the photo's shorter side; "
-             f"'Large only' looks from {FACE_SIZES['large']:.0%} up, which makes finding faces several "
-             "times faster on photos where each face fills a good part of the picture.")
+        help="; ".join(f"{FACE_SIZE_LABELS[name]}: {text}" for name, text in FACE_SIZE_DESCRIPTIONS.items()) + ".")
     names = list(DETECTORS)
     detector = detector_col.selectbox(
         "Face detector", names, index=names.index(DEFAULT_DETECTOR), format_func=DETECTOR_DESCRIPTIONS.get,

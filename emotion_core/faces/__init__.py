@@ -11,8 +11,9 @@ fallback for images that are already a face crop.
 
 from .boxes import LANDMARK_NAMES, FaceBox, whole_image_box
 from .crops import FER_FRAMING, crop_face, face_transform, model_input, prepare_face
-from .detection import DEFAULT_DETECTOR, DETECTOR_DESCRIPTIONS, DETECTORS, FACE_SIZES, FaceDetector
+from .detection import (DEFAULT_DETECTOR, DETECTOR_DESCRIPTIONS, DETECTORS, FACE_SIZE_DESCRIPTIONS, FACE_SIZE_HELP,
+                        FACE_SIZES, FaceDetector)
 
-__all__ = ["DEFAULT_DETECTOR", "DETECTORS", "DETECTOR_DESCRIPTIONS", "FACE_SIZES", "FER_FRAMING",
-           "LANDMARK_NAMES", "FaceBox", "FaceDetector", "crop_face", "face_transform", "model_input", "prepare_face",
-           "whole_image_box"]
+__all__ = ["DEFAULT_DETECTOR", "DETECTORS", "DETECTOR_DESCRIPTIONS", "FACE_SIZES", "FACE_SIZE_DESCRIPTIONS",
+           "FACE_SIZE_HELP", "FER_FRAMING", "LANDMARK_NAMES", "FaceBox", "FaceDetector", "crop_face", "face_transform",
+           "model_input", "prepare_face", "whole_image_box"]

@@ -45,6 +45,10 @@ class HaarDetector:
     # Faces shrunk to exactly the 24 px window are missed more often (33 of an 8x5 crowd's 40
     # faces, against 38 at 30 px and at full size), so the scan copy keeps faces at 30 px.
     smallest_face_pixels = 30
+    # No first pass (faces.detection.FIRST_PASS_MARGIN): on a coarser copy the cascade finds faces
+    # the fine scan does not (the astronaut upscaled 3x: a second "face" at 0.43), and it is kept
+    # to compare with as it was.
+    first_pass_reach = 0.0
 
     # Parsing the cascade XML costs ~10 ms and ~1 MB, so it is loaded once per process.
     # OpenCV does not promise detectMultiScale is thread-safe on one classifier (it keeps

@@ -43,6 +43,15 @@ class YuNetDetector:
     # YuNet found the portraits of shared/photos from 14 px faces up (12 px for one); the scan
     # copy keeps the smallest face sought at 20 px, with room to spare.
     smallest_face_pixels = 20
+    # The first pass's reach (faces.detection.FIRST_PASS_MARGIN), measured in CPU ms with
+    # bench/face_detection.py --first-pass (BENCHMARKS.md "Face detection"): the fine scan of a
+    # 512 px portrait costs 15-19 ms, a first pass at 9% 6 ms. At 9% both portraits of
+    # shared/photos skip the fine scan (the astronaut's face, 19% of the shorter side: 15.2 -> 7.6
+    # ms; Grace Hopper's, 38%: 19.1 -> 9.9), and a photo it does not settle pays it on top (+6 to
+    # +14 ms: no face, a small face, group photos). At 10% the astronaut falls under the bar (19%
+    # < 20%: 21.2 ms); at 15% only faces of 30% and up skip; at 8% the first pass finds a face of
+    # 63% at 0.67 in coffee.png that the fine scan does not.
+    first_pass_reach = 0.09
 
     _lock = threading.Lock()  # the extension's thread-safety is undocumented: one call at a time
 

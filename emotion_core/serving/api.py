@@ -36,7 +36,7 @@ from .. import registry
 from ..access import password_matches
 from ..drawing import overlay, png_bytes
 from ..explain import METHODS, Explainer, predict_and_explain
-from ..faces import DEFAULT_DETECTOR, FACE_SIZES, FaceDetector
+from ..faces import DEFAULT_DETECTOR, FACE_SIZE_HELP, FACE_SIZES, FaceDetector
 from ..images import ImageError
 from ..predictor import Predictor
 from ..video.defaults import VIDEO_FACES, VIDEO_FPS
@@ -185,9 +185,7 @@ def create_app(model: str = registry.DEPLOYED, detector: str = DEFAULT_DETECTOR,
               dependencies=[Security(require_key)])
     def predict(file: list[UploadFile] = File(..., description="one or more images, each under the name `file`"),
                 model_name: str = Query(model, alias="model", description="a run name or an alias"),
-                faces: Literal[tuple(FACE_SIZES)] = Query("any", description=(
-                    f"smallest face: any = {FACE_SIZES['any']:.0%} of the shorter side, "
-                    f"large = {FACE_SIZES['large']:.0%} (portraits, webcams; faster)")),
+                faces: Literal[tuple(FACE_SIZES)] = Query("any", description="smallest face: " + FACE_SIZE_HELP),
                 explain: Literal[tuple(METHODS)] | None = Query(None, description="add a heat map per face"),
                 whole_image: bool = Query(False, description="classify the whole image when no face is found")):
         if len(file) > max_files:
@@ -214,8 +212,7 @@ def create_app(model: str = registry.DEPLOYED, detector: str = DEFAULT_DETECTOR,
               model_name: str = Query(model, alias="model", description="a run name or an alias"),
               fps: float = Query(VIDEO_FPS, gt=0, le=60, description="frames analysed per second of video"),
               faces: Literal[tuple(FACE_SIZES)] = Query(VIDEO_FACES, description=(
-                  f"smallest face: large = {FACE_SIZES['large']:.0%} of the shorter side (a webcam or "
-                  f"phone filming its viewer; several times faster), any = {FACE_SIZES['any']:.0%}")),
+                  f"smallest face (default {VIDEO_FACES}: a webcam or phone filming its viewer): " + FACE_SIZE_HELP)),
               frames: bool = Query(False, description="also return the rows of every analysed frame")):
         try:
             predictor, warning = pool.get(model_name)
