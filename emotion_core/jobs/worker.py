@@ -40,13 +40,18 @@ def run_worker(job_id: str, root: Path | None = None) -> int:
         traceback.print_exc()  # the whole story goes to the job's log; the record keeps the last line
         reason = traceback.format_exception_only(error)[-1].strip()
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        # The work is over: a cancel arriving now is too late, and must not kill the worker before it
+        # records how the job ended (a finished analysis would read as cancelled, its folder whole).
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         with locked(root):
             job = read_job(str(job_id), root)
             if job["status"] == "running" and job.get("pid") == os.getpid():
                 job.update(status=status, reason=reason, ended=now_iso())
                 write_job(job, root)
                 close_run(job, root, "interrupted" if status == "cancelled" else "failed", reason or status)
+        # Workers started next inherit an ignored SIGTERM through exec: they must be cancellable at once.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        with locked(root):
             reconcile(root)
     print(f"job {job_id}: {status}{': ' + reason if reason and reason != status else ''}", flush=True)
     return 0 if status != "failed" else 1

@@ -91,3 +91,36 @@ def test_a_worker_only_runs_the_job_handed_to_it(tiny_dataset, paused):
 
     with pytest.raises(jobs.JobError, match="was not handed to this process"):
         jobs.run_worker(job["id"])
+
+
+def test_a_cancel_arriving_after_the_work_ended_does_not_lose_how_it_ended(paused, isolated_dirs):
+    """A SIGTERM between the end of the job's work and its record (a late cancel) leaves it succeeded."""
+    import subprocess
+    import sys
+
+    job = jobs.start_scoring()
+    # The worker process: a job whose work ends at once, then a cancel just before the record is written.
+    script = f"""
+import os, signal
+from emotion_core.jobs import process, scoring_job, store, worker
+
+scoring_job.run = lambda job, root: ("succeeded", "")
+with store.locked(None):
+    record = store.read_job("{job['id']}")
+    record.update(status="running", pid=os.getpid(), pid_start=process.process_start(os.getpid()))
+    store.write_job(record, None)
+real_locked, calls = worker.locked, []
+
+def cancelled_on_the_way_in(root):
+    calls.append(root)
+    if len(calls) == 2:  # the worker's second lock: recording the outcome
+        os.kill(os.getpid(), signal.SIGTERM)
+    return real_locked(root)
+
+worker.locked = cancelled_on_the_way_in
+raise SystemExit(worker.run_worker("{job['id']}"))
+"""
+    ended = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+
+    assert ended.returncode == 0, ended.stderr[-2000:]
+    assert jobs.get_job(job["id"])["status"] == "succeeded"
