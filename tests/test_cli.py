@@ -112,6 +112,21 @@ def test_predict_with_large_faces_only_finds_a_portraits_face(trained_runs, caps
 
 
 @needs_photos
+def test_predict_with_all_faces_finds_the_small_face_beside_a_large_one(trained_runs, tmp_path, capsys):
+    from PIL import Image
+
+    from tests.faces.scenes import face_tiles, scene
+
+    photo = tmp_path / "selfie.png"  # a face of 30% of the shorter side, and one of 7% beside it
+    Image.fromarray(scene([("astronaut.png", 0.30), ("grace_hopper.jpg", 0.07)], face_tiles())).save(photo)
+
+    _, default, _ = run_cli(capsys, "predict", str(photo), "--model", "alpha")
+    code, every, _ = run_cli(capsys, "predict", str(photo), "--model", "alpha", "--faces", "all")
+
+    assert f"{photo}: 1 face" in default and code == 0 and f"{photo}: 2 faces" in every
+
+
+@needs_photos
 def test_predict_reports_a_bad_file_and_exits_1(trained_runs, tmp_path, capsys):
     not_an_image = tmp_path / "notes.jpg"
     not_an_image.write_text("not a photo")

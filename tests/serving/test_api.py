@@ -208,7 +208,7 @@ def test_too_many_files_in_one_request_is_413(trained_runs):
 
 
 @pytest.mark.parametrize("params, message", [
-    ({"faces": "tiny"}, "faces: Input should be 'any' or 'large'"),
+    ({"faces": "tiny"}, "faces: Input should be 'any', 'all' or 'large'"),
     ({"explain": "magic"}, "explain: Input should be 'gradcam', 'gradcam++' or 'scorecam'"),
     ({"whole_image": "perhaps"}, "whole_image: Input should be a valid boolean, unable to interpret input"),
 ])
