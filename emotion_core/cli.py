@@ -551,7 +551,7 @@ def _analyze_on_ray(args) -> int:
 def _print_faces_tip(args, analysed: int) -> None:
     if args.faces in (None, "any") and analysed:
         print("tip: when every face fills 15% or more of its photo (webcam shots, portraits), "
-              "--faces large finds them about 3x faster", file=sys.stderr)
+              "--faces large finds them 1.6-4x faster", file=sys.stderr)
 
 
 @contextlib.contextmanager
