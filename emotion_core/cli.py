@@ -393,7 +393,7 @@ def cmd_analyze(args) -> int:
         raise ValueError("give one of --csv FILE or --out FOLDER")
     photos, videos = video.list_media(Path(args.path))
     csv_path = args.csv or args.out / analysis.OUTPUT_CSV
-    predictor = analysis_predictor(args.model, args.detector)
+    predictor = analysis_predictor(args.model, args.detector, _quantize(args))
     if predictor.warning:
         print(f"warning: {predictor.warning}", file=sys.stderr)
     counts = dict.fromkeys(("images", "skipped_as_done", "faces", "no_face", "unreadable"), 0)
@@ -417,7 +417,8 @@ def cmd_analyze(args) -> int:
         return 130
     if args.out is not None:
         analysis.write_manifest(args.out, source=str(Path(args.path).resolve()), model=predictor.run_name,
-                                engine="local", **{key: counts[key] for key in ("images", "faces", "no_face", "unreadable")},
+                                classifier=predictor.classifier, engine="local",
+                                **{key: counts[key] for key in ("images", "faces", "no_face", "unreadable")},
                                 **({"videos": facts} if videos else {}))
     if videos:
         _write_ad_report(args.out or csv_path.parent)
@@ -441,7 +442,12 @@ def _write_ad_report(folder: Path) -> None:
           file=sys.stderr)
 
 
-def analysis_litert(model: str) -> Path | None:
+def _quantize(args) -> str | None:
+    """The LiteRT file `analyze` classifies with: int8 (about 5x less CPU), None with --float."""
+    return None if args.float_file else "int8"
+
+
+def analysis_litert(model: str, quantize: str | None = "int8") -> Path | None:
     """`serving.export.analysis_litert`, its lines on standard error (TensorFlow's notices hidden)."""
     from .serving.export import analysis_litert as checked_litert
 
@@ -451,15 +457,16 @@ def analysis_litert(model: str) -> Path | None:
             if wants_quiet():  # exporting loads TensorFlow, whose start-up notices are noise here
                 export.enter_context(native_stderr_silenced())
 
-        return checked_litert(model, log=exporting)
+        return checked_litert(model, log=exporting, quantize=quantize)
 
 
-def analysis_predictor(model: str, detector: str):
-    """The run's Predictor as an analysis classifies: its LiteRT file alone (`analysis_litert`), so
-    neither Keras nor TensorFlow is loaded, which saves 5-15 s and ~450 MB a command."""
+def analysis_predictor(model: str, detector: str, quantize: str | None = "int8"):
+    """The run's Predictor as an analysis classifies: its LiteRT file alone (`analysis_litert`: int8,
+    or float with `quantize` None), so neither Keras nor TensorFlow is loaded, which saves 5-15 s and
+    ~450 MB a command."""
     from .predictor import Predictor
 
-    litert = analysis_litert(model)
+    litert = analysis_litert(model, quantize)
     with native_stderr_silenced() if wants_quiet() and not litert else contextlib.nullcontext():
         return Predictor.load(model, detector=detector, litert=litert, litert_only=True)
 
@@ -528,7 +535,8 @@ def _analyze_on_ray(args) -> int:
     photos, videos = (True, []) if "://" in str(args.path) else video.list_media(Path(args.path))
     if photos:
         analysis.check_new_output(args.out)  # before the videos' work, not after it
-    run_files = ray_engine.RunFiles.of(args.model, detector=args.detector, litert=analysis_litert(args.model))
+    run_files = ray_engine.RunFiles.of(args.model, detector=args.detector,
+                                       litert=analysis_litert(args.model, _quantize(args)))
     if run_files.warning:
         print(f"warning: {run_files.warning}", file=sys.stderr)
     facts = _analyze_videos(args, run_files, args.out, engine=video_engine.analyze_videos_on_ray) if videos else {}
@@ -543,7 +551,8 @@ def _analyze_on_ray(args) -> int:
         print(analysis.format_summary(frame, run_files.valence))
     if videos:
         video_engine.add_videos_to_manifest(args.out, facts, source=str(Path(args.path).resolve()),
-                                            model=run_files.name, address=args.address or "local")
+                                            model=run_files.name, classifier=run_files.classifier,
+                                            address=args.address or "local")
         _write_ad_report(args.out)
     return 0
 
@@ -806,8 +815,12 @@ def build_parser() -> argparse.ArgumentParser:
                     "per person all through the video), video_seconds.csv (per video, viewer and second: mean "
                     "probabilities, their emotion and valence, face_share = share of the second's analysed "
                     "frames the face was found in), and each video's facts in analysis.json. "
-                    "Faces are classified by the run's checked LiteRT file (exported once, on first use: a minute "
-                    "for an ensemble), so TensorFlow is not loaded. "
+                    "Faces are classified by the run's checked int8 LiteRT file (exported once, on first use: a "
+                    "minute for an ensemble), so TensorFlow is not loaded; for the deployed ensemble it takes a "
+                    "fifth of the float file's CPU, gives its top label on 99.5% of FER2013 validation faces and "
+                    "68.2% accuracy against 68.1% (BENCHMARKS.md). --float classifies with the float file "
+                    "(probabilities within 1e-4 of Keras's); analysis.json records which. A run whose int8 file "
+                    "fails its check is classified with the float file, with a one-line note. "
                     "Run the same command again to continue an interrupted analysis.")
     analyze.add_argument("path", help="a folder (searched recursively; a sub-folder per ad), a .zip, or one video; "
                                       "with --engine ray also a URI Ray reads (s3://bucket/folder, gs://...; photos only)")
@@ -821,6 +834,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help=f"videos: frames analysed per second of video (default {VIDEO_FPS:g}: an expression "
                               "lasts half a second or more, and 5 a second cost a sixth of every frame at 30 fps)")
     analyze.add_argument("--model", default="deployed")
+    analyze.add_argument("--float", dest="float_file", action="store_true",
+                         help="classify with the run's float LiteRT file, not the int8 one: probabilities as Keras "
+                              "gives them (int8 moves them by up to ~0.03), at about 5x the CPU a face")
     analyze.add_argument("--engine", choices=["local", "ray"], default="local",
                          help="local = this machine's cores (resumable); ray = Ray Data, on this machine "
                               "or a cluster (pip install -r requirements-scale.txt)")

@@ -192,6 +192,9 @@ class LiteRTModel:
         self._output = self._interpreter.get_output_details()[0]
         self.input_shape = (None, *map(int, self._input["shape"][1:]))
         self.output_shape = (None, int(self._output["shape"][-1]))
+        # "int8": a file quantized to integers (`export --quantize int8`; float32 in and out); else "float"
+        self.precision = ("int8" if any(np.dtype(tensor["dtype"]) == np.int8
+                                        for tensor in self._interpreter.get_tensor_details()) else "float")
         self._batch = None  # the batch size the tensors are allocated for
 
     def predict_on_batch(self, images: np.ndarray) -> np.ndarray:
@@ -204,6 +207,12 @@ class LiteRTModel:
         self._interpreter.set_tensor(self._input["index"], images)
         self._interpreter.invoke()
         return self._interpreter.get_tensor(self._output["index"]).copy()
+
+
+def classifier_facts(litert: LiteRTModel | None) -> dict:
+    """What classifies an analysis's faces, as its analysis.json records it: the LiteRT file's name
+    and precision ("int8" or "float"), or {"file": None, "precision": "float"} for Keras."""
+    return {"file": litert.path.name, "precision": litert.precision} if litert else {"file": None, "precision": "float"}
 
 
 def _quiet():

@@ -24,7 +24,7 @@ from . import registry
 from .ensemble import load_run_model
 from .faces import DEFAULT_DETECTOR, FaceBox, FaceDetector, crop_face, model_input, whole_image_box
 from .images import load_rgb
-from .inference import PRECISIONS, LiteRTModel, bfloat16_copy, predict_probabilities, tta_mode
+from .inference import PRECISIONS, LiteRTModel, bfloat16_copy, classifier_facts, predict_probabilities, tta_mode
 from .labels import EMOTIONS
 from .valence import VALENCE
 
@@ -135,6 +135,11 @@ class Predictor:
             raise registry.RunError(f"Run {info.name}: {error}") from error
         predictor.warning = warning
         return predictor
+
+    @property
+    def classifier(self) -> dict:
+        """What classifies (`inference.classifier_facts`): its LiteRT file's name and precision, or Keras."""
+        return classifier_facts(self._classifier if isinstance(self._classifier, LiteRTModel) else None)
 
     def prepare(self, crop_rgb: np.ndarray) -> np.ndarray:
         """A face crop as this model's input (size, size, channels) float32 in 0..255."""

@@ -84,3 +84,18 @@ def class_set_runs(trained_runs, three_class_run_template, isolated_dirs) -> dic
     shutil.copytree(three_class_run_template / "data" / "trio", isolated_dirs["data"] / "trio")
     shutil.copytree(three_class_run_template / "models" / "trio", isolated_dirs["models"] / "trio")
     return {**trained_runs, "trio": isolated_dirs["models"] / "trio", "trio_data": isolated_dirs["data"] / "trio"}
+
+
+def decisive_model():
+    """A small model on 48x48 gray faces whose softmax is far from uniform (large logits): one that
+    passes the int8 check, where a 2-epoch tiny run is near uniform (its top labels tie in int8)."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((48, 48, 1), name="image")
+    x = keras.layers.Rescaling(1 / 255)(inputs)
+    x = keras.layers.Conv2D(32, 3, strides=2, activation="relu")(x)
+    x = keras.layers.Conv2D(128, 3, strides=2, activation="relu")(x)  # 37k weights: the file is mostly weights
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    logits = keras.layers.Dense(7, kernel_initializer=keras.initializers.RandomNormal(stddev=8.0))(x)
+    return keras.Model(inputs, keras.layers.Softmax(name="predictions")(logits))

@@ -134,7 +134,7 @@ def job_ui(job: dict) -> None:
             try:  # keyed by this job: pressing Continue twice gives one analysis, not two
                 jobs.start_analysis(values["source"], values["out"], values["model"], fps=values["fps"],
                                     faces=values["faces"], detector=values["detector"],
-                                    request_id=f"continue-{job['id']}")
+                                    quantize=values.get("quantize", "int8"), request_id=f"continue-{job['id']}")
             except ValueError as error:  # the upload or the model is gone, or it is being continued
                 st.warning(str(error))
             else:

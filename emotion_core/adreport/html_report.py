@@ -184,7 +184,9 @@ def _model(report: Report) -> str:
     measured = (f"{accuracy:.1%} of validation faces right over {len(classes)} classes "
                 f"({_e(facts.get('model_accuracy_source'))})" if accuracy is not None
                 else "not known here: the run is not in this registry")
-    return (f"<h2>Model</h2><p>Faces read by <b>{_e(facts.get('model') or 'unknown')}</b>; measured accuracy: "
+    classifier = facts.get("classifier") or {}  # analysis.json's: which file classified, int8 or float
+    file = f" (its {_e(classifier['precision'])} LiteRT file)" if classifier.get("file") else ""
+    return (f"<h2>Model</h2><p>Faces read by <b>{_e(facts.get('model') or 'unknown')}</b>{file}; measured accuracy: "
             f"{measured}. Real viewers' faces (light, angle, webcams) are harder than these photos.</p>"
             f"<p class='muted'>Manifest: {_e(facts.get('manifest') or 'none (every video starts with its ad)')}. "
             f"Analysis: {_e(facts.get('analysis') or '')}.</p>")

@@ -98,7 +98,7 @@ def build_report(folder: Path, manifest: Path | None = None, by: str | None = No
         compare=compare, differences=gaps,
         verdicts={segment: metrics.verdict(compare[compare["segment"] == segment], gaps[gaps["segment"] == segment])
                   for segment in segments},
-        facts={"model": model, **model_accuracy(model), "manifest": str(manifest) if manifest else None, "by": by,
+        facts={"model": model, "classifier": facts.get("classifier"), **model_accuracy(model), "manifest": str(manifest) if manifest else None, "by": by,
                "resamples": resamples, "min_viewers": metrics.MIN_VIEWERS, "min_prominence": metrics.MIN_PROMINENCE,
                "analysis": str(folder.resolve()), "source": facts.get("source"),
                # whole seconds of each listed reaction video before its ad (the thumbnails' clock)

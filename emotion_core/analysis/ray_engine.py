@@ -30,6 +30,7 @@ import pandas as pd
 
 from .. import registry
 from ..images import IMAGE_SUFFIXES
+from ..inference import LiteRTModel, classifier_facts
 from .outputs import OUTPUT_CSV, PARQUET_DIR, check_new_output, write_manifest
 # ONE_THREAD: Ray counts an actor as one CPU, so a machine runs one actor per core.
 from .pipeline import FACES_PER_BATCH, ONE_THREAD, classified_rows, examine
@@ -69,12 +70,14 @@ class RunFiles:
     warning: str = ""  # registry.resolve_serving's, when `deployed` fell back to an earlier run
     valence: dict = field(default_factory=dict, repr=False)  # the run's (registry.Run.valence)
     litert: str = ""  # the name in `files` of the run's LiteRT file, which then classifies alone (no Keras)
+    classifier: dict = field(default_factory=lambda: classifier_facts(None))  # its name and precision (analysis.json)
 
     @classmethod
     def of(cls, run: str | Path = registry.DEPLOYED, detector: str = "yunet", root: Path | None = None,
            litert: Path | None = None) -> "RunFiles":
-        """`litert`: the run's checked LiteRT file (`serving.export.litert_file`), shipped for the workers
-        to classify with, as the local engine does (`cli.analysis_predictor`): the same probabilities."""
+        """`litert`: the run's checked LiteRT file (`serving.export.analysis_litert`: int8 or float), shipped
+        for the workers to classify with, as the local engine does (`cli.analysis_predictor`): the same
+        probabilities."""
         run_dir, warning = registry.resolve_serving(run, root)
         info = registry.load_run(run_dir)
         files = {path.name: path.read_bytes() for path in sorted(Path(run_dir).iterdir())
@@ -83,7 +86,8 @@ class RunFiles:
             files[registry.MODEL_FILE] = _assembled_model(info)
         if litert:
             files[Path(litert).name] = Path(litert).read_bytes()
-        return cls(Path(run_dir).name, files, detector, warning, info.valence, Path(litert).name if litert else "")
+        return cls(Path(run_dir).name, files, detector, warning, info.valence, Path(litert).name if litert else "",
+                   classifier_facts(LiteRTModel(litert) if litert else None))
 
     def load(self):
         from ..predictor import Predictor
@@ -264,8 +268,8 @@ def analyze_on_ray(source: str | Path, out_dir: Path, run_files: RunFiles, addre
     counts = {"images": len(listing.names), "faces": int((frame["status"] == STATUS_OK).sum()),
               "no_face": int(frame["status"].eq(STATUS_NO_FACE).sum()),
               "unreadable": int(frame["status"].str.startswith(STATUS_UNREADABLE).sum())}
-    write_manifest(out_dir, source=listing.root, model=run_files.name, engine="ray", address=address or "local",
-                   **counts)
+    write_manifest(out_dir, source=listing.root, model=run_files.name, classifier=run_files.classifier, engine="ray",
+                   address=address or "local", **counts)
     return counts
 
 

@@ -24,11 +24,12 @@ PROGRESS_EVERY = 0.5  # seconds between two writes of the progress file
 
 
 def task(source: Path, out: Path, model: str = registry.DEPLOYED, *, fps: float | None = None,
-         faces: str | None = None, detector: str = DEFAULT_DETECTOR) -> dict:
+         faces: str | None = None, detector: str = DEFAULT_DETECTOR, quantize: str | None = "int8") -> dict:
     """The job's `analysis` field, checked now so a mistake is one line here, not a failed job later.
 
     `faces` is a key of faces.FACE_SIZES, or None for `analyze`'s defaults (any size in photos,
-    large in videos); `fps` None is video.VIDEO_FPS.
+    large in videos); `fps` None is video.VIDEO_FPS; `quantize` "int8" classifies with the run's int8
+    LiteRT file, None with its float one (`analyze --float`).
     """
     from ..video import VIDEO_FPS, list_media
 
@@ -42,12 +43,14 @@ def task(source: Path, out: Path, model: str = registry.DEPLOYED, *, fps: float 
         raise JobError(f"faces must be one of {', '.join(FACE_SIZES)}, not '{faces}'")
     if detector not in DETECTORS:
         raise JobError(f"detector must be one of {', '.join(DETECTORS)}, not '{detector}'")
+    if quantize not in ("int8", None):
+        raise JobError(f"quantize must be int8 or None (the float file), not '{quantize}'")
     fps = VIDEO_FPS if fps is None else float(fps)
     if not fps > 0:
         raise JobError(f"fps must be above 0, not {fps}")
     registry.resolve_run(model)  # a RunError (a ValueError) for a run that is not there
     return {"source": str(source), "out": str(out), "model": str(model), "fps": fps, "faces": faces,
-            "detector": detector}
+            "detector": detector, "quantize": quantize}
 
 
 def run(job: dict, root: Path) -> tuple[str, str]:
@@ -61,8 +64,10 @@ def run(job: dict, root: Path) -> tuple[str, str]:
     report = Progress(progress_path(job["id"], root))
     photos, videos = video.list_media(source)
     report.update("model", 0, 1)
-    # as `analyze` classifies: the run's checked LiteRT file alone (lines go to the job's log)
-    litert = analysis_litert(values["model"], log=lambda line: print(line, flush=True))
+    # as `analyze` classifies: the run's checked LiteRT file alone (lines go to the job's log); a job
+    # queued before the choice existed classifies as `analyze` now does, with the int8 file
+    litert = analysis_litert(values["model"], log=lambda line: print(line, flush=True),
+                             quantize=values.get("quantize", "int8"))
     predictor = Predictor.load(values["model"], detector=values["detector"], litert=litert, litert_only=True)
     out.mkdir(parents=True, exist_ok=True)
     counts = dict.fromkeys(("images", "faces", "no_face", "unreadable"), 0)
@@ -77,7 +82,7 @@ def run(job: dict, root: Path) -> tuple[str, str]:
             source, out, predictor, fps=values["fps"], min_face_fraction=fraction,
             progress=lambda done, total, finished, count: report.update("videos", done, total, finished, count))
         facts = summary["facts"]
-    write_manifest(out, source=str(source), model=predictor.run_name, engine="local",
+    write_manifest(out, source=str(source), model=predictor.run_name, classifier=predictor.classifier, engine="local",
                    **{key: counts[key] for key in ("images", "faces", "no_face", "unreadable")},
                    **({"videos": facts} if videos else {}))
     report.update("done", 1, 1, force=True)

@@ -115,13 +115,14 @@ def start_job(config: TrainConfig | None = None, *, resume: str | None = None, e
 
 
 def start_analysis(source: Path, out: Path, model: str = registry.DEPLOYED, *, fps: float | None = None,
-                   faces: str | None = None, detector: str | None = None, request_id: str | None = None,
-                   root: Path | None = None) -> dict:
-    """Queue `analyze SOURCE --out OUT` with `model` (see `analysis_job.task`) and start it if a slot is free."""
+                   faces: str | None = None, detector: str | None = None, quantize: str | None = "int8",
+                   request_id: str | None = None, root: Path | None = None) -> dict:
+    """Queue `analyze SOURCE --out OUT` with `model` (see `analysis_job.task`; `quantize` None: the
+    float LiteRT file, `analyze --float`) and start it if a slot is free."""
     from .analysis_job import task
 
     options = {"detector": detector} if detector else {}
-    values = task(source, out, model, fps=fps, faces=faces, **options)
+    values = task(source, out, model, fps=fps, faces=faces, quantize=quantize, **options)
     return submit("analyze", {"analysis": values}, request_id=request_id, root=root,
                   check=lambda records: _check_out_not_taken(values["out"], records))
 

@@ -53,6 +53,9 @@ def test_an_analysis_runs_beside_training_is_cancelled_and_continues_into_its_fo
     assert resumed["status"] == "succeeded", resumed["reason"] + jobs.log_tail(resumed["id"], 30)
     assert (resumed["progress"], resumed["progress_text"]) == (1.0, "finished")
     facts = read_json(out / MANIFEST)
+    # the tiny run's int8 file fails its check (near-uniform outputs): the float file classified, said in the log
+    assert facts["classifier"] == {"file": "alpha.tflite", "precision": "float"}
+    assert "note: classifying with the float LiteRT file: no int8 one" in jobs.log_tail(resumed["id"], 200)
     assert facts["model"] == "alpha" and sorted(facts["videos"]) == [
         "ad_a/anna.mp4", "ad_a/ben.mp4", "ad_b/carl.mp4", "ad_b/long.mp4"]
     seconds = pd.read_csv(out / SECONDS_CSV)

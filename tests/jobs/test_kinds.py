@@ -110,8 +110,9 @@ def test_an_analysis_that_cannot_run_is_refused_in_one_line(trained_runs, videos
              ({"source": tmp_path / "notes"}, "No images .* or videos"),
              ({"out": tmp_path / "done"}, "already holds a finished analysis"),
              ({"model": "gamma"}, "gamma"),
-             ({"faces": "huge"}, "faces must be one of any, large"),
-             ({"fps": 0}, "fps must be above 0")]
+             ({"faces": "huge"}, "faces must be one of any, .*large"),
+             ({"fps": 0}, "fps must be above 0"),
+             ({"quantize": "int4"}, "quantize must be int8 or None")]
     for change, message in cases:
         arguments = {"source": videos, "out": tmp_path / "out", "model": "alpha", **change}
         with pytest.raises(ValueError, match=message):
@@ -120,6 +121,9 @@ def test_an_analysis_that_cannot_run_is_refused_in_one_line(trained_runs, videos
     with pytest.raises(jobs.JobError, match="job 1 is already queued writing to"):
         jobs.start_analysis(videos, tmp_path / "out", "alpha")
     assert [job["status"] for job in jobs.list_jobs(kind="analyze")] == ["queued"]
+    # the classifier it will use: the int8 file unless asked for the float one (`analyze --float`)
+    float_job = jobs.start_analysis(videos, tmp_path / "float", "alpha", quantize=None)
+    assert [jobs.store.read_job(job_id)["analysis"]["quantize"] for job_id in ("1", float_job["id"])] == ["int8", None]
 
 
 def test_an_analysis_reports_its_progress_and_time_left(isolated_dirs, monkeypatch, tmp_path, videos):

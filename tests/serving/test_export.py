@@ -10,6 +10,7 @@ from emotion_core import registry
 from emotion_core.cli import main
 from emotion_core.serving import export
 from emotion_core.serving.export import ExportError, export_run
+from tests.factories import decisive_model
 
 pytestmark = pytest.mark.slow
 
@@ -58,20 +59,6 @@ def test_a_near_uniform_model_is_refused_int8_with_its_agreement(trained_runs, t
     with pytest.raises(ExportError, match=r"on the top label for only \d+\.\d% of 21 faces \(at least 99% needed\)"):
         export_run("alpha", "litert", tmp_path / "out", quantize="int8")
     assert list((tmp_path / "out").iterdir()) == []
-
-
-def decisive_model():
-    """A small model on 48x48 gray faces whose softmax is far from uniform (large logits)."""
-    import keras
-
-    keras.utils.set_random_seed(0)
-    inputs = keras.Input((48, 48, 1), name="image")
-    x = keras.layers.Rescaling(1 / 255)(inputs)
-    x = keras.layers.Conv2D(32, 3, strides=2, activation="relu")(x)
-    x = keras.layers.Conv2D(128, 3, strides=2, activation="relu")(x)  # 37k weights: the file is mostly weights
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    logits = keras.layers.Dense(7, kernel_initializer=keras.initializers.RandomNormal(stddev=8.0))(x)
-    return keras.Model(inputs, keras.layers.Softmax(name="predictions")(logits))
 
 
 def test_an_export_that_fails_its_check_is_not_kept(trained_runs, tmp_path, monkeypatch):
@@ -201,3 +188,37 @@ def test_an_ensemble_exports_as_one_file_that_averages_its_members(trained_runs,
                for name in ("alpha", "beta")]
     got = export.load_exported(tmp_path / "out" / record["file"], fmt)(faces)
     np.testing.assert_allclose(got, (members[0] + members[1]) / 2, atol=1e-4)
+
+
+def test_an_analysis_classifies_with_the_int8_file_or_the_float_one_when_asked(trained_runs):
+    decisive_model().save(trained_runs["alpha"] / registry.MODEL_FILE)
+    lines = []
+
+    int8 = export.analysis_litert("alpha", log=lines.append)
+    assert int8 == trained_runs["alpha"] / export.EXPORTS_DIR / "alpha-int8.tflite"
+    assert lines == ["exporting alpha to LiteRT int8 and checking it on 500 faces, once (the next runs reuse it)"]
+    assert export.analysis_litert("alpha", log=lines.append) == int8 and len(lines) == 1  # reused
+    assert export.analysis_litert("alpha", log=lines.append, quantize=None).name == "alpha.tflite"
+    assert export.ExportedModel(int8).record["quantize"] == "int8"
+
+
+def test_an_int8_file_that_fails_its_check_gives_way_to_the_float_file_in_one_line(trained_runs):
+    import os
+
+    lines = []  # the tiny run is near uniform: its int8 top labels tie, and the check refuses them
+    assert export.analysis_litert("alpha", log=lines.append).name == "alpha.tflite"
+    notes = [line for line in lines if line.startswith("note:")]
+    assert len(notes) == 1 and "\n" not in notes[0]
+    assert notes[0].startswith("note: classifying with the float LiteRT file: no int8 one (The int8 file agrees")
+    assert "(at least 99% needed)" in notes[0]
+    assert not (trained_runs["alpha"] / export.EXPORTS_DIR / "alpha-int8.tflite").exists()
+
+    lines.clear()  # the next analysis is not made to wait for the same refusal again
+    assert export.analysis_litert("alpha", log=lines.append).name == "alpha.tflite"
+    assert lines == notes
+    model_time = (trained_runs["alpha"] / registry.MODEL_FILE).stat().st_mtime
+    refusal = trained_runs["alpha"] / export.EXPORTS_DIR / ".alpha-int8.tflite.refused"
+    os.utime(refusal, (model_time - 60, model_time - 60))  # the run was retrained since: int8 is tried again
+    lines.clear()
+    export.analysis_litert("alpha", log=lines.append)
+    assert lines[0] == "exporting alpha to LiteRT int8 and checking it on 500 faces, once (the next runs reuse it)"

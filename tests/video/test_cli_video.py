@@ -27,7 +27,7 @@ def mixed_folder(scenes, root):
 def test_analyze_writes_photo_and_video_tables_and_continues(trained_runs, scenes, scene_analysis, tmp_path, capsys):
     folder = mixed_folder(scenes, tmp_path / "ads")
     out = tmp_path / "out"
-    code, printed, err = run_cli(capsys, "analyze", folder, "--out", out, "--model", "alpha")
+    code, printed, err = run_cli(capsys, "analyze", folder, "--out", out, "--model", "alpha", "--float")
     assert code == 0, err
     assert "1 images analysed" in err and "s of video" in err  # both progress bars
     assert err.count("error: ") == 1 and "error: ad_a/notes.mp4: not a video PyAV can read" in err
@@ -43,16 +43,17 @@ def test_analyze_writes_photo_and_video_tables_and_continues(trained_runs, scene
     assert set(frames["group"]) == {"ad_a", "ad_b"} and set(frames["model"]) == {"alpha"}
     seconds = read_table(out / SECONDS_CSV)
     assert len(seconds) == 3 + 2 * 2  # moving: 3 s x 1 viewer; two: 2 s x 2 viewers
-    # The command classifies with the run's LiteRT file (exported on first use, where the Models page
-    # lists exports), and its rows are the Keras Predictor's (analyze_videos in this process).
+    # With --float the command classifies with the run's float LiteRT file (exported on first use, where
+    # the Models page lists exports), and its rows are the Keras Predictor's (analyze_videos in this process).
     assert (trained_runs["alpha"] / "exports" / "alpha.tflite").is_file()
+    assert manifest["classifier"] == {"file": "alpha.tflite", "precision": "float"}
     keras_frames = read_table(scene_analysis[0] / FRAMES_CSV)
     for name in ("ad_a/moving.mp4", "ad_b/two.webm"):
         ours, keras = frames[frames["file"] == name], keras_frames[keras_frames["file"] == name]
         assert list(ours["emotion"]) == list(keras["emotion"]) and list(ours["face"]) == list(keras["face"])
         assert np.allclose(ours[list(EMOTIONS)].to_numpy(float), keras[list(EMOTIONS)].to_numpy(float), atol=2e-4)
 
-    code, _, err = run_cli(capsys, "analyze", folder, "--out", out, "--model", "alpha")
+    code, _, err = run_cli(capsys, "analyze", folder, "--out", out, "--model", "alpha", "--float")
     assert code == 0 and "0 videos analysed" in err and "(3 done earlier)" in err
     assert read_table(out / FRAMES_CSV).equals(frames)
 

@@ -68,4 +68,5 @@ def test_cli_engine_ray_writes_photos_and_videos(local_ray, trained_runs, scenes
     manifest = json.loads((tmp_path / "out" / "analysis.json").read_text())
     assert manifest["engine"] == "ray" and manifest["images"] == 1 and sorted(manifest["videos"]) == [
         "ad_a/moving.mp4", "ad_b/notes.mov"]
+    assert manifest["classifier"] == {"file": "alpha.tflite", "precision": "float"}  # the tiny run fails int8's check
     assert set(read_table(tmp_path / "out" / SECONDS_CSV)["file"]) == {"ad_a/moving.mp4"}
