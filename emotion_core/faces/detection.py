@@ -7,7 +7,7 @@
 
 A scan shrinks a copy of the photo until the smallest face sought is the detector's smallest
 (YuNet: 20 px) and finds boxes on it; BlazeFace then places each face's landmarks on the photo
-itself. Faces of any size are found in up to two scans (YuNet): a cheap first pass for faces of 9% and
+itself. YuNet finds faces of any size in up to two scans: a cheap first pass for faces of 9% and
 up, and the fine scan for 6% only where the first pass leaves a doubt (FIRST_PASS_MARGIN).
 """
 
