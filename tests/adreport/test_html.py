@@ -64,3 +64,14 @@ def test_report_html_gives_the_models_measured_accuracy_from_the_registry(tmp_pa
     assert report.facts["model_accuracy"] == accuracy
     page = write_html(report, tmp_path / "out").read_text()
     assert f"Faces read by <b>alpha</b>; measured accuracy: {accuracy:.1%} of validation faces right over 7 classes" in page
+
+
+def test_report_html_names_the_file_that_classified(tmp_path):
+    viewers = {("ad_a/v0.mp4", 1): ["happy"] * 3, ("ad_b/w0.mp4", 1): ["sad"] * 3}
+    folder = write_analysis(tmp_path / "study", viewers, source=tmp_path / "videos")
+    classifier = {"file": "hand-int8.tflite", "precision": "int8"}  # as `analyze` records it
+    (folder / "analysis.json").write_text(json.dumps({"source": str(tmp_path / "videos"), "model": "hand",
+                                                      "classifier": classifier}))
+    report = build_report(folder)
+    assert report.facts["classifier"] == classifier  # ad_summary.json keeps it too
+    assert "Faces read by <b>hand</b> (its int8 LiteRT file); measured accuracy" in write_html(report, tmp_path).read_text()
