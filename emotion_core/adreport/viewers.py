@@ -174,7 +174,8 @@ def viewer_units(aligned: pd.DataFrame, classes, by: str | None = None) -> list[
         emotions = np.full((len(viewers), duration), -1)
         valences = np.full((len(viewers), duration), "", dtype=object)
         found = faces[faces["emotion"] != ""]
-        v, s = found["viewer"].map(row_of).to_numpy(), found["second"].to_numpy()
+        # int: with no face found anywhere the empty columns would be float, which cannot index
+        v, s = found["viewer"].map(row_of).to_numpy(dtype=int), found["second"].to_numpy(dtype=int)
         probabilities[v, s] = found[list(classes)].to_numpy(dtype=float)
         emotions[v, s] = found["emotion"].map({name: index for index, name in enumerate(classes)}).to_numpy()
         valences[v, s] = found["valence"].to_numpy()

@@ -90,3 +90,10 @@ def test_attention_is_the_share_of_frames_facing_the_camera(tmp_path):
     # viewer 2 counts in second 1 though their face is gone: the share of the ad's viewers attending
     assert seconds_out["attention"].tolist() == pytest.approx([0.5, 0.2])
     assert compare([unit]).loc[0, "attention"] == pytest.approx(0.35)
+
+
+def test_an_ad_in_whose_videos_no_face_was_found_has_no_face_present(tmp_path):
+    """No face in any second (its columns come back empty, not integers): no second counts anyone."""
+    units = viewer_units(aligned_seconds(seconds_table({("ad_c/c1.mp4", 1): [None, None, None]}, tmp_path)),
+                         EMOTIONS)
+    assert [(unit.ad, unit.duration, int(unit.present.sum())) for unit in units] == [("ad_c", 3, 0)]
