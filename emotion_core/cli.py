@@ -386,58 +386,46 @@ def _positive_float(text: str) -> float:
 
 def cmd_analyze(args) -> int:
     from . import analysis, video
+    from .analysis.media import analyze_media
 
     if args.engine == "ray":
         return _analyze_on_ray(args)
     if (args.csv is None) == (args.out is None):
         raise ValueError("give one of --csv FILE or --out FOLDER")
-    photos, videos = video.list_media(Path(args.path))
+    video.list_media(Path(args.path))  # neither photos nor videos: one line, before the model loads
     csv_path = args.csv or args.out / analysis.OUTPUT_CSV
+    folder = args.out or csv_path.parent  # the video tables and the ad report (--csv: beside the CSV)
     predictor = analysis_predictor(args.model, args.detector, _quantize(args))
     if predictor.warning:
         print(f"warning: {predictor.warning}", file=sys.stderr)
-    counts = dict.fromkeys(("images", "skipped_as_done", "faces", "no_face", "unreadable"), 0)
-    facts = {}
     try:
-        if photos:
-            started = time.monotonic()
-            with _progress_bar(sys.stderr) as progress:
-                counts = analysis.analyze(Path(args.path), csv_path, predictor, progress=progress,
-                                          min_face_fraction=FACE_SIZES[args.faces or "any"], processes=args.workers)
-            analysed = counts["images"] - counts["skipped_as_done"]
-            print(f"{analysed} images analysed in {time.monotonic() - started:.1f} s "
-                  f"({counts['skipped_as_done']} done earlier); results in {csv_path}", file=sys.stderr)
-            _print_faces_tip(args, analysed)
-            print(analysis.format_summary(analysis.read_results(csv_path), predictor.valence))
-        if videos:
-            facts = _analyze_videos(args, predictor, args.out or csv_path.parent)
-    except KeyboardInterrupt:
+        with _progress_bar(sys.stderr) as photo_progress, _video_progress_bar(sys.stderr) as video_progress:
+            done = analyze_media(Path(args.path), folder, predictor, faces=args.faces, fps=args.fps,
+                                 processes=args.workers, csv_path=csv_path, manifest=args.out is not None,
+                                 photo_progress=photo_progress, video_progress=video_progress)
+    except KeyboardInterrupt:  # analysis.json comes last: the same command goes on from the finished files
         print(f"interrupted: finished files are in {args.out or csv_path}; run the same command to continue",
               file=sys.stderr)
         return 130
-    if args.out is not None:
-        analysis.write_manifest(args.out, source=str(Path(args.path).resolve()), model=predictor.run_name,
-                                classifier=predictor.classifier, engine="local",
-                                **{key: counts[key] for key in ("images", "faces", "no_face", "unreadable")},
-                                **({"videos": facts} if videos else {}))
-    if videos:
-        _write_ad_report(args.out or csv_path.parent)
+    if "photos" in done.seconds:
+        counts = done.counts
+        analysed = counts["images"] - counts["skipped_as_done"]
+        print(f"{analysed} images analysed in {done.seconds['photos']:.1f} s "
+              f"({counts['skipped_as_done']} done earlier); results in {csv_path}", file=sys.stderr)
+        _print_faces_tip(args, analysed)
+        print(analysis.format_summary(analysis.read_results(csv_path), predictor.valence))
+    if done.videos is not None:
+        _print_videos(done.videos, folder, done.seconds["videos"])
+        _print_ad_report(folder, done.report, done.no_report, done.seconds["report"])
     return 0
 
 
-def _write_ad_report(folder: Path) -> None:
-    """After videos: the ad report (tables, ad_summary.json, report.html) beside the video tables, and
-    one line on where; an analysis in which no face was found gets a line saying why instead."""
-    from . import adreport
-
-    started = time.monotonic()
-    try:
-        report = adreport.build_report(folder)
-    except (ValueError, FileNotFoundError) as error:
-        print(f"no ad report: {error}", file=sys.stderr)
+def _print_ad_report(folder: Path, written: list[Path], why: str, seconds: float) -> None:
+    """After videos, one line: where the ad report is (`analysis.media.write_ad_report`), or why there is none."""
+    if not written:
+        print(f"no ad report: {why}", file=sys.stderr)
         return
-    written = [*adreport.write_report(report, folder), adreport.write_html(report, folder)]
-    print(f"ad report in {time.monotonic() - started:.1f} s, in {folder}/: {', '.join(path.name for path in written)} "
+    print(f"ad report in {seconds:.1f} s, in {folder}/: {', '.join(path.name for path in written)} "
           f"(with a manifest or segments: python -m emotion_core report {folder} --manifest CSV --by COLUMN)",
           file=sys.stderr)
 
@@ -471,29 +459,19 @@ def analysis_predictor(model: str, detector: str, quantize: str | None = "int8")
         return Predictor.load(model, detector=detector, litert=litert, litert_only=True)
 
 
-def _analyze_videos(args, predictor, folder: Path, engine=None) -> dict:
-    """The videos of `args.path` into `folder`'s video tables, with a progress bar (local engine)
-    or on Ray (`engine`: ray_engine); prints a line per video and where the tables are."""
+def _print_videos(summary: dict, folder: Path, seconds: float) -> None:
+    """What `video.analyze_videos` (or its Ray engine) did: each unreadable video, where the tables are,
+    and a line per video."""
     from . import video
 
-    started = time.monotonic()
-    faces = FACE_SIZES[args.faces] if args.faces else None
-    if engine is None:
-        with _video_progress_bar(sys.stderr) as progress:
-            summary = video.analyze_videos(Path(args.path), folder, predictor, fps=args.fps, min_face_fraction=faces,
-                                           progress=progress)
-    else:
-        summary = engine(args.path, folder, predictor, fps=args.fps, min_face_fraction=faces,
-                         address=args.address, workers=args.workers)
     for facts in summary["facts"].values():
         if facts["error"]:
             print(f"error: {facts['file']}: {facts['error']}", file=sys.stderr)
-    print(f"{summary['videos'] - summary['skipped_as_done']} videos analysed in {time.monotonic() - started:.1f} s "
+    print(f"{summary['videos'] - summary['skipped_as_done']} videos analysed in {seconds:.1f} s "
           f"({summary['skipped_as_done']} done earlier); video tables in {folder / video.FRAMES_CSV} and "
           f"{video.SECONDS_CSV}", file=sys.stderr)
     for facts in summary["facts"].values():
         print(video.describe_video(facts))
-    return summary["facts"]
 
 
 @contextlib.contextmanager
@@ -529,6 +507,7 @@ def _analyze_on_ray(args) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     from . import video
+    from .analysis.media import write_ad_report
     from .video import ray_engine as video_engine
 
     # A URI is read by Ray Data, photos only; a folder, zip or video is listed here.
@@ -539,7 +518,14 @@ def _analyze_on_ray(args) -> int:
                                        litert=analysis_litert(args.model, _quantize(args)))
     if run_files.warning:
         print(f"warning: {run_files.warning}", file=sys.stderr)
-    facts = _analyze_videos(args, run_files, args.out, engine=video_engine.analyze_videos_on_ray) if videos else {}
+    facts = {}
+    if videos:
+        started = time.monotonic()
+        summary = video_engine.analyze_videos_on_ray(
+            args.path, args.out, run_files, fps=args.fps, min_face_fraction=FACE_SIZES[args.faces] if args.faces else None,
+            address=args.address, workers=args.workers)
+        _print_videos(summary, args.out, time.monotonic() - started)
+        facts = summary["facts"]
     if photos:
         started = time.monotonic()
         counts = ray_engine.analyze_on_ray(args.path, args.out, run_files, address=args.address,
@@ -553,7 +539,8 @@ def _analyze_on_ray(args) -> int:
         video_engine.add_videos_to_manifest(args.out, facts, source=str(Path(args.path).resolve()),
                                             model=run_files.name, classifier=run_files.classifier,
                                             address=args.address or "local")
-        _write_ad_report(args.out)
+        started = time.monotonic()
+        _print_ad_report(args.out, *write_ad_report(args.out), time.monotonic() - started)
     return 0
 
 
@@ -568,7 +555,7 @@ def _progress_bar(stream):
     """A progress(done, total) callback drawing `[#####.....] 120/1000 images  14.20/s  ETA 01:02`.
 
     Files done by an earlier run are the bar's `initial`, so the rate and ETA count this run's only;
-    the bar is closed (its line ended) when the block ends, interrupted or not.
+    the bar is closed (its line ended) when full or when the block ends, interrupted or not.
     """
     bar = None
 
@@ -578,6 +565,8 @@ def _progress_bar(stream):
             bar = tqdm(total=total, initial=done, file=stream, unit="", ascii=".#",
                        bar_format="[{bar:30}] {n_fmt}/{total_fmt} images  {rate_noinv_fmt}  ETA {remaining}")
         bar.update(done - bar.n)
+        if done >= total:  # full: its line ends here, before the videos' bar draws below it
+            bar.close()
 
     try:
         yield update

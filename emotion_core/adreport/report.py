@@ -53,10 +53,11 @@ class Report:
 
 
 def build_report(folder: Path, manifest: Path | None = None, by: str | None = None,
-                 resamples: int = metrics.BOOTSTRAP_RESAMPLES) -> Report:
+                 resamples: int = metrics.BOOTSTRAP_RESAMPLES, facts: dict | None = None) -> Report:
     """The report of the analysis in `folder` (video_seconds.csv; video_frames.csv for attention;
     analysis.json for the model and where the videos were). `manifest`: a CSV of file, offset and attributes; by default the
-    MANIFEST_CSV beside the videos when there is one. `by`: a manifest column to split by.
+    MANIFEST_CSV beside the videos when there is one. `by`: a manifest column to split by. `facts`:
+    analysis.json's, for an analysis that writes it after its report (`analysis.media`).
 
     Raises ValueError (or FileNotFoundError) in one line for a folder without video tables, a bad
     manifest or an unknown column.
@@ -66,7 +67,8 @@ def build_report(folder: Path, manifest: Path | None = None, by: str | None = No
     if not seconds_csv.is_file():
         raise FileNotFoundError(f"{folder} holds no {SECONDS_CSV}: run `python -m emotion_core analyze VIDEOS "
                                 f"--out {folder}` first")
-    facts = read_json(folder / MANIFEST) if (folder / MANIFEST).is_file() else {}
+    if facts is None:
+        facts = read_json(folder / MANIFEST) if (folder / MANIFEST).is_file() else {}
     seconds = read_table(seconds_csv)
     if (folder / FRAMES_CSV).is_file():  # attention needs each frame's landmarks
         seconds = with_attention(seconds, read_table(folder / FRAMES_CSV))

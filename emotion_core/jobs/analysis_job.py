@@ -2,10 +2,10 @@
 
 The worker writes how far it got to `<id>.progress` (`store.progress_path`), at most twice a
 second; `describe` turns that into a fraction, a line of text and the time left. The output folder
-is what `analyze --out` writes (results.csv for photos, the video tables for videos, analysis.json
-last), plus the ad report (`adreport.write_report`, `write_html`: report.html) when videos were analysed. A cancelled
-or killed analysis leaves its finished videos and photos: a new job into the same folder goes on
-from there.
+is what `analyze --out` writes, through the same `analysis.media.analyze_media`: results.csv for
+photos, the video tables and the ad report (report.html) for videos, analysis.json last. A cancelled
+or killed analysis leaves its finished videos and photos and no analysis.json: a new job into the
+same folder goes on from there.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .. import registry
-from ..analysis.outputs import MANIFEST, OUTPUT_CSV, write_manifest
+from ..analysis.outputs import MANIFEST
 from ..faces import DEFAULT_DETECTOR, DETECTORS, FACE_SIZES
 from ..storage import now_iso, read_json, write_json_atomic
 from .store import JobError, progress_path
@@ -54,53 +54,26 @@ def task(source: Path, out: Path, model: str = registry.DEPLOYED, *, fps: float 
 
 
 def run(job: dict, root: Path) -> tuple[str, str]:
-    """Analyse the job's source into its output folder, then write the ad report's tables."""
-    from .. import analysis, video
+    """Analyse the job's source into its output folder, the ad report included (`analysis.media`)."""
+    from ..analysis.media import analyze_media
     from ..predictor import Predictor
     from ..serving.export import analysis_litert
 
     values = job["analysis"]
     source, out = Path(values["source"]), Path(values["out"])
     report = Progress(progress_path(job["id"], root))
-    photos, videos = video.list_media(source)
     report.update("model", 0, 1)
     # as `analyze` classifies: the run's checked LiteRT file alone (lines go to the job's log); a job
     # queued before the choice existed classifies as `analyze` now does, with the int8 file
     litert = analysis_litert(values["model"], log=lambda line: print(line, flush=True),
                              quantize=values.get("quantize", "int8"))
     predictor = Predictor.load(values["model"], detector=values["detector"], litert=litert, litert_only=True)
-    out.mkdir(parents=True, exist_ok=True)
-    counts = dict.fromkeys(("images", "faces", "no_face", "unreadable"), 0)
-    if photos:
-        fraction = FACE_SIZES[values["faces"] or "any"]
-        counts = analysis.analyze(source, out / OUTPUT_CSV, predictor, min_face_fraction=fraction,
-                                  progress=lambda done, total: report.update("photos", done, total))
-    facts = {}
-    if videos:
-        fraction = FACE_SIZES[values["faces"]] if values["faces"] else None
-        summary = video.analyze_videos(
-            source, out, predictor, fps=values["fps"], min_face_fraction=fraction,
-            progress=lambda done, total, finished, count: report.update("videos", done, total, finished, count))
-        facts = summary["facts"]
-    write_manifest(out, source=str(source), model=predictor.run_name, classifier=predictor.classifier, engine="local",
-                   **{key: counts[key] for key in ("images", "faces", "no_face", "unreadable")},
-                   **({"videos": facts} if videos else {}))
+    analysed = analyze_media(source, out, predictor, faces=values["faces"], fps=values["fps"],
+                             photo_progress=lambda done, total: report.update("photos", done, total),
+                             video_progress=lambda done, total, finished, count: report.update(
+                                 "videos", done, total, finished, count))
     report.update("done", 1, 1, force=True)
-    return "succeeded", _ad_report(out) if videos else ""
-
-
-def _ad_report(out: Path) -> str:
-    """The ad report beside the video tables (its tables, ad_summary.json, report.html), as `analyze`
-    writes it; a reason when there is none (no face anywhere)."""
-    from ..adreport import build_report, write_html, write_report
-
-    try:
-        report = build_report(out)
-    except ValueError as error:  # no viewer in any video, a bad manifest.csv: the analysis stands
-        return f"no ad report: {error}"
-    write_report(report, out)
-    write_html(report, out)
-    return ""
+    return "succeeded", f"no ad report: {analysed.no_report}" if analysed.no_report else ""
 
 
 class Progress:
