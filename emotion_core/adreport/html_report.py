@@ -22,7 +22,7 @@ import vl_convert
 
 from ..storage import now_iso, write_bytes_atomic
 from ..valence import VALENCE, VALENCES
-from ..wording import plural, signed
+from ..wording import accuracy, plural, signed
 from . import metrics
 from .charts import compare_chart, timeline_chart, viewer_multiples
 from .report import Report
@@ -180,9 +180,9 @@ def _moments_table(report: Report, ad: str, segment: str, faces: dict) -> str:
 
 def _model(report: Report) -> str:
     facts = report.facts
-    accuracy, classes = facts.get("model_accuracy"), facts.get("model_classes") or []
-    measured = (f"{accuracy:.1%} of validation faces right over {len(classes)} classes "
-                f"({_e(facts.get('model_accuracy_source'))})" if accuracy is not None
+    figure, classes = facts.get("model_accuracy"), facts.get("model_classes") or []
+    measured = (f"{accuracy(figure)} of validation faces right over {len(classes)} classes "
+                f"({_e(facts.get('model_accuracy_source'))})" if figure is not None
                 else "not known here: the run is not in this registry")
     classifier = facts.get("classifier") or {}  # analysis.json's: which file classified, int8 or float
     file = f" (its {_e(classifier['precision'])} LiteRT file)" if classifier.get("file") else ""

@@ -63,7 +63,7 @@ def test_report_html_gives_the_models_measured_accuracy_from_the_registry(tmp_pa
     accuracy = load_run(trained_run_template / "models" / "alpha").accuracy
     assert report.facts["model_accuracy"] == accuracy
     page = write_html(report, tmp_path / "out").read_text()
-    assert f"Faces read by <b>alpha</b>; measured accuracy: {accuracy:.1%} of validation faces right over 7 classes" in page
+    assert f"Faces read by <b>alpha</b>; measured accuracy: {accuracy:.2%} of validation faces right over 7 classes" in page
 
 
 def test_report_html_names_the_file_that_classified(tmp_path):
