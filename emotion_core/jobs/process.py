@@ -60,11 +60,12 @@ def worker_alive(job: dict) -> bool:
     return start is not None and start == job.get("pid_start", start)
 
 
-def lower_priority(by: int) -> None:
-    """Raise this process's niceness by `by` (at most 19): on Linux each thread has its own, so every
+def lower_priority(to: int) -> None:
+    """Raise this process's niceness to at least `to` (0-19; one already nicer keeps its own, so a worker
+    started by a niced worker is not pushed further): on Linux each thread has its own, so every
     thread running now (numpy's BLAS threads, started at import) too; threads started later inherit it."""
     tasks = Path("/proc/self/task")
     threads = [int(task.name) for task in tasks.iterdir()] if tasks.is_dir() else [0]  # 0: this process
     for thread in threads:
         with contextlib.suppress(ProcessLookupError):  # a thread that ended meanwhile
-            os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + by))
+            os.setpriority(os.PRIO_PROCESS, thread, max(to, os.getpriority(os.PRIO_PROCESS, thread)))

@@ -18,7 +18,7 @@ DEFAULT_NICE = 10
 
 
 def niceness() -> int:
-    """How much a training worker lowers its CPU priority (EMOTION_TRAIN_NICE, 0 keeps it)."""
+    """The niceness a training worker runs at, at least (EMOTION_TRAIN_NICE, 0 keeps its priority)."""
     value = os.environ.get(NICE_ENV, str(DEFAULT_NICE))
     if not value.isdigit() or int(value) > 19:
         raise JobError(f"{NICE_ENV} must be a whole number from 0 (keep the priority) to 19, not '{value}'")
