@@ -12,9 +12,9 @@ of wall-clock milliseconds; every row measures its columns in the same rounds, i
 busy machine slows them alike and the ratios hold:
 1. photo end to end: bytes -> decode, detect, crop, classify (`Predictor.predict`) against
    `cv2.imdecode` + `FER().detect_emotions` on the photos of ../shared/photos and a two-face photo
-   made from two of them; the deployed run also as `analyze` runs it (its LiteRT file alone), and
-   with a what-if detector ("large, then any": the large-faces scan, and the fine scan only on
-   photos where it finds none; not the default, since a small face beside a large one is lost);
+   made from two of them; with --photos-only, the deployed run also as `analyze` runs it (its int8
+   LiteRT file alone, faces of any size: the first pass, then the fine scan where it is needed),
+   and as `analyze` ran it before (`--float --faces all`: the float file, the fine scan always);
 2. classify only, one face (flip TTA makes it two forward passes, shifts twelve; `--tta flip,shifts`
    times both), and Grad-CAM for one face,
    each against the path before the speed work (eager `model(x)`, tf-keras-vis's Gradcam);
@@ -204,13 +204,6 @@ def fer_keras_model():
 
     return keras.models.load_model(pkg_resources.resource_filename("fer", "data/emotion_model.hdf5"), compile=False,
                                    safe_mode=True)
-
-
-class LargeFirstDetector(FaceDetector):
-    """What-if: the large-faces scan first, the fine scan (faces of any size) only where it finds none."""
-
-    def detect(self, rgb, min_face_fraction=None):
-        return super().detect(rgb, FACE_SIZES["large"]) or super().detect(rgb, min_face_fraction)
 
 
 # --- the inputs -----------------------------------------------------------------------------
@@ -492,13 +485,15 @@ def main() -> None:
                                                                   detector=FaceDetector("haar"))
         if args.photos_only:
             predictors = {name: predictors[name] for name in list(predictors)[:1]}
-            predictors[f"{label.split(' ')[0]} f32 large"] = Predictor(
-                model, run_name=label, tta=tta, detector=FaceDetector(min_face_fraction=FACE_SIZES["large"]))
-            predictors[f"{label.split(' ')[0]} f32 large, then any"] = Predictor(model, run_name=label, tta=tta,
-                                                                                detector=LargeFirstDetector())
             if not args.model or not args.model.endswith(".keras"):
-                predictors[f"{label.split(' ')[0]} analyze (LiteRT)"] = analysis_predictor(args.model or "deployed",
-                                                                                          "yunet")
+                run = args.model or "deployed"
+                before = analysis_predictor(run, "yunet", quantize=None)
+                before.detector = FaceDetector(min_face_fraction=FACE_SIZES["all"])
+                predictors["analyze before (float, all)"] = before
+                predictors["analyze (int8, any)"] = analysis_predictor(run, "yunet")
+                large = analysis_predictor(run, "yunet")
+                large.detector = FaceDetector(min_face_fraction=FACE_SIZES["large"])
+                predictors["analyze (int8, large)"] = large
         photo_table(predictors, fer, images, args.repeats)
         if args.photos_only:
             return
