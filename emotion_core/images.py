@@ -26,6 +26,12 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".ti
 # tiny files whose header promises billions of pixels and whose decoding would exhaust memory.
 MAX_INPUT_PIXELS = 50_000_000
 
+# A photo sent to be read one at a time (the Predict page, the REST API): a 50-megapixel phone
+# JPEG is 10-25 MB, so a larger file is a scan or a raw dump the pixel limit above would refuse
+# anyway once sent. Reaction videos and .zip studies have the app's larger limit
+# (.streamlit/config.toml server.maxUploadSize).
+MAX_PHOTO_MB = 25
+
 # Face detection cost and memory grow with pixel count, and no face needs more than this
 # to be found and cropped to 48x48, so larger photos are downscaled to this longest side.
 WORKING_MAX_SIDE = 2048

@@ -1,4 +1,5 @@
-"""Atomic file writes: a reader never sees half a file, a crash never leaves one behind.
+"""Atomic file writes: a reader never sees half a file, a crash never leaves one behind; room on
+the disk checked before a large write (`check_free_space`).
 
 Also the time stamp every run, job and evaluation file records (`now_iso`).
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,6 +39,22 @@ def replacing(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+# Left free after an upload is written, for the tables, logs and checkpoints that follow it.
+MIN_FREE_BYTES = 100 * 2**20
+
+
+def check_free_space(folder: Path, needed: int, what: str) -> None:
+    """ValueError in one line when writing `needed` bytes of `what` under `folder` (or its nearest
+    existing parent) would leave less than MIN_FREE_BYTES free on that disk."""
+    folder = Path(folder)
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    free = shutil.disk_usage(folder).free
+    if needed + MIN_FREE_BYTES > free:
+        raise ValueError(f"{what} needs {needed / 2**20:,.0f} MB on this server's disk and {free / 2**20:,.0f} MB "
+                         f"is free (of which {MIN_FREE_BYTES // 2**20} MB stays free): nothing was written.")
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:

@@ -16,9 +16,11 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from emotion_core import jobs
+from emotion_core import jobs, storage
+from emotion_core.analysis import sources
 from emotion_core.storage import write_json_atomic
 from tests.conftest import PROJECT, needs_photos
+from tests.studies.test_folders import free_disk, zip_bomb
 
 PAGE = str(PROJECT / "views" / "ads.py")
 TIMEOUT = 120  # the first report draws its resamples; the first Grad-CAM loads TensorFlow and the model
@@ -128,6 +130,24 @@ def test_a_broken_zip_is_one_error_and_starts_nothing(app):
 
     assert texts(app.error) == ["notes.zip is not a valid .zip file."]
     assert jobs.list_jobs(kind="analyze") == []
+
+
+def test_a_zip_bomb_or_a_study_the_disk_cannot_hold_is_one_error_and_keeps_nothing(app, ad_study_template,
+                                                                                    isolated_dirs, monkeypatch):
+    monkeypatch.setattr(sources, "ZIP_BOMB_FLOOR", 2**20)
+    app.file_uploader(key="ads.upload").set_value(("bomb.zip", zip_bomb(2), "application/zip")).run()
+    (error,) = texts(app.error)
+    assert error.startswith("bomb.zip claims to unpack to 2 MB") and error.endswith("refused as a zip bomb.")
+    assert not any(button.label.startswith("Analyse") for button in app.button)
+
+    free_disk(monkeypatch, storage.MIN_FREE_BYTES)  # the study is 0.1 MB: it does not fit
+    app.file_uploader(key="ads.upload").set_value(("summer.zip", ad_study_template[1], "application/zip")).run()
+    next(button for button in app.button if button.label.startswith("Analyse")).click().run()
+
+    (error,) = texts(app.error)
+    assert error.startswith("The upload needs 0 MB on this server's disk") and error.endswith("nothing was written.")
+    assert jobs.list_jobs(kind="analyze") == []
+    assert sorted(path.name for path in isolated_dirs["analyses"].iterdir()) == ["spring"]  # no half a study
 
 
 def test_a_finished_analysis_in_the_list_opens_its_study(app, ad_study_template, isolated_dirs):

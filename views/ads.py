@@ -51,10 +51,12 @@ def new_analysis_ui(expanded: bool) -> None:
         uploads = st.file_uploader(
             "Reaction videos, or one .zip with a folder of them per ad", type=[*VIDEO_TYPES, "zip"],
             accept_multiple_files=True, key="ads.upload",
-            help=f"Up to {limit} MB a file. A manifest.csv in the .zip (columns file, offset in seconds before the "
-                 "ad starts in that video, and any others such as market or age band) aligns the videos and splits "
-                 "the viewers. For larger studies run `python -m emotion_core analyze VIDEOS --out "
-                 f"{analyses_dir()}/NAME`: it appears in the list below when done.")
+            help=f"Up to {limit} MB a file (a few minutes of phone video each); the browser refuses a larger one. "
+                 "A manifest.csv in the .zip (columns file, offset in seconds before the ad starts in that video, "
+                 "and any others such as market or age band) aligns the videos and splits the viewers. For larger "
+                 f"studies run `python -m emotion_core analyze VIDEOS --out {analyses_dir()}/NAME`: it appears in "
+                 "the list below when done.")
+        # getvalue() hands over the bytes Streamlit holds (no copy); studies writes them to disk as they are.
         files = [(upload.name, upload.getvalue()) for upload in uploads or []]
         if not files:
             st.caption(f"Each video is read at {VIDEO_FPS:g} frames a second; each face followed through it is one "
@@ -233,7 +235,11 @@ def ad_video_ui(study: Study, ad: str, second: int) -> None:
     given = st.file_uploader(f"The ad itself (optional): {ad} then plays at the chosen second", type=VIDEO_TYPES,
                              key=f"ads.ad_video.{study.path}.{ad}")
     if given is not None:
-        save_ad_video(study, ad, given.name, given.getvalue())
+        try:
+            save_ad_video(study, ad, given.name, given.getvalue())
+        except ValueError as error:  # not a video, or no room for it on the disk
+            st.error(str(error))
+            return
         st.rerun()
 
 

@@ -13,7 +13,7 @@ from emotion_core import registry
 from emotion_core.drawing import annotate, place_on_image, png_bytes
 from emotion_core.explain import METHODS, predict_and_explain
 from emotion_core.faces import FACE_SIZES
-from emotion_core.images import IMAGE_SUFFIXES, ImageError, load_rgb
+from emotion_core.images import IMAGE_SUFFIXES, MAX_PHOTO_MB, ImageError, load_rgb
 from emotion_core.predictor import results_frame
 from emotion_core.wording import percent, plural
 from ui.common import face_options_ui, face_panel_ui, load_explainer, load_predictor, model_ui
@@ -42,11 +42,11 @@ def explanation_ui(classes) -> tuple[str, str | None, float, bool]:
 
 def images_ui() -> list[tuple[str, bytes]]:
     """Uploaded files, then the camera photo, as (name, bytes)."""
-    # Streamlit refuses files over server.maxUploadSize (.streamlit/config.toml) before this page sees them.
-    uploads = st.file_uploader("Photos", type=UPLOAD_TYPES, accept_multiple_files=True,
-                               help=f"JPEG, PNG, WebP, BMP or GIF, up to {st.get_option('server.maxUploadSize')} MB "
-                                    "each; phone photos are turned upright from their EXIF tag. Photos are "
-                                    "analysed in memory and not saved.")
+    # The browser refuses a photo over MAX_PHOTO_MB before this page sees it (the app's larger
+    # server.maxUploadSize is for videos and .zip studies); load_rgb's pixel limit stands behind it.
+    uploads = st.file_uploader("Photos", type=UPLOAD_TYPES, accept_multiple_files=True, max_upload_size=MAX_PHOTO_MB,
+                               help=f"JPEG, PNG, WebP, BMP or GIF, up to {MAX_PHOTO_MB} MB each; phone photos are "
+                                    "turned upright from their EXIF tag. Photos are analysed in memory and not saved.")
     images = [(upload.name, upload.getvalue()) for upload in uploads or []]
     # The camera widget asks for camera access as soon as it is drawn, so it waits for a toggle.
     if st.toggle("Take a photo with the camera"):

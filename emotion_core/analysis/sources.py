@@ -17,6 +17,12 @@ from ..images import IMAGE_SUFFIXES, ImageError
 # enough that one zip member claiming gigabytes (a zip bomb) cannot exhaust memory.
 MAX_IMAGE_BYTES = 200_000_000
 
+# Photos and videos barely compress (a zip of them unpacks to about its own size; a manifest or
+# PNG crops to a few times it), so a zip claiming this many times its size is a zip bomb. Below
+# ZIP_BOMB_FLOOR unpacked any ratio passes: a small zip of text is harmless.
+MAX_UNPACKED_RATIO = 20
+ZIP_BOMB_FLOOR = 100 * 2**20
+
 
 @dataclass(frozen=True)
 class ImageSource:
@@ -70,6 +76,16 @@ def group_of(name: str, depth: int) -> str:
     """The group of an image named `name` (see `group_depth`); '' for a file above the groups."""
     folders = PurePosixPath(name).parts[:-1]
     return folders[depth] if len(folders) > depth else ""
+
+
+def check_zip(archive: zipfile.ZipFile, size: int, name: str) -> int:
+    """The bytes the zip `name` (`size` bytes) unpacks to, from its members' declared sizes (which
+    zipfile never reads past); ValueError in one line for a zip bomb (MAX_UNPACKED_RATIO)."""
+    unpacked = sum(info.file_size for info in archive.infolist())
+    if unpacked > ZIP_BOMB_FLOOR and unpacked > MAX_UNPACKED_RATIO * max(size, 1):
+        raise ValueError(f"{name} claims to unpack to {unpacked / 2**20:,.0f} MB from {size / 2**20:,.1f} MB, "
+                         f"more than {MAX_UNPACKED_RATIO} times its size: refused as a zip bomb.")
+    return unpacked
 
 
 def check_size(size: int, unpacked: bool = False) -> None:

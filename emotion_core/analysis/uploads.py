@@ -19,10 +19,11 @@ from pathlib import Path, PurePosixPath
 
 from ..faces import DEFAULT_DETECTOR, FACE_SIZES
 from ..images import IMAGE_SUFFIXES
+from ..storage import check_free_space
 from .display import Analysis, load_analysis
 from .pipeline import analyze
 from .results import csv_columns, finished_files, result_classes
-from .sources import image_names
+from .sources import check_zip, image_names
 
 KEEP_UPLOADS = 8  # upload folders kept by `store_uploads`; older ones are deleted
 
@@ -110,7 +111,7 @@ def store_uploads(files: list[tuple[str, bytes]], root: Path) -> Path:
         try:
             write_upload(files, staging)
             os.replace(staging, folder)  # whole or not at all: a half-written upload is never reused
-        except OSError:
+        except (OSError, ValueError):  # ValueError: no room on the disk (nothing of it written)
             shutil.rmtree(staging, ignore_errors=True)
             if not folder.exists():
                 raise
@@ -148,18 +149,28 @@ def _discard_stale_results(csv_path: Path) -> None:
 
 
 def _is_zip_upload(files: list[tuple[str, bytes]]) -> bool:
-    """Whether the upload is one .zip (else images); raises ValueError for a mix or a broken zip."""
+    """Whether the upload is one .zip (else images); raises ValueError for a mix, a broken zip or a
+    zip bomb (`sources.check_zip`)."""
     zips = [name for name, _ in files if name.lower().endswith(".zip")]
     if zips and len(files) > 1:
         raise ValueError("Upload either one .zip or several images, not both.")
-    if zips and not zipfile.is_zipfile(io.BytesIO(files[0][1])):
-        raise ValueError(f"{zips[0]} is not a valid .zip file.")
+    if zips:
+        data = files[0][1]
+        if not zipfile.is_zipfile(io.BytesIO(data)):  # BytesIO shares the upload's bytes: no copy
+            raise ValueError(f"{zips[0]} is not a valid .zip file.")
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            check_zip(archive, len(data), zips[0])
     return bool(zips)
 
 
 def write_upload(files: list[tuple[str, bytes]], folder: Path) -> Path:
     """Write the upload into `folder` (created): upload.zip, or images/ of safely named files
-    (whatever they are: an upload of videos too). Returns what to analyse."""
+    (whatever they are: an upload of videos too). Returns what to analyse.
+
+    ValueError in one line, before anything is written, when the upload would not fit on the disk
+    (`storage.check_free_space`). The bytes are written as they are held: one upload in memory once.
+    """
+    check_free_space(folder.parent, sum(len(data) for _, data in files), "The upload")
     folder.mkdir(exist_ok=True)
     if _is_zip_upload(files):
         target = folder / "upload.zip"

@@ -37,13 +37,13 @@ from ..access import password_matches
 from ..drawing import overlay, png_bytes
 from ..explain import METHODS, Explainer, predict_and_explain
 from ..faces import DEFAULT_DETECTOR, FACE_SIZE_HELP, FACE_SIZES, FaceDetector
-from ..images import ImageError
+from ..images import MAX_PHOTO_MB, ImageError
 from ..predictor import Predictor
 from ..video.defaults import VIDEO_FACES, VIDEO_FPS
 
 API_KEY_ENV = "EMOTION_API_KEY"
 API_KEY_HEADER = "X-API-Key"
-MAX_FILE_BYTES = 25 * 2**20  # the app's upload limit (Streamlit's server.maxUploadSize)
+MAX_PHOTO_BYTES = MAX_PHOTO_MB * 2**20  # a photo's limit (images.MAX_PHOTO_MB), as on the Predict page
 MAX_REQUEST_BYTES = 100 * 2**20  # a few photos at the limit; refused before the body is read
 MAX_FILES = 32  # a request's images are answered in one go: keep a request's time bounded
 MAX_MODELS = 4  # models kept loaded at once (~5 MB and ~0.1 s of tracing each, for the run query)
@@ -108,7 +108,7 @@ class ModelPool:
 
 
 def create_app(model: str = registry.DEPLOYED, detector: str = DEFAULT_DETECTOR, root: Path | None = None,
-               api_key: str | None = None, max_file_bytes: int = MAX_FILE_BYTES,
+               api_key: str | None = None, max_file_bytes: int = MAX_PHOTO_BYTES,
                max_request_bytes: int = MAX_REQUEST_BYTES, max_files: int = MAX_FILES,
                max_video_bytes: int = MAX_VIDEO_BYTES, max_video_seconds: float = MAX_VIDEO_SECONDS) -> FastAPI:
     """The API serving `model` by default; loads it now, so a missing model fails at start.

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,7 @@ from pathlib import Path, PurePosixPath
 from ..adreport import HTML_OUT, MANIFEST_CSV
 from ..analysis.outputs import finished_outputs
 from ..analysis.uploads import count_images, write_upload
+from ..storage import check_free_space
 from ..video import SECONDS_CSV, VIDEO_SUFFIXES
 
 UPLOAD_DIR = "upload"
@@ -55,19 +57,33 @@ def new_study(files: list[tuple[str, bytes]], root: Path, name: str = "") -> Pat
     new study folder under `root`; returns what to analyse (the zip, or the folder of videos).
 
     A manifest.csv in the zip is put beside it, where the report looks for it. Raises ValueError
-    in one line for an upload without videos, a broken zip, or a zip mixed with other files.
+    in one line for an upload without videos, a broken zip, a zip bomb, a zip mixed with other
+    files, or one that does not fit on the disk; then no study folder is left behind.
     """
     if not count_images(files, VIDEO_SUFFIXES):
         raise ValueError(f"The upload holds no videos ({', '.join(sorted(VIDEO_SUFFIXES))}).")
     folder = _new_folder(Path(root), name or _name_of(files))
-    source = write_upload(files, folder / UPLOAD_DIR)
-    if source.suffix == ".zip":
-        with zipfile.ZipFile(source) as archive:
-            manifests = sorted((info.filename for info in archive.infolist()
-                                if PurePosixPath(info.filename).name == MANIFEST_CSV), key=lambda n: n.count("/"))
-            if manifests:
-                (source.parent / MANIFEST_CSV).write_bytes(archive.read(manifests[0]))
+    try:
+        source = write_upload(files, folder / UPLOAD_DIR)
+        if source.suffix == ".zip":
+            _copy_manifest(source)
+    except OSError as error:  # the disk filled up while writing: no half a study
+        shutil.rmtree(folder, ignore_errors=True)
+        raise ValueError(f"The upload could not be saved ({error.strerror or error}): nothing was kept.") from None
+    except ValueError:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     return source
+
+
+def _copy_manifest(source: Path) -> None:
+    """The zip's shallowest manifest.csv, streamed beside it (zipfile reads no more than it declares)."""
+    with zipfile.ZipFile(source) as archive:
+        manifests = sorted((info.filename for info in archive.infolist()
+                            if PurePosixPath(info.filename).name == MANIFEST_CSV), key=lambda n: n.count("/"))
+        if manifests:
+            with archive.open(manifests[0]) as member, open(source.parent / MANIFEST_CSV, "wb") as target:
+                shutil.copyfileobj(member, target)
 
 
 def finished_studies(root: Path) -> list[Study]:
@@ -81,12 +97,17 @@ def save_ad_video(study: Study, ad: str, name: str, data: bytes) -> Path:
     suffix = PurePosixPath(name).suffix.lower()
     if suffix not in VIDEO_SUFFIXES:
         raise ValueError(f"{name} is not a video ({', '.join(sorted(VIDEO_SUFFIXES))}).")
+    check_free_space(study.path, len(data), name)
     folder = study.path / ADS_DIR
     folder.mkdir(exist_ok=True)
     for old in folder.glob(f"{_file_stem(ad)}.*"):
         old.unlink()
     target = folder / f"{_file_stem(ad)}{suffix}"
-    target.write_bytes(data)
+    try:
+        target.write_bytes(data)
+    except OSError as error:  # the disk filled up meanwhile: no half a video
+        target.unlink(missing_ok=True)
+        raise ValueError(f"{name} could not be saved ({error.strerror or error}).") from None
     return target
 
 

@@ -24,13 +24,13 @@ from pathlib import Path, PurePosixPath
 from PIL import Image
 
 from .. import registry
-from ..analysis.sources import check_size, image_names
+from ..analysis.sources import check_size, check_zip, image_names
 from ..datasets import Dataset, DatasetError, data_root, open_dataset
 from ..faceset import SUMMARY_JSON
 from ..faceset.photos import labelled_photos
 from ..images import ImageError
 from ..labels import canonical_class
-from ..storage import now_iso, read_json, write_json_atomic
+from ..storage import check_free_space, now_iso, read_json, write_json_atomic
 
 CATALOG_FILE = "testsets.json"  # in the data root; find_datasets passes over it (not a data set)
 KINDS = {"crops": "face crops, scored as they are", "photos": "photos: each one's face is found first"}
@@ -199,7 +199,8 @@ def _unpack(filename: str, data: bytes, folder: Path) -> None:
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise DatasetError(f"{filename} is not a valid .zip file")
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:  # BytesIO shares the upload's bytes: no copy
+            check_zip(archive, len(data), filename)
             infos = {info.filename: info for info in archive.infolist() if not info.is_dir()}
             for name in infos:
                 path = PurePosixPath(name.replace("\\", "/"))
@@ -212,14 +213,18 @@ def _unpack(filename: str, data: bytes, folder: Path) -> None:
                 raise DatasetError(f"{filename} holds {len(names):,} images; a test set takes at most {MAX_SET_IMAGES:,}")
             if sum(infos[name].file_size for name in names) > MAX_SET_BYTES:
                 raise DatasetError(f"{filename} unpacks to more than {MAX_SET_BYTES // 1_000_000_000} GB of images")
+            check_free_space(folder.parent, sum(infos[name].file_size for name in names), f"{filename} unpacked")
             for name in names:
                 parts = [part for part in PurePosixPath(name.replace("\\", "/")).parts if part != "."]
                 check_size(infos[name].file_size, unpacked=True)
                 target = folder.joinpath(*parts)
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(archive.read(name))  # zipfile reads no more than the size it checked
+                with archive.open(name) as member, open(target, "wb") as written:  # in chunks, not whole
+                    shutil.copyfileobj(member, written)  # zipfile reads no more than the size it checked
     except ImageError as error:
         raise DatasetError(f"{filename}: an image in it is too large ({error})") from None
+    except ValueError as error:  # a zip bomb, no room on the disk (DatasetError is one too)
+        raise DatasetError(str(error)) from None
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError, RuntimeError) as error:
         raise DatasetError(f"{filename} cannot be unpacked ({str(error).splitlines()[0] or type(error).__name__})") from None
 

@@ -1,10 +1,15 @@
 """Tests for emotion_core.studies.folders: an upload kept as a study folder, the finished ones listed."""
 
+import errno
 import io
 import zipfile
+from collections import namedtuple
+from pathlib import Path
 
 import pytest
 
+from emotion_core import storage
+from emotion_core.analysis import sources
 from emotion_core.analysis.outputs import MANIFEST
 from emotion_core.studies import finished_studies, new_study, save_ad_video
 from emotion_core.video import SECONDS_CSV
@@ -16,6 +21,21 @@ def zip_of(members: dict[str, bytes]) -> bytes:
         for name, data in members.items():
             archive.writestr(name, data)
     return buffer.getvalue()
+
+
+def zip_bomb(megabytes: int = 2) -> bytes:
+    """A few kilobytes that claim `megabytes` of zeros unpacked: a zip bomb once the floor is lowered
+    below it (sources.ZIP_BOMB_FLOOR, 100 MB as shipped; a test needs no real 100 MB)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("study/ad_a/anna.mp4", bytes(megabytes * 2**20))
+    return buffer.getvalue()
+
+
+def free_disk(monkeypatch, free: int) -> None:
+    """The disk as storage.check_free_space sees it: `free` bytes left."""
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(storage.shutil, "disk_usage", lambda path: usage(10 * 2**30, 10 * 2**30 - free, free))
 
 
 def test_a_zip_becomes_a_study_folder_with_its_manifest_beside_it(tmp_path):
@@ -80,3 +100,47 @@ def test_the_ad_itself_is_kept_once_per_ad(tmp_path):
     assert study.ad_video("ad_b") is None
     with pytest.raises(ValueError, match="notes.txt is not a video"):
         save_ad_video(study, "ad_b", "notes.txt", b"x")
+
+
+def test_a_zip_bomb_or_an_upload_the_disk_cannot_hold_is_refused_in_one_line_leaving_nothing(tmp_path, monkeypatch):
+    tmp_path = tmp_path / "studies"
+    monkeypatch.setattr(sources, "ZIP_BOMB_FLOOR", 2**20)
+    bomb = zip_bomb(2)
+    with pytest.raises(ValueError) as refused:
+        new_study([("spring.zip", bomb)], tmp_path)
+    assert "spring.zip claims to unpack to 2 MB from 0.0 MB" in str(refused.value)
+    assert "zip bomb" in str(refused.value) and "\n" not in str(refused.value)
+
+    upload = zip_of({"study/ad_a/anna.mp4": bytes(3 * 2**20)})  # stored: 3 MB claimed from 3 MB
+    free_disk(monkeypatch, storage.MIN_FREE_BYTES + 2 * 2**20)
+    with pytest.raises(ValueError, match=r"^The upload needs 3 MB on this server's disk and 102 MB is free .*"
+                                         r"nothing was written\.$"):
+        new_study([("spring.zip", upload)], tmp_path)
+    assert not any(tmp_path.iterdir())  # no study folder, not even an empty one
+
+    free_disk(monkeypatch, storage.MIN_FREE_BYTES + 4 * 2**20)  # room enough: the same upload is kept
+    assert new_study([("spring.zip", upload)], tmp_path, name="spring").read_bytes() == upload
+
+
+def test_a_disk_filling_up_while_writing_leaves_no_half_study(tmp_path, monkeypatch):
+    tmp_path = tmp_path / "studies"
+    def full(path, data):  # half the file reaches the disk, then it is full
+        Path(path).open("wb").write(data[: len(data) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    with pytest.raises(ValueError, match=r"^The upload could not be saved \(No space left on device\): nothing was kept\.$"):
+        new_study([("a.mp4", b"v1" * 1000), ("b.mp4", b"v2")], tmp_path)
+    assert not any(tmp_path.iterdir())
+
+
+def test_the_ad_itself_is_refused_when_the_disk_cannot_hold_it(tmp_path, monkeypatch):
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / MANIFEST).write_text("{}")
+    (tmp_path / "s" / SECONDS_CSV).write_text("file\n")
+    (study,) = finished_studies(tmp_path)
+    free_disk(monkeypatch, storage.MIN_FREE_BYTES)
+
+    with pytest.raises(ValueError, match="^final.mp4 needs 0 MB on this server's disk"):
+        save_ad_video(study, "ad_a", "final.mp4", b"video")
+    assert study.ad_video("ad_a") is None

@@ -4,13 +4,17 @@ A refused zip or folder gets one line and leaves the data root as it was.
 """
 
 import io
+import zipfile
 
 import pytest
 from PIL import Image
 
+from emotion_core import storage
+from emotion_core.analysis import sources
 from emotion_core.datasets import DatasetError, data_root, find_datasets, open_dataset
 from emotion_core.testsets import add_folder, add_zip, catalog, get_set, list_sets, remove_set
 from tests.conftest import make_image_dataset
+from tests.studies.test_folders import free_disk, zip_bomb
 from tests.studies.test_folders import zip_of as zipped
 
 
@@ -77,6 +81,25 @@ def test_a_zip_over_the_limits_or_with_a_taken_name_is_refused_before_anything_i
     with pytest.raises(DatasetError, match="a data set named posed is already under the data root"):
         add_zip("posed.zip", zipped({"happy/a.png": png()}))
     assert list_sets() == [] and [path.name for path in data_root().iterdir()] == ["posed"]
+
+
+def test_a_zip_bomb_or_a_set_the_disk_cannot_hold_is_refused_and_members_are_unpacked_in_chunks(monkeypatch):
+    monkeypatch.setattr(sources, "ZIP_BOMB_FLOOR", 2**20)
+    with pytest.raises(DatasetError, match=r"^bomb.zip claims to unpack to 2 MB from 0.0 MB.*zip bomb\.$"):
+        add_zip("bomb.zip", zip_bomb(2))
+    data = zipped({"happy/a.png": png(), "sad/b.png": png()})
+    free_disk(monkeypatch, storage.MIN_FREE_BYTES)
+    with pytest.raises(DatasetError, match="^posed.zip unpacked needs 0 MB on this server's disk"):
+        add_zip("posed.zip", data)
+    assert list_sets() == [] and data_root_listing() == []
+    monkeypatch.undo()
+
+    def whole(*args, **kwargs):
+        raise AssertionError("a member was read into memory whole")
+
+    monkeypatch.setattr(zipfile.ZipFile, "read", whole)  # each image is copied to disk through a stream
+    testset = add_zip("posed.zip", data)
+    assert (testset.path / "test" / "happy" / "a.png").read_bytes() == png()
 
 
 def test_a_folder_under_the_data_root_is_added_once_on_its_test_split_and_removed_without_its_files():
