@@ -92,7 +92,7 @@ def test_a_zip_bomb_or_a_set_the_disk_cannot_hold_is_refused_and_members_are_unp
     with pytest.raises(DatasetError, match="^posed.zip unpacked needs 0 MB on this server's disk"):
         add_zip("posed.zip", data)
     assert list_sets() == [] and data_root_listing() == []
-    monkeypatch.undo()
+    free_disk(monkeypatch, 2**30)
 
     def whole(*args, **kwargs):
         raise AssertionError("a member was read into memory whole")
