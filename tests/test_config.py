@@ -263,13 +263,26 @@ def test_a_bad_config_file_fails_the_train_command_in_one_line(tmp_path, capsys)
 RECIPES = sorted((PROJECT / "recipes").glob("*.json"))
 
 
+def retrainable(run: str, seen: tuple = ()) -> bool:
+    """A run someone can start from: shipped with weights, or retrainable from a recipe of its own
+    whose warm start is itself retrainable (a lineage's early stages keep their records, not their
+    weights, to hold models/ under its budget)."""
+    if (PROJECT / "models" / run / "model.keras").is_file():
+        return True
+    recipe = PROJECT / "recipes" / f"{run}.json"
+    if run in seen or not recipe.is_file():
+        return False
+    start = config_from_dict(load_config_file(recipe)).init_from
+    return not start or retrainable(start, seen + (run,))
+
+
 @pytest.mark.parametrize("recipe", RECIPES, ids=[path.stem for path in RECIPES])
-def test_every_recipe_is_a_valid_config_whose_warm_start_ships_with_weights(recipe):
+def test_every_recipe_is_a_valid_config_whose_warm_start_ships_or_can_be_retrained(recipe):
     config = config_from_dict(load_config_file(recipe))
 
     if config.init_from:
-        assert (PROJECT / "models" / config.init_from / "model.keras").is_file(), \
-            f"{recipe.name} starts from {config.init_from}, which is not shipped with weights"
+        assert retrainable(config.init_from), \
+            f"{recipe.name} starts from {config.init_from}, which is neither shipped with weights nor has a recipe"
 
 
 def test_values_read_as_people_say_them():
