@@ -136,9 +136,8 @@ def export_run(run: str | Path, fmt: str, out: str | Path | None = None, quantiz
 def analysis_litert(run: str | Path, log=print, quantize: str | None = "int8") -> Path | None:
     """The LiteRT file an analysis classifies with, on every engine and from the CLI or a job, so
     neither Keras nor TensorFlow is loaded (5-15 s and ~450 MB less): the run's checked int8 export
-    (`litert_file`: exported and checked once, on first use; for the deployed ensemble a fifth of
-    the float file's CPU, its top label on 99.5% of FER2013 validation, accuracy 68.2% against
-    68.1%: `bench/int8.py`), or with `quantize` None the float one (probabilities within 1e-4 of
+    (`litert_file`: exported and checked once, on first use; for the deployed ensemble about a fifth
+    of the float file's CPU at the same accuracy: `bench/int8.py`), or with `quantize` None the float one (probabilities within 1e-4 of
     Keras's).
     An int8 file that fails its check gives way to the float file, and that to Keras (None), each
     with a one-line note through `log`."""
