@@ -5,7 +5,7 @@
     python -m emotion_core data faces my-photos/ --out data/my-faces     (labelled photos -> aligned face crops)
     python -m emotion_core train --arch vgg_gap --data data/fer2013 [--epochs 60 ...]
     python -m emotion_core train --resume RUN [--epochs N]
-    python -m emotion_core runs list | show RUN | deploy RUN [--alias live] | tta RUN off|flip|zoom|shifts
+    python -m emotion_core runs list | show RUN | deploy RUN [--alias live] | tta RUN MODE
     python -m emotion_core runs calibrate RUN      (a temperature fitted on validation; every path applies it)
     python -m emotion_core evaluate deployed [live ...] --data data/fer2013 --split validation [--tta MODE] [--json]
     python -m emotion_core evaluate --all --data my-holdout --split test --json     (a list, one report per run)

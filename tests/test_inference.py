@@ -5,7 +5,8 @@ import keras
 import numpy as np
 import pytest
 
-from emotion_core.inference import TTA_MODES, bfloat16_copy, predict_probabilities, tta_mode, tta_view_count
+from emotion_core.inference import (TTA_MODES, autocontrast, bfloat16_copy, predict_probabilities, tta_mode,
+                                    tta_view_count)
 from emotion_core.predictor import Predictor
 
 
@@ -64,9 +65,27 @@ def test_zoom_tta_averages_the_face_and_two_closer_views_each_mirrored(alpha_mod
 
 def test_tta_modes_read_the_bools_older_runs_recorded():
     assert (tta_mode(True), tta_mode(False), tta_mode(None), tta_mode("shifts")) == ("flip", "off", "off", "shifts")
-    assert [tta_view_count(mode) for mode in TTA_MODES] == [1, 2, 6, 12]
-    with pytest.raises(ValueError, match="tta must be one of off, flip, zoom, shifts, not 'crops'"):
+    assert [tta_view_count(mode) for mode in TTA_MODES] == [1, 2, 6, 12, 1, 2, 6, 12]
+    with pytest.raises(ValueError, match="tta must be one of off, flip, zoom, shifts, off.autocontrast, .*, not 'crops'"):
         tta_mode("crops")
+
+
+def test_autocontrast_reads_an_under_exposed_face_as_the_face_itself(alpha_model):
+    images = faces(4, seed=8)
+    dim = images * 0.4 + 30  # a dull, dark copy: a camera's exposure and contrast
+    assert not np.allclose(predict_probabilities(alpha_model, dim, tta="zoom"),
+                           predict_probabilities(alpha_model, images, tta="zoom"), atol=1e-3)
+    np.testing.assert_allclose(predict_probabilities(alpha_model, dim, tta="zoom+autocontrast"),
+                               predict_probabilities(alpha_model, images, tta="zoom+autocontrast"), atol=1e-4)
+
+
+def test_autocontrast_maps_the_percentiles_to_black_and_white_and_leaves_a_flat_face():
+    ramp = np.tile(np.linspace(50, 150, 48, dtype=np.float32), (48, 1))[None, ..., None]
+    flat = np.full((1, 48, 48, 1), 128, np.float32)
+    stretched = autocontrast(np.concatenate([ramp, flat]))
+    assert stretched[0].min() == 0 and stretched[0].max() == 255
+    assert np.all(np.diff(stretched[0, 0, :, 0]) >= 0)  # the order of the levels is kept
+    np.testing.assert_array_equal(stretched[1], flat[0])
 
 
 def test_no_faces_give_an_empty_table(alpha_model):
