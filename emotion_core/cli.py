@@ -806,8 +806,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "frames the face was found in), and each video's facts in analysis.json. "
                     "Faces are classified by the run's checked int8 LiteRT file (exported once, on first use: a "
                     "minute for an ensemble), so TensorFlow is not loaded; for the deployed ensemble it takes a "
-                    "fifth of the float file's CPU, gives its top label on 99.4% of FER2013 validation faces and "
-                    "68.32% accuracy against 68.35% (bench/int8.py, BENCHMARKS.md). --float classifies with the float file "
+                    "fifth of the float file's CPU, gives its top label on 99.5% of FER2013 validation faces and "
+                    "68.35% accuracy against 68.54% (bench/int8.py, BENCHMARKS.md). --float classifies with the float file "
                     "(probabilities within 1e-4 of Keras's); analysis.json records which. A run whose int8 file "
                     "fails its check is classified with the float file, with a one-line note. "
                     "Run the same command again to continue an interrupted analysis.")

@@ -140,7 +140,8 @@ class TrainConfig:
                                   "Validation fraction")
     tta: str = _option("flip", "test-time augmentation, the views of each face averaged: off; flip (the mirror "
                                "too: faces are symmetric); zoom (6 views, 3x flip's cost a face) or shifts (12 "
-                               "views, 6x): each about +0.8 points on FER2013 validation over flip",
+                               "views, 6x): each about +0.8 points on FER2013 validation over flip; "
+                               "+autocontrast stretches each face's levels first (photos' exposure)",
                        "Test-time augmentation")
     precision: str = _option("auto", '"auto" = bfloat16 compute where the CPU has AVX512-BF16/AMX (about 2x '
                                      "faster here) or on a GPU; weights stay float32 and the saved model is "

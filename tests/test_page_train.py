@@ -94,7 +94,8 @@ def test_options_have_names_for_people_their_reasons_as_help_and_a_time_estimate
     optimizer = widget(at, "selectbox", "Optimizer")
     assert optimizer.options[:2] == ["Adam", "SGD with momentum"] and optimizer.help.startswith("SGD with Nesterov")
     assert widget(at, "selectbox", "Test-time augmentation").options == [
-        "off (1 view)", "flip (2 views)", "zoom (6 views)", "shifts (12 views)"]
+        "off (1 view)", "flip (2 views)", "zoom (6 views)", "shifts (12 views)", "off+autocontrast (1 view)",
+        "flip+autocontrast (2 views)", "zoom+autocontrast (6 views)", "shifts+autocontrast (12 views)"]
     assert widget(at, "selectbox", "Learning-rate schedule").value == "cosine"
     shown = texts(at)
     assert "About 6m 00s for 60 epochs (6s an epoch, the median of 2 finished vgg_gap runs)." in shown
