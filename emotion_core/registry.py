@@ -191,7 +191,14 @@ class Run:
 
     @property
     def best_epoch(self) -> dict | None:
-        return max(self.history, key=lambda row: row["val_accuracy"]) if self.history else None
+        """The history row of the epoch whose weights the model file holds: the best single-view
+        validation accuracy, or the last epoch where it read better with the run's TTA (info.json's
+        `best_epoch`, training.keep_the_better_ending)."""
+        if not self.history:
+            return None
+        kept = self.info.get("best_epoch")
+        return next((row for row in self.history if row["epoch"] == kept),
+                    max(self.history, key=lambda row: row["val_accuracy"]))
 
     @property
     def validation(self) -> dict:

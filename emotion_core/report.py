@@ -28,6 +28,17 @@ RECIPE_KEYS = ("epochs", "optimizer", "learning_rate", "schedule", "batch_size",
 # --- Model card -----------------------------------------------------------------------------------
 
 
+def _choice_text(card: dict) -> str:
+    """How the kept epoch was chosen, where the last epoch was weighed against the best single-view one."""
+    choice = card.get("epoch_choice")
+    if not choice:
+        return ""
+    other = choice["best_single_view_epoch"] if choice["kept"] == choice["last_epoch"] else choice["last_epoch"]
+    scores = choice["accuracy"]
+    return (f" (kept over epoch {other} with {tta_mode(choice['tta'])}: {accuracy(scores[str(choice['kept'])])} "
+            f"against {accuracy(scores[str(other)])})")
+
+
 def model_card(run: Run) -> dict:
     """What a model card states, from the run's own files; None where the files do not say."""
     config, info, dataset, validation = run.config, run.info, run.dataset, run.validation
@@ -47,6 +58,7 @@ def model_card(run: Run) -> dict:
         # An ensemble's members' epochs (a member moved out of the registry counts 0), in member order.
         "member_epochs": [len(load_run(run.path.parent / member).history) for member in run.members],
         "best_epoch": best.get("epoch"),
+        "epoch_choice": info.get("epoch_choice"),  # best single-view epoch against the last (training.py)
         "recipe": {key: config[key] for key in RECIPE_KEYS if key in config},
         "classes": run.classes,  # the model's outputs, in order
         "used_counts": dataset.get("used_counts"),  # {split: {class: images}} trained on; None before class sets
@@ -243,7 +255,7 @@ def model_card_text(run: Run) -> str:
             f"Accuracy **{accuracy(validation['accuracy'])}**, macro-F1 **{validation['macro_f1']:.3f}**, "
             f"macro AUC {validation['roc']['macro_auc']:.3f} on {validation['n']:,} images "
             f"(test-time augmentation: {tta_mode(validation.get('tta'))})"
-            + ("" if card["members"] else f"; best epoch {card['best_epoch']} of {card['epochs']}")
+            + ("" if card["members"] else f"; best epoch {card['best_epoch']} of {card['epochs']}{_choice_text(card)}")
             + ". The test split was not used for any choice.",
             "",
             "| class | precision | recall | F1 | support |",

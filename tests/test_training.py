@@ -6,6 +6,7 @@ Training is the slow part, so the complete-folder checks read the session's temp
 
 import json
 import math
+import shutil
 import signal
 
 import keras
@@ -13,7 +14,9 @@ import numpy as np
 import pytest
 
 from emotion_core import registry, training
+from emotion_core.architectures import OUTPUT
 from emotion_core.config import TrainConfig, config_from_dict
+from emotion_core.inference import predict_probabilities
 from emotion_core.labels import EMOTIONS
 from emotion_core.training import class_weights, learning_rate_at, resume
 from tests.conftest import make_image_dataset, read_split_images
@@ -89,6 +92,57 @@ def test_validation_accuracy_matches_the_saved_model_on_the_validation_images(tr
     assert validation["n"] == len(y) == 21
     assert validation["tta"] == "off"
     assert validation["accuracy"] == pytest.approx(np.mean(predicted == y))
+
+
+def _always(model, label: int):
+    """`model` made to answer `label` for every face (its output layer's bias pushed that way)."""
+    output = model.get_layer(OUTPUT)
+    kernel, bias = output.get_weights()
+    bias[label] += 1000.0
+    output.set_weights([kernel, bias])
+    return model
+
+
+@pytest.mark.parametrize("last_reads_better", [True, False])
+def test_a_run_keeps_its_last_epoch_only_where_that_reads_validation_better_with_its_tta(
+        trained_runs, tmp_path, last_reads_better):
+    source = trained_runs["alpha"]
+    config = config_from_dict(_read(source / "config.json"))
+    trained = keras.models.load_model(source / "model.keras")
+    x, _ = read_split_images(trained_runs["data"])
+    # Validation labels the template run reads all right (it is two tiny epochs, near chance on the
+    # real ones); the other net answers the class it gives least for every face.
+    y = predict_probabilities(trained, x, tta=config.tta).argmax(axis=1)
+    rarest = int(np.argmin(np.bincount(y, minlength=len(EMOTIONS))))
+    wrong = keras.models.clone_model(trained)
+    wrong.set_weights(trained.get_weights())
+    _always(wrong, rarest)
+    good_acc, wrong_acc = 1.0, float(np.mean(y == rarest))
+
+    run = tmp_path / "run"
+    shutil.copytree(source, run)
+    history = _read(run / "history.json")
+    history[0]["val_accuracy"], history[1]["val_accuracy"] = 0.9, 0.1  # epoch 1 is the single-view best
+    (run / "history.json").write_text(json.dumps(history))
+    best_file, last_weights = (wrong, trained) if last_reads_better else (trained, wrong)
+    registry.save_model_atomic(best_file, run / "model.keras")
+    served, trainer = training.build_training_model(config, trained.input_shape[1:])
+    served.set_weights(last_weights.get_weights())
+    registry.save_model_atomic(trainer, run / "checkpoint.keras")  # what the last epoch left to resume from
+
+    training.finish_run(run, config, x, y)
+
+    info, validation = _read(run / "info.json"), _read(run / "evaluation" / "validation.json")
+    kept = keras.models.load_model(run / "model.keras")
+    assert info["best_epoch"] == (2 if last_reads_better else 1)
+    assert info["epoch_choice"]["accuracy"] == pytest.approx(
+        {"1": wrong_acc, "2": good_acc} if last_reads_better else {"1": good_acc, "2": wrong_acc})
+    assert validation["accuracy"] == pytest.approx(good_acc)  # the figures are the kept model's
+    np.testing.assert_allclose(np.asarray(kept(x, training=False)), np.asarray(trained(x, training=False)), atol=1e-5)
+    assert registry.load_run(run).best_epoch["epoch"] == info["best_epoch"]
+    assert f"best epoch {info['best_epoch']} of 2 (kept over epoch {3 - info['best_epoch']}" in (
+        run / "MODEL_CARD.md").read_text()
+    assert not (run / "checkpoint.keras").exists()
 
 
 # --- Interrupting and resuming ----------------------------------------------------------------
