@@ -54,9 +54,7 @@ def tta_view_count(value) -> int:
 
 def tta_views(images: np.ndarray, value) -> np.ndarray:
     """The views of `images` (n, h, w, c) for TTA mode `value`, as (views, n, h, w, c)."""
-    mode = tta_mode(value)
-    if mode.endswith(AUTOCONTRAST):
-        images, mode = autocontrast(images), mode.removesuffix(AUTOCONTRAST)
+    images, mode = as_seen(images, value), tta_mode(value).removesuffix(AUTOCONTRAST)
     if mode == "off":
         return images[None]
     upright = [images]
@@ -65,6 +63,14 @@ def tta_views(images: np.ndarray, value) -> np.ndarray:
     if mode == "shifts":
         upright += [_shifted(images, dx, dy) for dx, dy in _shift_offsets()] + [_zoomed(images, SHIFT_PIXELS)]
     return np.stack(upright + [view[:, :, ::-1, :] for view in upright])
+
+
+def as_seen(images: np.ndarray, value) -> np.ndarray:
+    """Faces (n, h, w, c) as the views of TTA mode `value` start from: with their levels stretched
+    under a `+autocontrast` mode, else as they are. The app shows and explains (Grad-CAM) these."""
+    if tta_mode(value).endswith(AUTOCONTRAST):
+        return autocontrast(images)
+    return np.asarray(images, dtype=np.float32)
 
 
 def autocontrast(images: np.ndarray) -> np.ndarray:

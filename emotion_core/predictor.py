@@ -24,7 +24,8 @@ from . import registry
 from .ensemble import load_run_model
 from .faces import DEFAULT_DETECTOR, FaceBox, FaceDetector, crop_face, model_input, whole_image_box
 from .images import load_rgb
-from .inference import PRECISIONS, LiteRTModel, bfloat16_copy, classifier_facts, predict_probabilities, tta_mode
+from .inference import (PRECISIONS, LiteRTModel, as_seen, bfloat16_copy, classifier_facts, predict_probabilities,
+                        tta_mode)
 from .labels import EMOTIONS
 from .valence import VALENCE
 
@@ -145,6 +146,11 @@ class Predictor:
         """A face crop as this model's input (size, size, channels) float32 in 0..255."""
         return model_input(crop_rgb, self.size, self.channels, self.grayscale_source)
 
+    def seen(self, crop_rgb: np.ndarray) -> np.ndarray:
+        """A face crop as the model reads it: `prepare`d, its levels stretched where the run's TTA
+        mode says (`inference.as_seen`). What the app shows as the model's view and explains."""
+        return as_seen(self.prepare(crop_rgb)[None], self.tta)[0]
+
     def classify(self, faces: np.ndarray) -> np.ndarray:
         """Probabilities (n, classes) for prepared faces (n, size, size, channels), in `classes` order:
         the views of the run's TTA mode averaged, then its temperature applied."""
@@ -169,7 +175,7 @@ class Predictor:
         inputs = np.stack([self.prepare(crop_face(rgb, box)) for box in boxes])
         probabilities = self.classify(inputs)
         faces = []
-        for box, row, face_input in zip(boxes, probabilities, inputs):
+        for box, row, face_input in zip(boxes, probabilities, as_seen(inputs, self.tta)):
             face = FacePrediction(box, {name: float(p) for name, p in zip(self.classes, row)}, face_input, whole_image)
             face.valence = self.valence[face.label]
             faces.append(face)

@@ -13,7 +13,7 @@ from PIL import Image
 
 from emotion_core.images import ImageError
 from emotion_core.labels import EMOTIONS
-from emotion_core.faces import FaceBox
+from emotion_core.faces import FaceBox, crop_face
 from emotion_core.predictor import Predictor, results_frame
 from emotion_core.valence import VALENCE
 from tests.conftest import PHOTOS, needs_photos
@@ -66,6 +66,21 @@ def test_model_input_has_the_models_shape(predictor):
     assert face.model_input.dtype == np.float32
     assert 0 <= face.model_input.min() and face.model_input.max() <= 255
     assert face.model_input.std() > 10  # a face, not a flat patch
+
+
+@needs_photos
+def test_a_run_with_autocontrast_shows_and_explains_the_face_with_its_levels_stretched(trained_run_template):
+    stretching = Predictor.load(trained_run_template / "models" / "alpha")  # its own: the mode is changed below
+    stretching.tta = "flip+autocontrast"
+    dull = (np.asarray(Image.open(PHOTOS / "grace_hopper.jpg").convert("RGB")) * 0.4 + 40).astype(np.uint8)
+
+    (face,) = stretching.predict(dull)
+
+    assert face.model_input.min() == 0 and face.model_input.max() == 255
+    np.testing.assert_array_equal(face.model_input, stretching.seen(crop_face(dull, face.box)))
+    stretching.tta = "flip"
+    (plain,) = stretching.predict(dull)
+    assert plain.model_input.min() >= 30 and plain.model_input.max() <= 160  # as the dull photo gave it
 
 
 @needs_photos

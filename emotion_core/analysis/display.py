@@ -53,7 +53,7 @@ class Analysis:
     results: pd.DataFrame  # `read_results` of it
     # Keyed by the row of `results`, for the faces of `shown_faces` only:
     thumbnails: dict[int, np.ndarray]  # (THUMBNAIL_PIXELS, THUMBNAIL_PIXELS, 3) uint8 face crops
-    model_inputs: dict[int, np.ndarray]  # each face as the model saw it (`predictor.prepare`)
+    model_inputs: dict[int, np.ndarray]  # each face as the model saw it (`predictor.seen`)
 
 
 def load_analysis(path: Path, csv_path: Path, predictor, per_emotion: int) -> Analysis:
@@ -68,7 +68,7 @@ def load_analysis(path: Path, csv_path: Path, predictor, per_emotion: int) -> An
     return Analysis(
         data, frame,
         thumbnails={row: _thumbnail(crop) for row, crop in zip(faces.index, crops)},
-        model_inputs={row: predictor.prepare(crop) for row, crop in zip(faces.index, crops)})
+        model_inputs={row: predictor.seen(crop) for row, crop in zip(faces.index, crops)})
 
 
 def _thumbnail(crop: np.ndarray) -> np.ndarray:

@@ -43,7 +43,7 @@ class ViewerFrame:
 
     def model_input(self, index: int, predictor) -> np.ndarray:
         """Face `index` as `predictor`'s model reads it (for Grad-CAM), cut from the frame as the analysis cut it."""
-        return predictor.prepare(crop_face(self.rgb, self.faces[index].box))
+        return predictor.seen(crop_face(self.rgb, self.faces[index].box))
 
 
 def frame_rows(report, frames: pd.DataFrame, ad: str, second: int, segment: str = ALL) -> pd.DataFrame:
