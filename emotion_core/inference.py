@@ -29,8 +29,9 @@ VIEWS = {
 # on the real-face proxy than blur, noise or JPEG do, and FER2013's own faces are mostly well
 # exposed: deployed ensemble, zoom -> zoom+autocontrast, validation 68.35 -> 68.54%, proxy 62.5 ->
 # 64.9% (`python bench/tta_views.py deployed --modes zoom,zoom+autocontrast`; `python
-# bench/proxy.py deployed --modes zoom,zoom+autocontrast --per-class 1000`). 0.5% or 2% moved
-# validation by -0.1 to -0.2 and the proxy by +-0.1; min and max, -0 and +0.2.
+# bench/proxy.py deployed --modes zoom,zoom+autocontrast --per-class 1000`). For the same
+# ensemble, 0.5%, 2% or the minimum and maximum moved validation by -0.1 to -0.2 and the proxy by
+# -0.1 to +0.2 against 1%.
 AUTOCONTRAST = "+autocontrast"
 AUTOCONTRAST_PERCENTILES = (1.0, 99.0)
 TTA_MODES = {**VIEWS, **{mode + AUTOCONTRAST: f"{views[:-1]}, each face's contrast stretched first)"
