@@ -66,7 +66,8 @@ def test_zoom_tta_averages_the_face_and_two_closer_views_each_mirrored(alpha_mod
 def test_tta_modes_read_the_bools_older_runs_recorded():
     assert (tta_mode(True), tta_mode(False), tta_mode(None), tta_mode("shifts")) == ("flip", "off", "off", "shifts")
     assert [tta_view_count(mode) for mode in TTA_MODES] == [1, 2, 6, 12, 1, 2, 6, 12]
-    with pytest.raises(ValueError, match="tta must be one of off, flip, zoom, shifts, off.autocontrast, .*, not 'crops'"):
+    with pytest.raises(ValueError, match="tta must be one of off, flip, zoom, shifts, off.autocontrast, .*, "
+                                         "not 'crops'"):
         tta_mode("crops")
 
 

@@ -137,8 +137,8 @@ def analysis_litert(run: str | Path, log=print, quantize: str | None = "int8") -
     """The LiteRT file an analysis classifies with, on every engine and from the CLI or a job, so
     neither Keras nor TensorFlow is loaded (5-15 s and ~450 MB less): the run's checked int8 export
     (`litert_file`: exported and checked once, on first use; for the deployed ensemble about a fifth
-    of the float file's CPU at the same accuracy: `bench/int8.py`), or with `quantize` None the float one (probabilities within 1e-4 of
-    Keras's).
+    of the float file's CPU at the same accuracy: `bench/int8.py`), or with `quantize` None the
+    float one (probabilities within 1e-4 of Keras's).
     An int8 file that fails its check gives way to the float file, and that to Keras (None), each
     with a one-line note through `log`."""
     run_dir = registry.resolve_serving(run)[0]
